@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Installs what skintrack needs to build and test, from Debian 12 packages only.
+# Idempotent: packages already installed are not touched, and apt is not called at all when
+# nothing is missing. Needs root (apt-get); as another user it prints the command to run.
+set -euo pipefail
+
+# Build and test dependencies. libopencv-dev is the package that ships OpenCVConfig.cmake;
+# --no-install-recommends keeps the Java bindings and sample data out.
+PACKAGES=(
+  build-essential cmake ninja-build pkg-config clang-format
+  libopencv-dev
+  libinsighttoolkit5-dev
+  libeigen3-dev
+  libboost-dev libboost-system-dev
+  libsqlite3-dev libsqlitecpp-dev
+  nlohmann-json3-dev
+  libgtest-dev libgmock-dev googletest
+)
+# Optional extras, only with SKINTRACK_SETUP_EXTRAS=1 (benchmarks compare against elastix).
+if [[ "${SKINTRACK_SETUP_EXTRAS:-0}" == "1" ]]; then
+  PACKAGES+=(elastix)
+fi
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [[ ${#missing[@]} -eq 0 ]]; then
+  echo "setup: all dependencies present"
+  exit 0
+fi
+
+echo "setup: installing ${#missing[@]} missing package(s): ${missing[*]}"
+if [[ $(id -u) -ne 0 ]]; then
+  if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+    SUDO=sudo
+  else
+    echo "setup: not root. Run this first, then retry:" >&2
+    echo "  sudo apt-get update && sudo apt-get install -y --no-install-recommends ${missing[*]}" >&2
+    exit 1
+  fi
+else
+  SUDO=
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+echo "setup: done"

@@ -1,0 +1,87 @@
+// skintrack: one binary, many subcommands (see command.h and the cmd_*.cpp files).
+#include <opencv2/core.hpp>
+#include <exception>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "command.h"
+#include "skintrack/core/error.h"
+
+namespace skintrack::cli {
+namespace {
+
+std::vector<Command>& Registry() {
+  static std::vector<Command> registry;
+  return registry;
+}
+
+void PrintHelp(std::ostream& out) {
+  out << "usage: skintrack <command> [options]\n\ncommands:\n";
+  for (const Command& c : Registry()) {
+    out << "  " << c.name << std::string(c.name.size() < 12 ? 12 - c.name.size() : 1, ' ')
+        << c.summary << "\n";
+  }
+  out << "\n`skintrack help <command>` shows a command's options.\n";
+}
+
+const Command* Find(const std::string& name) {
+  for (const Command& c : Registry()) {
+    if (c.name == name) return &c;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+bool RegisterCommand(Command command) {
+  if (Find(command.name) != nullptr) {
+    std::cerr << "skintrack: command registered twice: " << command.name << "\n";
+    std::abort();
+  }
+  Registry().push_back(std::move(command));
+  return true;
+}
+
+const std::vector<Command>& Commands() { return Registry(); }
+
+}  // namespace skintrack::cli
+
+int main(int argc, char** argv) {
+  using skintrack::cli::Find;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "help" || args[0] == "--help" || args[0] == "-h") {
+    if (args.size() >= 2) {
+      if (const auto* c = Find(args[1])) {
+        std::cout << c->usage;
+        return 0;
+      }
+      std::cerr << "skintrack: unknown command '" << args[1] << "'\n";
+      return 2;
+    }
+    skintrack::cli::PrintHelp(args.empty() ? std::cerr : std::cout);
+    return args.empty() ? 2 : 0;
+  }
+  const auto* command = Find(args[0]);
+  if (command == nullptr) {
+    std::cerr << "skintrack: unknown command '" << args[0] << "' (try `skintrack help`)\n";
+    return 2;
+  }
+  cv::setNumThreads(cv::getNumberOfCPUs());
+  try {
+    std::vector<std::string> rest(args.begin() + 1, args.end());
+    if (!rest.empty() && (rest[0] == "--help" || rest[0] == "-h")) {
+      std::cout << command->usage;
+      return 0;
+    }
+    skintrack::cli::Args parsed(rest, command->flags);
+    return command->run(parsed, std::cout);
+  } catch (const skintrack::Error& e) {
+    std::cerr << "skintrack " << command->name << ": error (" << skintrack::ErrorCodeName(e.code())
+              << "): " << e.what() << "\n";
+    return e.code() == skintrack::ErrorCode::kInvalidArgument ? 2 : 1;
+  } catch (const std::exception& e) {
+    std::cerr << "skintrack " << command->name << ": internal error: " << e.what() << "\n";
+    return 1;
+  }
+}
