@@ -1,0 +1,236 @@
+#include "skintrack/scoring/measure.h"
+
+#include <algorithm>
+#include <cmath>
+#include <opencv2/imgproc.hpp>
+
+#include "image_ops.h"
+#include "skintrack/core/colour.h"
+#include "skintrack/core/error.h"
+
+namespace skintrack::scoring {
+namespace {
+
+using detail::Disk;
+using detail::Gather;
+using detail::Quantile;
+
+// Scale on a plaque: this much lighter than the surrounding skin and at most this share of its
+// chroma (silvery white has almost no chroma whatever the skin tone).
+constexpr double kScaleDeltaL = 8.0;
+constexpr double kScaleChromaShare = 0.65;
+constexpr int kMinRingPixels = 30;
+
+void CheckMask(const cv::Mat& m, cv::Size size, const char* what, bool required) {
+  if (m.empty()) {
+    if (required) {
+      throw Error(ErrorCode::kInvalidArgument, std::string("the ") + what + " mask is missing");
+    }
+    return;
+  }
+  if (m.type() != CV_8UC1) {
+    throw Error(ErrorCode::kInvalidArgument, std::string("the ") + what + " mask must be CV_8UC1");
+  }
+  if (m.size() != size) {
+    throw Error(ErrorCode::kInvalidArgument,
+                std::string("the ") + what + " mask is " + std::to_string(m.cols) + "x" +
+                    std::to_string(m.rows) + " but the image is " + std::to_string(size.width) +
+                    "x" + std::to_string(size.height));
+  }
+}
+
+Lab MedianLab(const cv::Mat& l, const cv::Mat& a, const cv::Mat& b, const cv::Mat& mask) {
+  std::vector<float> vl = Gather(l, mask), va = Gather(a, mask), vb = Gather(b, mask);
+  if (vl.empty()) return {};
+  return {Quantile(vl, 0.5), Quantile(va, 0.5), Quantile(vb, 0.5)};
+}
+
+cv::Mat ScaleMask(const cv::Mat& l, const cv::Mat& a, const cv::Mat& b, const Lab& surround) {
+  const double chroma_max = kScaleChromaShare * std::hypot(surround.a, surround.b);
+  cv::Mat chroma;
+  cv::magnitude(a, b, chroma);
+  return (l > surround.l + kScaleDeltaL) & (chroma < chroma_max);
+}
+
+}  // namespace
+
+void MeasureOptions::Check() const {
+  if (!std::isfinite(pixels_per_mm) || pixels_per_mm < 0) {
+    throw Error(ErrorCode::kInvalidArgument, "pixels_per_mm must be >= 0 (0 = unknown)");
+  }
+  if (work_max_side < 128 || work_max_side > 4096) {
+    throw Error(ErrorCode::kInvalidArgument, "work_max_side must be within 128..4096");
+  }
+  if (max_lesions < 0) throw Error(ErrorCode::kInvalidArgument, "max_lesions must be >= 0");
+  if (clinician_induration && (*clinician_induration < 0 || *clinician_induration > 4)) {
+    throw Error(ErrorCode::kInvalidArgument, "an induration grade must be 0-4");
+  }
+}
+
+int ErythemaGradeFromDeltaA(double d) noexcept {
+  if (d < 2.5) return 0;
+  if (d < 7.0) return 1;
+  if (d < 12.0) return 2;
+  if (d < 17.0) return 3;
+  return 4;
+}
+
+int ScalingGradeFromFraction(double f) noexcept {
+  if (f < 0.05) return 0;
+  if (f < 0.20) return 1;
+  if (f < 0.40) return 2;
+  if (f < 0.60) return 3;
+  return 4;
+}
+
+Measurements Measure(const cv::Mat& bgr, const Segmentation& seg, const MeasureOptions& options) {
+  options.Check();
+  if (bgr.empty() || bgr.type() != CV_8UC3) {
+    throw Error(ErrorCode::kInvalidArgument, "Measure needs a non-empty CV_8UC3 image");
+  }
+  CheckMask(seg.skin_mask, bgr.size(), "skin", true);
+  CheckMask(seg.lesion_mask, bgr.size(), "lesion", true);
+  CheckMask(seg.envelope_mask, bgr.size(), "envelope", false);
+
+  Measurements m;
+  m.condition = options.condition;
+  m.segmenter = seg.segmenter;
+  const cv::Mat skin_full = seg.skin_mask != 0;
+  const cv::Mat lesion_full = (seg.lesion_mask != 0) & skin_full;
+  m.image_pixels = static_cast<long long>(bgr.total());
+  m.skin_pixels = cv::countNonZero(skin_full);
+  m.lesion_pixels = cv::countNonZero(lesion_full);
+  m.lesion_fraction =
+      m.skin_pixels > 0 ? static_cast<double>(m.lesion_pixels) / m.skin_pixels : 0.0;
+  if (seg.fraction_low && seg.fraction_high) {
+    m.fraction_low = std::min(*seg.fraction_low, m.lesion_fraction);
+    m.fraction_high = std::max(*seg.fraction_high, m.lesion_fraction);
+    m.fraction_uncertainty = 0.5 * (*m.fraction_high - *m.fraction_low);
+  }
+  if (options.pixels_per_mm > 0) {
+    const double mm2 = 1.0 / (options.pixels_per_mm * options.pixels_per_mm);
+    m.skin_area_mm2 = m.skin_pixels * mm2;
+    m.lesion_area_mm2 = m.lesion_pixels * mm2;
+  }
+
+  // Colour statistics on a reduced copy: medians of thousands of pixels do not need millions.
+  const double scale = detail::WorkScale(bgr.size(), options.work_max_side);
+  const cv::Mat work = detail::Reduce(bgr, scale);
+  const cv::Mat skin = detail::ReduceMask(skin_full, scale);
+  const cv::Mat lesion = detail::ReduceMask(lesion_full, scale) & skin;
+  const int longest = std::max(work.cols, work.rows);
+  std::vector<cv::Mat> ch;
+  cv::split(BgrToLab(work), ch);
+  const cv::Mat &L = ch[0], &A = ch[1], &B = ch[2];
+
+  cv::Mat grown;
+  cv::dilate(lesion, grown, Disk(std::max(1, longest / 150)));
+  cv::Mat normal = skin & ~grown;
+  if (cv::countNonZero(normal) < kMinRingPixels) normal = skin & ~lesion;
+  m.normal_skin = MedianLab(L, A, B, normal);
+  m.lesion = MedianLab(L, A, B, lesion);
+  m.ita_degrees = ItaDegrees(m.normal_skin.l, m.normal_skin.b);
+  m.ita_group = ItaGroup(m.ita_degrees);
+
+  // Per lesion: its own medians against the ring of normal skin around it.
+  cv::Mat labels, stats, centroids;
+  const int n = cv::connectedComponentsWithStats(lesion, labels, stats, centroids, 8, CV_32S);
+  const int ring = std::max(2, longest * 3 / 100);
+  double weight_sum = 0, dl = 0, da = 0, db = 0;
+  double scale_pixels = 0, lesion_pixels_work = 0;
+  std::vector<LesionMeasurement> lesions;
+  for (int i = 1; i < n; ++i) {
+    const cv::Rect box(stats.at<int>(i, cv::CC_STAT_LEFT), stats.at<int>(i, cv::CC_STAT_TOP),
+                       stats.at<int>(i, cv::CC_STAT_WIDTH), stats.at<int>(i, cv::CC_STAT_HEIGHT));
+    const cv::Rect roi = (box + cv::Size(2 * ring, 2 * ring) - cv::Point(ring, ring)) &
+                         cv::Rect(0, 0, work.cols, work.rows);
+    cv::Mat comp = labels(roi) == i;
+    cv::Mat around;
+    cv::dilate(comp, around, Disk(ring));
+    cv::Mat ring_mask = around & normal(roi);
+    LesionMeasurement lm;
+    lm.lesion = MedianLab(L(roi), A(roi), B(roi), comp);
+    lm.surround = cv::countNonZero(ring_mask) >= kMinRingPixels
+                      ? MedianLab(L(roi), A(roi), B(roi), ring_mask)
+                      : m.normal_skin;
+    const cv::Mat scale_px = ScaleMask(L(roi), A(roi), B(roi), lm.surround) & comp;
+    const double comp_pixels = cv::countNonZero(comp);
+    const double comp_scale = cv::countNonZero(scale_px);
+    lm.scale_fraction = comp_pixels > 0 ? comp_scale / comp_pixels : 0.0;
+    // Redness is read on the plaque without its scale: scale hides the erythema under it.
+    const cv::Mat red_part = comp & ~scale_px;
+    const Lab plaque =
+        cv::countNonZero(red_part) >= 4 ? MedianLab(L(roi), A(roi), B(roi), red_part) : lm.lesion;
+    lm.delta_l = lm.lesion.l - lm.surround.l;
+    lm.delta_a = plaque.a - lm.surround.a;
+    lm.delta_b = lm.lesion.b - lm.surround.b;
+    lm.erythema_grade = ErythemaGradeFromDeltaA(lm.delta_a);
+    lm.scaling_grade = ScalingGradeFromFraction(lm.scale_fraction);
+    lm.area_pixels = comp_pixels / (scale * scale);
+    lm.bbox = cv::Rect(cv::Point(static_cast<int>(box.x / scale), static_cast<int>(box.y / scale)),
+                       cv::Size(static_cast<int>(std::ceil(box.width / scale)),
+                                static_cast<int>(std::ceil(box.height / scale))));
+    weight_sum += comp_pixels;
+    dl += comp_pixels * lm.delta_l;
+    da += comp_pixels * lm.delta_a;
+    db += comp_pixels * lm.delta_b;
+    scale_pixels += comp_scale;
+    lesion_pixels_work += comp_pixels;
+    lesions.push_back(lm);
+  }
+  m.lesion_count = n - 1;
+  std::sort(lesions.begin(), lesions.end(),
+            [](const LesionMeasurement& x, const LesionMeasurement& y) {
+              return x.area_pixels > y.area_pixels;
+            });
+  if (static_cast<int>(lesions.size()) > options.max_lesions) {
+    lesions.resize(static_cast<size_t>(options.max_lesions));
+  }
+  m.lesions = std::move(lesions);
+  if (weight_sum > 0) {
+    m.delta_l = dl / weight_sum;
+    m.delta_a = da / weight_sum;
+    m.delta_b = db / weight_sum;
+  }
+
+  if (options.condition == Condition::kPsoriasis) {
+    m.scale_fraction = lesion_pixels_work > 0 ? scale_pixels / lesion_pixels_work : 0.0;
+    const bool any = weight_sum > 0;
+    m.erythema.grade = any ? ErythemaGradeFromDeltaA(m.delta_a) : 0;
+    m.erythema.provenance = Provenance::kMeasured;
+    m.erythema.continuous = m.delta_a;
+    m.erythema.method =
+        "area-weighted delta a* of plaques (scale excluded) vs the ring of normal skin around each";
+    m.desquamation.grade = any ? ScalingGradeFromFraction(m.scale_fraction) : 0;
+    m.desquamation.provenance = Provenance::kMeasured;
+    m.desquamation.continuous = m.scale_fraction;
+    m.desquamation.method =
+        "share of plaque pixels with L* > surround + 8 and chroma < 0.65 x "
+        "surround chroma";
+    if (options.clinician_induration) {
+      m.induration.grade = *options.clinician_induration;
+      m.induration.provenance = Provenance::kClinician;
+      m.induration.method = "entered by a clinician";
+    } else {
+      m.induration.grade =
+          static_cast<int>(std::lround((m.erythema.grade + m.desquamation.grade) / 2.0));
+      m.induration.provenance = Provenance::kImputed;
+      m.induration.method =
+          "imputed: round((erythema + desquamation) / 2); thickness is not measurable in 2-D";
+    }
+  } else {
+    cv::Mat envelope = seg.envelope_mask.empty() ? VitiligoEnvelope(lesion_full)
+                                                 : (seg.envelope_mask != 0) & skin_full;
+    envelope |= lesion_full;
+    m.envelope_pixels = cv::countNonZero(envelope);
+    m.envelope_fraction =
+        m.skin_pixels > 0 ? static_cast<double>(m.envelope_pixels) / m.skin_pixels : 0.0;
+    m.depigmentation_percent =
+        m.envelope_pixels > 0 ? 100.0 * m.lesion_pixels / static_cast<double>(m.envelope_pixels)
+                              : 0.0;
+    m.depigmentation_level = NearestVasiLevel(std::clamp(m.depigmentation_percent, 0.0, 100.0));
+  }
+  return m;
+}
+
+}  // namespace skintrack::scoring

@@ -1,0 +1,382 @@
+#include "skintrack/scoring/segmentation.h"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+#include <vector>
+
+#include "image_ops.h"
+#include "skintrack/core/colour.h"
+#include "skintrack/core/error.h"
+
+namespace skintrack::scoring {
+namespace {
+
+using detail::Disk;
+using detail::ExpandMask;
+using detail::FillHoles;
+using detail::Gather;
+using detail::Quantile;
+using detail::RemoveSmall;
+
+constexpr double kRadToDeg = 180.0 / 3.14159265358979323846;
+
+void CheckImage(const cv::Mat& bgr) {
+  if (bgr.empty() || bgr.type() != CV_8UC3) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "segmentation needs a non-empty 8-bit 3-channel (BGR) image");
+  }
+}
+
+int Longest(const cv::Mat& m) { return std::max(m.cols, m.rows); }
+
+// Lab channels of the reduced copy, lightly smoothed so that sensor noise and pore-scale texture
+// do not decide single pixels.
+struct WorkLab {
+  cv::Mat l, a, b;
+};
+
+WorkLab MakeWorkLab(const cv::Mat& work_bgr) {
+  cv::Mat lab = BgrToLab(work_bgr);
+  const double sigma = std::max(0.8, Longest(work_bgr) / 700.0);
+  cv::GaussianBlur(lab, lab, cv::Size(0, 0), sigma);
+  std::vector<cv::Mat> ch;
+  cv::split(lab, ch);
+  return {ch[0], ch[1], ch[2]};
+}
+
+// Skin at the reduced size. Skin of every tone sits in one hue window of CIELAB (about 15-80
+// degrees: reddish to yellowish) with some chroma; what differs between tones is mostly L*, which
+// is therefore left wide open. Pale lesions (depigmented patches, silvery scale) fail the chroma
+// test, so holes are filled and low-chroma pixels next to skin are admitted.
+cv::Mat SkinAtWork(const WorkLab& w) {
+  const int longest = std::max(w.l.cols, w.l.rows);
+  cv::Mat strict(w.l.size(), CV_8UC1), loose(w.l.size(), CV_8UC1);
+  for (int y = 0; y < w.l.rows; ++y) {
+    const float* l = w.l.ptr<float>(y);
+    const float* a = w.a.ptr<float>(y);
+    const float* b = w.b.ptr<float>(y);
+    unsigned char* s = strict.ptr<unsigned char>(y);
+    unsigned char* o = loose.ptr<unsigned char>(y);
+    for (int x = 0; x < w.l.cols; ++x) {
+      const double chroma = std::hypot(a[x], b[x]);
+      const double hue = std::atan2(b[x], a[x]) * kRadToDeg;
+      s[x] = (l[x] > 8 && l[x] < 97 && chroma >= 10 && hue >= 10 && hue <= 82) ? 255 : 0;
+      o[x] = (l[x] > 5 && l[x] < 99.5 && chroma >= 2 && hue >= -30 && hue <= 115) ? 255 : 0;
+    }
+  }
+  const double image_area = static_cast<double>(w.l.total());
+  cv::morphologyEx(strict, strict, cv::MORPH_OPEN, Disk(1));
+  cv::Mat skin = RemoveSmall(strict, 0.01 * image_area);
+  if (cv::countNonZero(skin) == 0) return skin;
+  // Pale skin next to the skin (a depigmented patch or scale at the edge of the picture) joins
+  // it; darker low-chroma pixels there are background or shadow.
+  std::vector<float> lv = Gather(w.l, skin);
+  const double l_skin = Quantile(lv, 0.5);
+  cv::Mat near;
+  cv::dilate(skin, near, Disk(std::max(2, longest / 40)));
+  skin |= loose & near & (w.l > l_skin + 3.0);
+  cv::morphologyEx(skin, skin, cv::MORPH_CLOSE, Disk(std::max(2, longest / 100)));
+  skin = FillHoles(skin);
+  return RemoveSmall(skin, 0.02 * image_area);
+}
+
+struct LesionParams {
+  Condition condition;
+  double min_contrast;
+  double min_area_pixels;
+  int longest;
+};
+
+// Per-pixel lesion score (higher = more lesion-like) relative to the local normal-skin reference.
+// Psoriasis: delta a* (redness). Vitiligo: delta L* - delta b* (lighter and less yellow: melanin
+// raises b* and lowers L*, so its loss moves both).
+cv::Mat ScoreMap(Condition condition, const WorkLab& w, const cv::Mat& normal,
+                 const cv::Mat& skin) {
+  auto ref = [&](const cv::Mat& ch) {
+    std::vector<float> v = Gather(ch, normal);
+    if (v.empty()) v = Gather(ch, skin);
+    const double global = Quantile(v, 0.5);
+    return detail::LocalReference(ch, normal, global, 1.0 / 6.0);
+  };
+  if (condition == Condition::kPsoriasis) return w.a - ref(w.a);
+  return (w.l - ref(w.l)) - (w.b - ref(w.b));
+}
+
+// Whitish scale: clearly lighter than normal skin and nearly without chroma. Only kept where it
+// touches red plaque (silvery scale on its own is not a plaque).
+cv::Mat ScaleCandidates(const WorkLab& w, const cv::Mat& normal) {
+  std::vector<float> lv = Gather(w.l, normal);
+  const double l_normal = Quantile(lv, 0.5);
+  cv::Mat out(w.l.size(), CV_8UC1);
+  for (int y = 0; y < w.l.rows; ++y) {
+    const float* l = w.l.ptr<float>(y);
+    const float* a = w.a.ptr<float>(y);
+    const float* b = w.b.ptr<float>(y);
+    unsigned char* o = out.ptr<unsigned char>(y);
+    for (int x = 0; x < w.l.cols; ++x) {
+      o[x] = (l[x] > l_normal + 8 && std::hypot(a[x], b[x]) < 14) ? 255 : 0;
+    }
+  }
+  return out;
+}
+
+cv::Mat Clean(const cv::Mat& raw, const cv::Mat& skin, const cv::Mat& scale_candidates,
+              const LesionParams& p) {
+  cv::Mat m = raw & skin;
+  cv::morphologyEx(m, m, cv::MORPH_OPEN, Disk(1));
+  if (!scale_candidates.empty()) {
+    cv::Mat near;
+    cv::dilate(m, near, Disk(std::max(2, p.longest / 60)));
+    cv::Mat scale = scale_candidates & near & skin;
+    m |= scale;
+  }
+  cv::morphologyEx(m, m, cv::MORPH_CLOSE, Disk(std::max(1, p.longest / 300)));
+  m = FillHoles(m) & skin;
+  return RemoveSmall(m, p.min_area_pixels);
+}
+
+struct Split {
+  bool found = false;
+  double normal_mode = 0, lesion_mode = 0, contrast = 0, threshold = 0;
+};
+
+// Decides whether a lesion population stands out of the normal skin, and where to cut: half-way
+// between the normal and the lesion mode, which keeps the area unbiased across a blurred border.
+Split FindSplit(const cv::Mat& score, const cv::Mat& normal, const cv::Mat& lesion_hint,
+                const LesionParams& p) {
+  Split s;
+  std::vector<float> nv = Gather(score, normal);
+  if (nv.size() < 16) return s;
+  s.normal_mode = Quantile(nv, 0.5);
+  const double q16 = Quantile(nv, 0.16);
+  const double q84 = Quantile(nv, 0.84);
+  const double sigma = std::max(0.3, 0.5 * (q84 - q16));
+  std::vector<float> lv;
+  if (!lesion_hint.empty()) {
+    cv::Mat core;
+    cv::erode(lesion_hint, core, Disk(1));
+    lv = Gather(score, core);
+  }
+  if (lv.size() < p.min_area_pixels / 2) {
+    const double cut = s.normal_mode + std::max(4.0 * sigma, 0.6 * p.min_contrast);
+    cv::Mat cand = score > cut;
+    lv = Gather(score, cand);
+  }
+  if (lv.size() < p.min_area_pixels / 2) return s;
+  s.lesion_mode = Quantile(lv, 0.5);
+  s.contrast = s.lesion_mode - s.normal_mode;
+  s.threshold = std::max(s.normal_mode + 0.5 * s.contrast, s.normal_mode + 2.5 * sigma);
+  s.found = s.contrast >= p.min_contrast;
+  return s;
+}
+
+class ClassicalSegmenter : public Segmenter {
+ public:
+  explicit ClassicalSegmenter(const ClassicalSegmenterOptions& o) : options_(o) {
+    options_.Check();
+    if (options_.min_contrast == 0) {
+      options_.min_contrast = options_.condition == Condition::kPsoriasis ? 5.0 : 7.0;
+    }
+  }
+
+  std::string Name() const override {
+    return std::string("classical-") + ConditionName(options_.condition) + "/1.0";
+  }
+
+  Segmentation Segment(const cv::Mat& bgr) const override {
+    CheckImage(bgr);
+    const double scale = detail::WorkScale(bgr.size(), options_.work_max_side);
+    const cv::Mat work = detail::Reduce(bgr, scale);
+    const WorkLab w = MakeWorkLab(work);
+    const cv::Mat skin = SkinAtWork(w);
+    LesionParams p{options_.condition, options_.min_contrast,
+                   std::max(4.0, options_.min_lesion_area * static_cast<double>(work.total())),
+                   Longest(work)};
+
+    Segmentation out;
+    out.segmenter = Name();
+    cv::Mat lesion = cv::Mat::zeros(work.size(), CV_8UC1);
+    cv::Mat scale_candidates;
+    Split split;
+    cv::Mat score;
+    // Two passes: the first against the whole skin, the second against the skin outside the
+    // first pass's lesions, so that large lesions do not pull the normal reference toward them.
+    for (int pass = 0; pass < 2 && cv::countNonZero(skin) > 0; ++pass) {
+      cv::Mat normal = skin.clone();
+      if (pass > 0) {
+        cv::Mat grown;
+        cv::dilate(lesion, grown, Disk(std::max(2, p.longest / 100)));
+        cv::Mat rest = skin & ~grown;
+        if (cv::countNonZero(rest) > 0.05 * cv::countNonZero(skin)) normal = rest;
+      }
+      score = ScoreMap(options_.condition, w, normal, skin);
+      if (options_.condition == Condition::kPsoriasis)
+        scale_candidates = ScaleCandidates(w, normal);
+      // First pass: the normal mode is the low quartile, not the median, so that lesions covering
+      // up to three quarters of the skin do not become "normal".
+      cv::Mat stats_mask = normal;
+      if (pass == 0) {
+        std::vector<float> all = Gather(score, skin);
+        const double q25 = Quantile(all, 0.25);
+        stats_mask = (score <= q25 + 1.0) & skin;
+      }
+      split = FindSplit(score, stats_mask, pass > 0 ? lesion : cv::Mat(), p);
+      lesion = split.found ? Clean(score > split.threshold, skin, scale_candidates, p)
+                           : cv::Mat::zeros(work.size(), CV_8UC1);
+    }
+
+    out.lesion_found = split.found && cv::countNonZero(lesion) > 0;
+    out.contrast = split.contrast;
+    out.threshold = split.threshold;
+    const double skin_work = cv::countNonZero(skin);
+    if (out.lesion_found && skin_work > 0) {
+      const double step = options_.sensitivity_step * split.contrast;
+      cv::Mat low = Clean(score > split.threshold + step, skin, scale_candidates, p);
+      cv::Mat high = Clean(score > split.threshold - step, skin, scale_candidates, p);
+      out.fraction_low = cv::countNonZero(low) / skin_work;
+      out.fraction_high = cv::countNonZero(high) / skin_work;
+    } else {
+      out.fraction_low = 0.0;
+      out.fraction_high = 0.0;
+    }
+
+    out.skin_mask = ExpandMask(skin, bgr.size());
+    out.lesion_mask = ExpandMask(lesion, bgr.size()) & out.skin_mask;
+    if (options_.condition == Condition::kVitiligo) {
+      out.envelope_mask = ExpandMask(VitiligoEnvelope(lesion), bgr.size()) & out.skin_mask;
+      out.envelope_mask |= out.lesion_mask;
+    }
+    return out;
+  }
+
+ private:
+  ClassicalSegmenterOptions options_;
+};
+
+}  // namespace
+
+void ClassicalSegmenterOptions::Check() const {
+  if (work_max_side < 128 || work_max_side > 4096) {
+    throw Error(ErrorCode::kInvalidArgument, "work_max_side must be within 128..4096");
+  }
+  if (!std::isfinite(min_contrast) || min_contrast < 0 || min_contrast > 100) {
+    throw Error(ErrorCode::kInvalidArgument, "min_contrast must be within 0..100");
+  }
+  if (!std::isfinite(sensitivity_step) || sensitivity_step <= 0 || sensitivity_step >= 0.5) {
+    throw Error(ErrorCode::kInvalidArgument, "sensitivity_step must be within (0, 0.5)");
+  }
+  if (!std::isfinite(min_lesion_area) || min_lesion_area < 0 || min_lesion_area > 0.1) {
+    throw Error(ErrorCode::kInvalidArgument, "min_lesion_area must be within 0..0.1");
+  }
+}
+
+std::unique_ptr<Segmenter> MakeClassicalSegmenter(const ClassicalSegmenterOptions& options) {
+  return std::make_unique<ClassicalSegmenter>(options);
+}
+
+cv::Mat SegmentSkin(const cv::Mat& bgr, int work_max_side) {
+  CheckImage(bgr);
+  if (work_max_side < 128 || work_max_side > 4096) {
+    throw Error(ErrorCode::kInvalidArgument, "work_max_side must be within 128..4096");
+  }
+  const double scale = detail::WorkScale(bgr.size(), work_max_side);
+  return ExpandMask(SkinAtWork(MakeWorkLab(detail::Reduce(bgr, scale))), bgr.size());
+}
+
+cv::Mat VitiligoEnvelope(const cv::Mat& lesion_mask, double gap_fraction) {
+  if (lesion_mask.empty() || lesion_mask.type() != CV_8UC1) {
+    throw Error(ErrorCode::kInvalidArgument, "VitiligoEnvelope needs a CV_8UC1 mask");
+  }
+  if (!std::isfinite(gap_fraction) || gap_fraction < 0 || gap_fraction > 0.2) {
+    throw Error(ErrorCode::kInvalidArgument, "gap_fraction must be within 0..0.2");
+  }
+  const cv::Mat full = lesion_mask != 0;
+  // Closing with a disk of tens of pixels is costly at full size and the envelope's border needs
+  // no more precision than the gaps it bridges: work on a copy of at most 1024 pixels.
+  const double scale = detail::WorkScale(full.size(), 1024);
+  const cv::Mat m = detail::ReduceMask(full, scale);
+  const int radius = std::max(1, static_cast<int>(std::lround(gap_fraction * Longest(m))));
+  // Pad so that closing does not glue patches to the image frame.
+  cv::Mat padded;
+  cv::copyMakeBorder(m, padded, radius, radius, radius, radius, cv::BORDER_CONSTANT, 0);
+  cv::morphologyEx(padded, padded, cv::MORPH_CLOSE, Disk(radius));
+  cv::Mat closed = padded(cv::Rect(radius, radius, m.cols, m.rows)).clone();
+  return ExpandMask(FillHoles(closed) | m, full.size()) | full;
+}
+
+SuppliedMaskSegmenter::SuppliedMaskSegmenter(Condition condition, cv::Mat lesion_mask,
+                                             cv::Mat skin_mask)
+    : condition_(condition),
+      lesion_mask_(std::move(lesion_mask)),
+      skin_mask_(std::move(skin_mask)) {
+  if (lesion_mask_.empty() || lesion_mask_.type() != CV_8UC1) {
+    throw Error(ErrorCode::kInvalidArgument, "a supplied lesion mask must be non-empty CV_8UC1");
+  }
+  if (!skin_mask_.empty() && skin_mask_.type() != CV_8UC1) {
+    throw Error(ErrorCode::kInvalidArgument, "a supplied skin mask must be CV_8UC1");
+  }
+  lesion_mask_ = lesion_mask_ != 0;
+  if (!skin_mask_.empty()) skin_mask_ = skin_mask_ != 0;
+}
+
+std::string SuppliedMaskSegmenter::Name() const { return "supplied-mask/1.0"; }
+
+Segmentation SuppliedMaskSegmenter::Segment(const cv::Mat& bgr) const {
+  CheckImage(bgr);
+  if (lesion_mask_.size() != bgr.size()) {
+    throw Error(ErrorCode::kInvalidArgument, "lesion mask is " + std::to_string(lesion_mask_.cols) +
+                                                 "x" + std::to_string(lesion_mask_.rows) +
+                                                 " but the image is " + std::to_string(bgr.cols) +
+                                                 "x" + std::to_string(bgr.rows));
+  }
+  if (!skin_mask_.empty() && skin_mask_.size() != bgr.size()) {
+    throw Error(ErrorCode::kInvalidArgument, "skin mask size differs from the image's");
+  }
+  Segmentation out;
+  out.segmenter = Name();
+  out.skin_mask = skin_mask_.empty() ? SegmentSkin(bgr) : skin_mask_.clone();
+  out.skin_mask |= lesion_mask_;
+  out.lesion_mask = lesion_mask_.clone();
+  out.lesion_found = cv::countNonZero(lesion_mask_) > 0;
+  if (condition_ == Condition::kVitiligo) out.envelope_mask = VitiligoEnvelope(lesion_mask_);
+  return out;
+}
+
+cv::Mat ReadMask(const std::string& path, cv::Size expected) {
+  if (!std::filesystem::is_regular_file(path)) {
+    throw Error(ErrorCode::kIo, "cannot read mask " + path + ": no such file");
+  }
+  cv::Mat m;
+  try {
+    m = cv::imread(path, cv::IMREAD_GRAYSCALE);
+  } catch (const cv::Exception& e) {
+    throw Error(ErrorCode::kImageDecode, "cannot decode mask " + path + ": " + e.what());
+  }
+  if (m.empty()) throw Error(ErrorCode::kImageDecode, "cannot decode mask " + path);
+  if (m.size() != expected) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "mask " + path + " is " + std::to_string(m.cols) + "x" + std::to_string(m.rows) +
+                    " but the image is " + std::to_string(expected.width) + "x" +
+                    std::to_string(expected.height));
+  }
+  return m != 0;
+}
+
+cv::Mat ReadImage(const std::string& path) {
+  if (!std::filesystem::is_regular_file(path)) {
+    throw Error(ErrorCode::kIo, "cannot read image " + path + ": no such file");
+  }
+  cv::Mat img;
+  try {
+    img = cv::imread(path, cv::IMREAD_COLOR);
+  } catch (const cv::Exception& e) {
+    throw Error(ErrorCode::kImageDecode, "cannot decode image " + path + ": " + e.what());
+  }
+  if (img.empty()) throw Error(ErrorCode::kImageDecode, "cannot decode image " + path);
+  return img;
+}
+
+}  // namespace skintrack::scoring
