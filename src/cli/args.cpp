@@ -58,8 +58,8 @@ long long Args::GetInt(const std::string& name, long long fallback, long long lo
   const long long x = ParseInt(*v, "--" + name);
   if (x < lo || x > hi) {
     throw Error(ErrorCode::kInvalidArgument, "--" + name + " must be between " +
-                                                 std::to_string(lo) + " and " +
-                                                 std::to_string(hi) + ", got " + *v);
+                                                 std::to_string(lo) + " and " + std::to_string(hi) +
+                                                 ", got " + *v);
   }
   return x;
 }
@@ -70,8 +70,8 @@ double Args::GetDouble(const std::string& name, double fallback, double lo, doub
   const double x = ParseDouble(*v, "--" + name);
   if (x < lo || x > hi) {
     throw Error(ErrorCode::kInvalidArgument, "--" + name + " must be between " +
-                                                 std::to_string(lo) + " and " +
-                                                 std::to_string(hi) + ", got " + *v);
+                                                 std::to_string(lo) + " and " + std::to_string(hi) +
+                                                 ", got " + *v);
   }
   return x;
 }

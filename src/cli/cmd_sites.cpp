@@ -28,9 +28,12 @@ int RunSites(Args& args, std::ostream& out) {
   return 0;
 }
 
-const bool kRegistered = RegisterCommand(
-    {"sites", "list the body-site catalogue (PASI / VASI region, BSA share)",
-     "usage: skintrack sites [--json]\n", {"json"}, RunSites});
+const bool kRegistered =
+    RegisterCommand({"sites",
+                     "list the body-site catalogue (PASI / VASI region, BSA share)",
+                     "usage: skintrack sites [--json]\n",
+                     {"json"},
+                     RunSites});
 
 }  // namespace
 }  // namespace skintrack::cli

@@ -13,10 +13,10 @@
 namespace skintrack::cli {
 
 struct Command {
-  std::string name;               // e.g. "phantom"
-  std::string summary;            // one line for `skintrack help`
-  std::string usage;              // the synopsis and option list for `skintrack help NAME`
-  std::set<std::string> flags;    // options that take no value
+  std::string name;             // e.g. "phantom"
+  std::string summary;          // one line for `skintrack help`
+  std::string usage;            // the synopsis and option list for `skintrack help NAME`
+  std::set<std::string> flags;  // options that take no value
   // Runs the command; returns the process exit code. Throws skintrack::Error on bad input.
   std::function<int(Args& args, std::ostream& out)> run;
 };

@@ -1,7 +1,7 @@
 // skintrack: one binary, many subcommands (see command.h and the cmd_*.cpp files).
-#include <opencv2/core.hpp>
 #include <exception>
 #include <iostream>
+#include <opencv2/core.hpp>
 #include <string>
 #include <vector>
 

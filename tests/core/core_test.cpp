@@ -22,7 +22,8 @@ TEST(BodySites, SharesAddUpToWholeBody) {
 
 TEST(BodySites, RegionsFollowRuleOfNines) {
   double pasi[4] = {0, 0, 0, 0};
-  for (const BodySite& s : BodySiteCatalogue()) pasi[static_cast<int>(s.pasi_region)] += s.bsa_percent;
+  for (const BodySite& s : BodySiteCatalogue())
+    pasi[static_cast<int>(s.pasi_region)] += s.bsa_percent;
   EXPECT_NEAR(pasi[0], 9.0, 1e-9);   // head and neck
   EXPECT_NEAR(pasi[1], 18.0, 1e-9);  // upper limbs
   EXPECT_NEAR(pasi[2], 37.0, 1e-9);  // trunk with perineum

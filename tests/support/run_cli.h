@@ -24,14 +24,13 @@ struct CliResult {
 inline CliResult RunCli(const std::string& args) {
   namespace fs = std::filesystem;
   static int counter = 0;
-  const fs::path dir = fs::temp_directory_path() /
-                       ("skintrack-cli-" + std::to_string(::getpid()) + "-" +
-                        std::to_string(counter++));
+  const fs::path dir = fs::temp_directory_path() / ("skintrack-cli-" + std::to_string(::getpid()) +
+                                                    "-" + std::to_string(counter++));
   fs::create_directories(dir);
   const std::string out_file = (dir / "out").string();
   const std::string err_file = (dir / "err").string();
-  const std::string command = std::string(SKINTRACK_BINARY) + " " + args + " >" + out_file +
-                              " 2>" + err_file + " </dev/null";
+  const std::string command = std::string(SKINTRACK_BINARY) + " " + args + " >" + out_file + " 2>" +
+                              err_file + " </dev/null";
   const int status = std::system(command.c_str());
   CliResult r;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
@@ -52,9 +51,9 @@ class TempDir {
  public:
   explicit TempDir(const std::string& tag = "t") {
     static int counter = 0;
-    path_ = std::filesystem::temp_directory_path() /
-            ("skintrack-" + tag + "-" + std::to_string(::getpid()) + "-" +
-             std::to_string(counter++));
+    path_ =
+        std::filesystem::temp_directory_path() /
+        ("skintrack-" + tag + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
     std::filesystem::remove_all(path_);
     std::filesystem::create_directories(path_);
   }

@@ -32,6 +32,7 @@ const char* ErrorCodeName(ErrorCode code) noexcept {
   return "internal_error";
 }
 
-Error::Error(ErrorCode code, const std::string& message) : std::runtime_error(message), code_(code) {}
+Error::Error(ErrorCode code, const std::string& message)
+    : std::runtime_error(message), code_(code) {}
 
 }  // namespace skintrack

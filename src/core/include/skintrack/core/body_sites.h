@@ -33,11 +33,11 @@ const char* PasiRegionName(PasiRegion r) noexcept;  // "head_neck", "upper_limbs
 const char* VasiRegionName(VasiRegion r) noexcept;  // "head_neck", "hands", ...
 
 struct BodySite {
-  std::string name;     // kebab-case id, e.g. "left-forearm"
+  std::string name;  // kebab-case id, e.g. "left-forearm"
   PasiRegion pasi_region;
   VasiRegion vasi_region;
-  double bsa_percent;   // share of total body surface area, percent
-  bool is_face;         // counts toward F-VASI
+  double bsa_percent;  // share of total body surface area, percent
+  bool is_face;        // counts toward F-VASI
   BodyShape shape;
 };
 
