@@ -322,3 +322,55 @@ TEST(PhantomCli, BadArgumentsFailClearlyAndWriteNothing) {
 
 }  // namespace
 }  // namespace skintrack::phantom
+
+namespace skintrack::phantom {
+namespace {
+
+// data-samples/ must be what the generator makes with the commands in data-samples/README.md.
+// Compared with a tolerance (not bit for bit) so that a different SIMD path of OpenCV on another
+// CPU does not fail the test, while any real change of the generator does.
+TEST(PhantomSamples, CommittedSamplesAreReproducible) {
+  struct Sample {
+    const char* dir;
+    Condition condition;
+    int fitzpatrick;
+  };
+  for (const Sample& sample : {Sample{"psoriasis-forearm", Condition::kPsoriasis, 3},
+                               Sample{"vitiligo-hand", Condition::kVitiligo, 5}}) {
+    const std::string dir = std::string(SKINTRACK_SOURCE_DIR) + "/data-samples/" + sample.dir;
+    PhantomOptions o;
+    o.condition = sample.condition;
+    o.visits = 4;
+    o.seed = 7;
+    o.fitzpatrick = sample.fitzpatrick;
+    o.size = cv::Size(1024, 768);
+    o.jpeg_quality = 90;
+    const Series s = GeneratePhantom(o);
+    std::ifstream in(dir + "/truth.json");
+    ASSERT_TRUE(in) << dir;
+    const auto committed = nlohmann::json::parse(in);
+    const auto fresh = nlohmann::json::parse(TruthJson(s));
+    for (int k = 0; k < 4; ++k) {
+      const std::string base = dir + "/visit-" + std::to_string(k);
+      const cv::Mat lesion = cv::imread(base + ".lesion.png", cv::IMREAD_UNCHANGED);
+      const cv::Mat image = cv::imread(base + ".jpg", cv::IMREAD_COLOR);
+      ASSERT_FALSE(lesion.empty()) << base;
+      EXPECT_GT(Dice(lesion, s.visits[k].lesion_mask), 0.995) << base;
+      cv::Mat diff;
+      cv::absdiff(image, s.visits[k].image, diff);
+      EXPECT_LT(cv::mean(diff)[0], 0.5) << base;
+      const auto& a = committed["visits"][k];
+      const auto& b = fresh["visits"][k];
+      EXPECT_NEAR(a["lesion_fraction"].get<double>(), b["lesion_fraction"].get<double>(), 1e-3);
+      for (int r = 0; r < 2; ++r) {
+        for (int c = 0; c < 3; ++c) {
+          EXPECT_NEAR(a["to_baseline"][r][c].get<double>(), b["to_baseline"][r][c].get<double>(),
+                      1e-9);
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace skintrack::phantom
