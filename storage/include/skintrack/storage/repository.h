@@ -1,0 +1,149 @@
+// The metadata repository interface: patients, body sites, captures and their work queue,
+// versioned results, clinician assessments, tokens, the audit log, and the queries the service
+// needs. SQLite (OpenSqliteRepository) is the embedded default; a PostgreSQL backend would
+// implement the same interface and pass the same test suite.
+//
+// Every mutating call validates its input first (Error(kInvalidArgument) / Error(kNotFound)),
+// runs in one transaction, writes an audit entry in that same transaction, and either commits
+// entirely or changes nothing. `actor` names who acts: "token:<id>", "cli", "worker:<name>", ...
+// (charset [A-Za-z0-9._:@-], 1..128 characters).
+//
+// All methods are thread-safe; one writer at a time, readers run concurrently (file database).
+// A busy database is waited for and retried; after RepositoryOptions::busy_timeout_ms the call
+// throws Error(kStorage) saying the database is busy. Other database failures throw
+// Error(kStorage).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "skintrack/storage/types.h"
+
+namespace skintrack::storage {
+
+// The actor charset check used by every mutating call. Throws Error(kInvalidArgument).
+void ValidateActor(std::string_view actor);
+
+struct RepositoryOptions {
+  int busy_timeout_ms = 10000;  // total wait for a busy database before failing a call
+  int read_connections = 4;     // pooled read connections (file databases)
+  int max_attempts = 5;         // processing attempts before a capture is marked failed
+  TimeMs retry_base_ms = 1000;  // back-off after a failed attempt: base * 2^(attempt-1)
+  TimeMs retry_max_ms = 5 * 60 * 1000;
+  std::function<TimeMs()> clock;  // defaults to NowMs; tests inject a fake clock
+  void Check() const;             // throws Error(kInvalidArgument)
+};
+
+class Repository {
+ public:
+  virtual ~Repository() = default;
+
+  // Highest applied migration.
+  virtual int SchemaVersion() = 0;
+
+  // --- patients -------------------------------------------------------------------------------
+  // Error(kAlreadyExists) if the id is taken.
+  virtual Patient CreatePatient(const PatientInfo& info, const std::string& actor) = 0;
+  virtual std::optional<Patient> FindPatient(const std::string& patient_id) = 0;
+  virtual std::vector<Patient> ListPatients() = 0;
+
+  // --- captures ---------------------------------------------------------------------------------
+  // Records a capture whose blob is already durable. Idempotent by (patient, site, blob sha256):
+  // the existing capture comes back with created = false and nothing is written. Error(kNotFound)
+  // for an unknown patient or site. A new capture enters the work queue as kQueued.
+  virtual IngestResult InsertCapture(const NewCapture& capture, const BlobRef& blob,
+                                     const std::string& actor) = 0;
+  virtual std::optional<Capture> FindCapture(std::int64_t capture_id) = 0;
+  // The site's baseline: the earliest capture of (patient, site, condition).
+  virtual std::optional<Capture> BaselineCapture(const std::string& patient_id,
+                                                 const std::string& site, Condition condition) = 0;
+
+  // --- work queue -------------------------------------------------------------------------------
+  // Claims the oldest queued capture that is due, or one whose lease expired (its worker died),
+  // for `lease_ms` milliseconds. std::nullopt when nothing is due. A capture that has used up
+  // max_attempts is marked failed instead of being handed out again.
+  virtual std::optional<WorkItem> ClaimWork(const std::string& worker, TimeMs lease_ms) = 0;
+  // Error(kConflict) if `worker` does not hold the lease (it expired and someone else took it).
+  virtual void CompleteWork(std::int64_t capture_id, const std::string& worker) = 0;
+  // Records the error; requeues with back-off when `retryable` and attempts remain, else marks
+  // the capture failed. Returns the new status. Error(kConflict) as for CompleteWork.
+  virtual CaptureStatus FailWork(std::int64_t capture_id, const std::string& worker,
+                                 const std::string& error, bool retryable) = 0;
+  // Puts captures left in kProcessing by a previous process back in the queue (start-up only:
+  // the data directory lock guarantees no live worker holds them). Returns how many.
+  virtual int RequeueInterrupted() = 0;
+  virtual QueueCounts CountQueue() = 0;
+
+  // --- results (append-only) --------------------------------------------------------------------
+  // Appends version max+1 of (capture, kind, name). `blob` (e.g. a mask PNG) must already be
+  // durable. Error(kNotFound) for an unknown capture.
+  virtual Result AppendResult(const NewResult& result, const std::optional<BlobRef>& blob,
+                              const std::string& actor) = 0;
+  // Every version, oldest first.
+  virtual std::vector<Result> ResultHistory(std::int64_t capture_id, ResultKind kind,
+                                            const std::string& name) = 0;
+  // The latest version of each (kind, name) of a capture.
+  virtual std::vector<Result> LatestResults(std::int64_t capture_id) = 0;
+  virtual std::optional<Result> FindResult(std::int64_t result_id) = 0;
+
+  // --- clinician assessments (append-only) -------------------------------------------------------
+  virtual Assessment AppendAssessment(const NewAssessment& assessment,
+                                      const std::optional<BlobRef>& mask,
+                                      const std::string& actor) = 0;
+  virtual std::vector<Assessment> AssessmentHistory(std::int64_t capture_id) = 0;
+
+  // --- queries ----------------------------------------------------------------------------------
+  // Error(kNotFound) for an unknown patient or site.
+  virtual std::vector<SeriesPoint> TimeSeries(const SeriesQuery& query) = 0;
+  // One entry per (site, condition) of the patient, sorted by site name then condition.
+  virtual std::vector<SiteScore> LatestScorePerSite(const std::string& patient_id,
+                                                    const std::string& score_name) = 0;
+  // Streams rows ordered by patient, site, captured_at, score name. `fn` must not call back into
+  // the repository (it runs while a read connection is held).
+  virtual void ExportCohort(const CohortFilter& filter,
+                            const std::function<void(const CohortRow&)>& fn) = 0;
+
+  // --- tokens -----------------------------------------------------------------------------------
+  // Error(kNotFound) if a scoped patient does not exist.
+  virtual CreatedToken CreateToken(const NewToken& token, const std::string& actor) = 0;
+  // The token's info if `token` is well formed, known, not revoked and not expired; compares
+  // secret hashes in constant time. Never throws for a bad token (returns std::nullopt).
+  virtual std::optional<TokenInfo> VerifyToken(const std::string& token) = 0;
+  // Error(kNotFound) for an unknown id; revoking twice is a no-op.
+  virtual void RevokeToken(const std::string& token_id, const std::string& actor) = 0;
+  virtual std::vector<TokenInfo> ListTokens() = 0;
+
+  // --- audit ------------------------------------------------------------------------------------
+  // For actions outside the repository (e.g. an export was downloaded). Append-only.
+  virtual void AppendAudit(const AuditEntry& entry) = 0;
+  virtual std::vector<AuditEntry> ListAudit(const AuditQuery& query) = 0;
+
+  // --- erasure and blob references --------------------------------------------------------------
+  // Blob hashes referenced by the patient's captures, results and assessments.
+  virtual std::vector<std::string> PatientBlobs(const std::string& patient_id) = 0;
+  // Deletes every row of the patient (captures, visits, results, assessments) in one transaction
+  // and audits it (the audit log itself is kept). Error(kNotFound) for an unknown patient.
+  virtual void ErasePatient(const std::string& patient_id, const std::string& actor) = 0;
+  virtual bool IsBlobReferenced(const std::string& sha256) = 0;
+  // Calls `fn` once per distinct referenced blob (with its recorded size).
+  virtual void ForEachBlobRef(const std::function<void(const BlobRef&)>& fn) = 0;
+
+  // "ok" or the backend's description of the damage (SQLite: PRAGMA integrity_check output).
+  virtual std::string IntegrityCheck() = 0;
+};
+
+// Opens (creating if needed) the SQLite database at `path`, or a private in-memory database for
+// ":memory:". File databases use WAL journaling with synchronous=FULL. Applies pending migrations
+// in one transaction. Throws Error(kConflict) if the database was written by a newer skintrack
+// (its schema version is above this build's), Error(kStorage) if it cannot be opened.
+std::unique_ptr<Repository> OpenSqliteRepository(const std::string& path,
+                                                 const RepositoryOptions& options = {});
+
+// Highest schema version this build knows.
+int LatestSchemaVersion() noexcept;
+
+}  // namespace skintrack::storage

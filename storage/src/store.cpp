@@ -1,0 +1,278 @@
+#include "skintrack/storage/store.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "skintrack/core/error.h"
+#include "skintrack/storage/sha256.h"
+
+namespace skintrack::storage {
+namespace {
+
+// Holds DIR/LOCK with flock() for the life of the Store: start-up clean-up deletes unreferenced
+// blobs and requeues "processing" captures, which is only safe when no other process is using the
+// directory. The kernel drops the lock when the process dies, however it dies.
+int LockDataDir(const std::string& dir) {
+  const std::string path = dir + "/LOCK";
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+  if (fd < 0) {
+    throw Error(ErrorCode::kIo, "cannot open " + path + ": " + std::strerror(errno));
+  }
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    const int err = errno;
+    ::close(fd);
+    if (err == EWOULDBLOCK) {
+      throw Error(ErrorCode::kConflict,
+                  "data directory " + dir + " is in use by another skintrack process");
+    }
+    throw Error(ErrorCode::kIo, "cannot lock " + path + ": " + std::strerror(err));
+  }
+  return fd;
+}
+
+}  // namespace
+
+void StoreOptions::Check() const {
+  if (max_blob_bytes < 1 || max_blob_bytes > (std::int64_t{1} << 34)) {
+    throw Error(ErrorCode::kInvalidArgument, "max_blob_bytes must be 1 .. 16 GiB");
+  }
+  repository.Check();
+}
+
+std::unique_ptr<Store> Store::OpenDataDir(const std::string& dir, const StoreOptions& options) {
+  options.Check();
+  if (dir.empty()) throw Error(ErrorCode::kInvalidArgument, "data directory path is empty");
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) throw Error(ErrorCode::kIo, "cannot create data directory " + dir + ": " + ec.message());
+  const int lock_fd = LockDataDir(dir);
+  try {
+    auto blobs = OpenFileBlobStore(dir + "/blobs");
+    auto repository = OpenSqliteRepository(dir + "/skintrack.db", options.repository);
+    return std::make_unique<Store>(std::move(repository), std::move(blobs), options, lock_fd);
+  } catch (...) {
+    ::close(lock_fd);
+    throw;
+  }
+}
+
+std::unique_ptr<Store> Store::OpenInMemory(const StoreOptions& options) {
+  options.Check();
+  return std::make_unique<Store>(OpenSqliteRepository(":memory:", options.repository),
+                                 OpenMemoryBlobStore(), options);
+}
+
+Store::Store(std::unique_ptr<Repository> repository, std::unique_ptr<BlobStore> blobs,
+             const StoreOptions& options, int lock_fd)
+    : repository_(std::move(repository)),
+      blobs_(std::move(blobs)),
+      options_(options),
+      lock_fd_(lock_fd) {
+  if (!repository_ || !blobs_) {
+    if (lock_fd_ >= 0) ::close(lock_fd_);
+    throw Error(ErrorCode::kInvalidArgument, "Store needs a repository and a blob store");
+  }
+  try {
+    Recover();
+  } catch (...) {
+    if (lock_fd_ >= 0) ::close(lock_fd_);
+    throw;
+  }
+}
+
+Store::~Store() {
+  // Close the database before releasing the directory lock.
+  repository_.reset();
+  blobs_.reset();
+  if (lock_fd_ >= 0) ::close(lock_fd_);
+}
+
+BlobPut Store::PutBlob(std::string_view bytes) {
+  if (bytes.empty()) throw Error(ErrorCode::kInvalidArgument, "empty blob");
+  if (static_cast<std::int64_t>(bytes.size()) > options_.max_blob_bytes) {
+    throw Error(ErrorCode::kImageTooLarge, "blob of " + std::to_string(bytes.size()) +
+                                               " bytes exceeds the limit of " +
+                                               std::to_string(options_.max_blob_bytes));
+  }
+  // Registered before the put so that a concurrent removal of the same hash sees it in flight.
+  const std::string sha = Sha256Hex(bytes);
+  {
+    std::lock_guard<std::mutex> lock(in_flight_mutex_);
+    ++in_flight_[sha];
+  }
+  try {
+    BlobPut put = blobs_->Put(bytes);
+    if (put.ref.sha256 != sha) throw Error(ErrorCode::kInternal, "blob store hash mismatch");
+    return put;
+  } catch (...) {
+    std::lock_guard<std::mutex> lock(in_flight_mutex_);
+    if (--in_flight_[sha] == 0) in_flight_.erase(sha);
+    throw;
+  }
+}
+
+// After the row commit (committed) or its failure: drop the in-flight mark, remove the blob if a
+// failed insert left it unreferenced, then drop the pending marker.
+void Store::ReleaseBlob(const BlobPut& put, bool committed) {
+  std::lock_guard<std::mutex> lock(in_flight_mutex_);
+  const std::string& sha = put.ref.sha256;
+  const bool last = --in_flight_[sha] == 0;
+  if (last) in_flight_.erase(sha);
+  try {
+    if (!committed && last && !repository_->IsBlobReferenced(sha)) blobs_->Remove(sha);
+    if (!put.pending.empty()) blobs_->ClearPending(put.pending);
+  } catch (const Error&) {
+    // The marker stays, so start-up clean-up finishes the job; the caller's outcome (the commit
+    // or the original error) is what must be reported.
+  }
+}
+
+IngestResult Store::IngestCapture(const NewCapture& capture, std::string_view bytes,
+                                  const std::string& actor) {
+  // Everything that can be checked without the blob is checked before it is written.
+  capture.Check();
+  ValidateActor(actor);
+  if (!repository_->FindPatient(capture.patient_id)) {
+    throw Error(ErrorCode::kNotFound, "unknown patient " + capture.patient_id);
+  }
+  const BlobPut put = PutBlob(bytes);
+  IngestResult result;
+  try {
+    result = repository_->InsertCapture(capture, put.ref, actor);
+  } catch (...) {
+    ReleaseBlob(put, false);
+    throw;
+  }
+  ReleaseBlob(put, true);
+  return result;
+}
+
+Result Store::AppendResult(const NewResult& result, std::optional<std::string_view> blob_bytes,
+                           const std::string& actor) {
+  result.Check();
+  ValidateActor(actor);
+  if (!blob_bytes) return repository_->AppendResult(result, std::nullopt, actor);
+  if (!repository_->FindCapture(result.capture_id)) {
+    throw Error(ErrorCode::kNotFound, "unknown capture " + std::to_string(result.capture_id));
+  }
+  const BlobPut put = PutBlob(*blob_bytes);
+  Result stored;
+  try {
+    stored = repository_->AppendResult(result, put.ref, actor);
+  } catch (...) {
+    ReleaseBlob(put, false);
+    throw;
+  }
+  ReleaseBlob(put, true);
+  return stored;
+}
+
+Assessment Store::AppendAssessment(const NewAssessment& assessment,
+                                   std::optional<std::string_view> mask_bytes,
+                                   const std::string& actor) {
+  assessment.Check();
+  ValidateActor(actor);
+  if (!mask_bytes) return repository_->AppendAssessment(assessment, std::nullopt, actor);
+  if (!repository_->FindCapture(assessment.capture_id)) {
+    throw Error(ErrorCode::kNotFound, "unknown capture " + std::to_string(assessment.capture_id));
+  }
+  const BlobPut put = PutBlob(*mask_bytes);
+  Assessment stored;
+  try {
+    stored = repository_->AppendAssessment(assessment, put.ref, actor);
+  } catch (...) {
+    ReleaseBlob(put, false);
+    throw;
+  }
+  ReleaseBlob(put, true);
+  return stored;
+}
+
+std::string Store::ReadBlob(const std::string& sha256) const { return blobs_->Get(sha256); }
+
+EraseReport Store::ErasePatient(const std::string& patient_id, const std::string& actor) {
+  ValidateId(patient_id, "patient id");
+  ValidateActor(actor);
+  std::lock_guard<std::mutex> erase_lock(erase_mutex_);
+  // Markers first: if the process dies after the rows are gone but before the blobs are, start-up
+  // clean-up finds the marked blobs unreferenced and removes them.
+  const std::vector<std::string> shas = repository_->PatientBlobs(patient_id);
+  std::vector<std::string> markers;
+  try {
+    for (const std::string& sha : shas) markers.push_back(blobs_->MarkPending(sha));
+    repository_->ErasePatient(patient_id, actor);
+  } catch (...) {
+    for (const std::string& m : markers) blobs_->ClearPending(m);
+    throw;
+  }
+  EraseReport report;
+  {
+    std::lock_guard<std::mutex> lock(in_flight_mutex_);
+    for (const std::string& sha : shas) {
+      if (in_flight_.count(sha) == 0 && !repository_->IsBlobReferenced(sha)) {
+        blobs_->Remove(sha);
+        ++report.blobs_removed;
+      } else {
+        ++report.blobs_kept;
+      }
+    }
+  }
+  for (const std::string& m : markers) blobs_->ClearPending(m);
+  return report;
+}
+
+RecoveryReport Store::Recover() {
+  RecoveryReport report;
+  const std::vector<PendingMarker> markers = blobs_->ListPending();
+  report.pending_markers = static_cast<int>(markers.size());
+  {
+    std::lock_guard<std::mutex> lock(in_flight_mutex_);
+    for (const PendingMarker& m : markers) {
+      if (m.sha256.empty() || in_flight_.count(m.sha256) > 0) continue;
+      if (!repository_->IsBlobReferenced(m.sha256) && blobs_->Exists(m.sha256)) {
+        blobs_->Remove(m.sha256);
+        ++report.orphan_blobs_removed;
+      }
+    }
+  }
+  // Markers go only after their blobs, so a crash during clean-up leaves them for next time.
+  for (const PendingMarker& m : markers) blobs_->ClearPending(m.name);
+  report.requeued_captures = repository_->RequeueInterrupted();
+  last_recovery_ = report;
+  return report;
+}
+
+CheckReport Store::Check(bool verify_hashes) {
+  CheckReport report;
+  report.integrity = repository_->IntegrityCheck();
+  std::unordered_map<std::string, std::int64_t> referenced;
+  repository_->ForEachBlobRef([&](const BlobRef& ref) { referenced[ref.sha256] = ref.size; });
+  report.referenced_blobs = static_cast<std::int64_t>(referenced.size());
+  std::unordered_map<std::string, bool> stored;
+  blobs_->ForEach([&](const std::string& sha) {
+    ++report.stored_blobs;
+    stored[sha] = true;
+    if (referenced.count(sha) == 0) report.unreferenced.push_back(sha);
+  });
+  for (const auto& [sha, size] : referenced) {
+    if (stored.count(sha) == 0) {
+      report.missing.push_back(sha);
+      continue;
+    }
+    if (verify_hashes) {
+      const std::string bytes = blobs_->Get(sha);
+      if (static_cast<std::int64_t>(bytes.size()) != size || Sha256Hex(bytes) != sha) {
+        report.corrupt.push_back(sha);
+      }
+    }
+  }
+  return report;
+}
+
+}  // namespace skintrack::storage
