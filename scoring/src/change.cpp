@@ -105,12 +105,14 @@ MaskAgreement CompareToTruth(const cv::Mat& predicted, const cv::Mat& truth,
   return a;
 }
 
-cv::Mat RenderOverlay(const cv::Mat& bgr, const cv::Mat& lesion_mask, const cv::Mat& skin_mask) {
+cv::Mat RenderOverlay(const cv::Mat& bgr, const cv::Mat& lesion_mask, const cv::Mat& skin_mask,
+                      const cv::Mat& reference_mask) {
   if (lesion_mask.empty() || lesion_mask.type() != CV_8UC1) {
     throw Error(ErrorCode::kInvalidArgument, "RenderOverlay: the lesion mask must be CV_8UC1");
   }
   CheckImage(bgr, lesion_mask.size());
   CheckOptionalMask(skin_mask, lesion_mask.size(), "RenderOverlay: the skin mask");
+  CheckOptionalMask(reference_mask, lesion_mask.size(), "RenderOverlay: the reference mask");
   cv::Mat canvas = bgr.clone();
   const int width = OutlineWidth(bgr.size());
   if (!skin_mask.empty()) {
@@ -119,6 +121,11 @@ cv::Mat RenderOverlay(const cv::Mat& bgr, const cv::Mat& lesion_mask, const cv::
     cv::drawContours(canvas, contours, -1, cv::Scalar(160, 160, 160), width, cv::LINE_AA);
   }
   Paint(canvas, lesion_mask != 0, cv::Scalar(255, 0, 255), 0.35, 2 * width);
+  if (!reference_mask.empty()) {
+    std::vector<std::vector<cv::Point>> contours;
+    cv::findContours(reference_mask != 0, contours, cv::RETR_LIST, cv::CHAIN_APPROX_SIMPLE);
+    cv::drawContours(canvas, contours, -1, cv::Scalar(0, 255, 0), width, cv::LINE_AA);
+  }
   return canvas;
 }
 

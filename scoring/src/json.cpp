@@ -106,6 +106,7 @@ std::string ToJson(const Measurements& m) {
     j["desquamation"] = Grade(m.desquamation);
     j["induration"] = Grade(m.induration);
     j["scale_fraction"] = m.scale_fraction;
+    j["erythema_tone_gain"] = m.erythema_tone_gain;
   } else {
     j["envelope_pixels"] = m.envelope_pixels;
     j["envelope_fraction"] = m.envelope_fraction;

@@ -17,8 +17,14 @@ using detail::Quantile;
 
 // Scale on a plaque: this much lighter than the surrounding skin and at most this share of its
 // chroma (silvery white has almost no chroma whatever the skin tone).
-constexpr double kScaleDeltaL = 8.0;
-constexpr double kScaleChromaShare = 0.65;
+constexpr double kScaleDeltaL = 3.0;
+constexpr double kScaleChromaShare = 0.7;
+// Melanin absorbs the light that would show the blood's redness, so the same inflammation gives
+// a smaller delta a* on darker skin. Erythema is graded on delta a* scaled by kToneReferenceL /
+// L*(normal skin), capped at kMaxToneGain, for skin darker than the reference (an intermediate
+// tone); lighter skin is graded on delta a* as measured.
+constexpr double kToneReferenceL = 60.0;
+constexpr double kMaxToneGain = 2.0;
 constexpr int kMinRingPixels = 30;
 
 void CheckMask(const cv::Mat& m, cv::Size size, const char* what, bool required) {
@@ -132,6 +138,8 @@ Measurements Measure(const cv::Mat& bgr, const Segmentation& seg, const MeasureO
   m.ita_degrees = ItaDegrees(m.normal_skin.l, m.normal_skin.b);
   m.ita_group = ItaGroup(m.ita_degrees);
 
+  const double tone_gain =
+      std::clamp(kToneReferenceL / std::max(1.0, m.normal_skin.l), 1.0, kMaxToneGain);
   // Per lesion: its own medians against the ring of normal skin around it.
   cv::Mat labels, stats, centroids;
   const int n = cv::connectedComponentsWithStats(lesion, labels, stats, centroids, 8, CV_32S);
@@ -159,12 +167,17 @@ Measurements Measure(const cv::Mat& bgr, const Segmentation& seg, const MeasureO
     lm.scale_fraction = comp_pixels > 0 ? comp_scale / comp_pixels : 0.0;
     // Redness is read on the plaque without its scale: scale hides the erythema under it.
     const cv::Mat red_part = comp & ~scale_px;
-    const Lab plaque =
-        cv::countNonZero(red_part) >= 4 ? MedianLab(L(roi), A(roi), B(roi), red_part) : lm.lesion;
+    // The upper quartile of a*: a plaque mottled with scale and hair has few pixels at its full
+    // redness, and the median of a mixed border would understate it.
+    double plaque_a = lm.lesion.a;
+    if (cv::countNonZero(red_part) >= 4) {
+      std::vector<float> av = Gather(A(roi), red_part);
+      plaque_a = Quantile(av, 0.75);
+    }
     lm.delta_l = lm.lesion.l - lm.surround.l;
-    lm.delta_a = plaque.a - lm.surround.a;
+    lm.delta_a = plaque_a - lm.surround.a;
     lm.delta_b = lm.lesion.b - lm.surround.b;
-    lm.erythema_grade = ErythemaGradeFromDeltaA(lm.delta_a);
+    lm.erythema_grade = ErythemaGradeFromDeltaA(lm.delta_a * tone_gain);
     lm.scaling_grade = ScalingGradeFromFraction(lm.scale_fraction);
     lm.area_pixels = comp_pixels / (scale * scale);
     lm.bbox = cv::Rect(cv::Point(static_cast<int>(box.x / scale), static_cast<int>(box.y / scale)),
@@ -196,11 +209,13 @@ Measurements Measure(const cv::Mat& bgr, const Segmentation& seg, const MeasureO
   if (options.condition == Condition::kPsoriasis) {
     m.scale_fraction = lesion_pixels_work > 0 ? scale_pixels / lesion_pixels_work : 0.0;
     const bool any = weight_sum > 0;
-    m.erythema.grade = any ? ErythemaGradeFromDeltaA(m.delta_a) : 0;
+    m.erythema_tone_gain = tone_gain;
+    m.erythema.grade = any ? ErythemaGradeFromDeltaA(m.delta_a * tone_gain) : 0;
     m.erythema.provenance = Provenance::kMeasured;
-    m.erythema.continuous = m.delta_a;
+    m.erythema.continuous = m.delta_a * tone_gain;
     m.erythema.method =
-        "area-weighted delta a* of plaques (scale excluded) vs the ring of normal skin around each";
+        "area-weighted upper-quartile delta a* of plaques (scale excluded) vs the ring of normal "
+        "skin around each, x clamp(60 / L* of normal skin, 1, 2) for skin tone";
     m.desquamation.grade = any ? ScalingGradeFromFraction(m.scale_fraction) : 0;
     m.desquamation.provenance = Provenance::kMeasured;
     m.desquamation.continuous = m.scale_fraction;

@@ -22,6 +22,13 @@ using detail::Quantile;
 using detail::RemoveSmall;
 
 constexpr double kRadToDeg = 180.0 / 3.14159265358979323846;
+// Silvery scale: lighter than the normal skin and with at most this share of its chroma (white
+// has almost no chroma whatever the skin tone). Same test as the measurement's (measure.cpp).
+constexpr double kScaleDeltaL = 3.0;
+// Hue window of skin in CIELAB, degrees: reddish (plaques, dark skin) to yellowish (light skin).
+constexpr double kSkinHueMin = 10.0;
+constexpr double kSkinHueMax = 82.0;
+constexpr double kScaleChromaShare = 0.7;
 
 void CheckImage(const cv::Mat& bgr) {
   if (bgr.empty() || bgr.type() != CV_8UC3) {
@@ -47,6 +54,54 @@ WorkLab MakeWorkLab(const cv::Mat& work_bgr) {
   return {ch[0], ch[1], ch[2]};
 }
 
+// The connected parts of `candidates` that belong to the skin `seed`: either mostly enclosed by
+// it (at least `min_enclosed` of their outer border, the image frame counting as not enclosed),
+// or touching it with a mean hue inside the skin window. A pale patch inside or at the edge of the
+// skin passes; a pale background that only borders the skin, with a hue of its own, does not.
+cv::Mat SkinParts(const cv::Mat& candidates, const cv::Mat& seed, const cv::Mat& a_ch,
+                  const cv::Mat& b_ch, double min_enclosed) {
+  cv::Mat labels;
+  const int n = cv::connectedComponents(candidates, labels, 8, CV_32S);
+  const size_t count = static_cast<size_t>(n);
+  std::vector<double> touch(count, 0.0), border(count, 0.0), sum_a(count, 0.0), sum_b(count, 0.0);
+  const int rows = labels.rows, cols = labels.cols;
+  for (int y = 0; y < rows; ++y) {
+    const int* l = labels.ptr<int>(y);
+    const float* pa = a_ch.ptr<float>(y);
+    const float* pb = b_ch.ptr<float>(y);
+    for (int x = 0; x < cols; ++x) {
+      if (l[x] == 0) continue;
+      const size_t k = static_cast<size_t>(l[x]);
+      sum_a[k] += pa[x];
+      sum_b[k] += pb[x];
+      const int dx[4] = {1, -1, 0, 0}, dy[4] = {0, 0, 1, -1};
+      for (int i = 0; i < 4; ++i) {
+        const int nx = x + dx[i], ny = y + dy[i];
+        if (nx < 0 || ny < 0 || nx >= cols || ny >= rows) {
+          border[k] += 1;
+        } else if (labels.at<int>(ny, nx) != l[x]) {
+          border[k] += 1;
+          if (seed.at<unsigned char>(ny, nx)) touch[k] += 1;
+        }
+      }
+    }
+  }
+  std::vector<unsigned char> keep(count, 0);
+  for (size_t k = 1; k < count; ++k) {
+    const double hue = std::atan2(sum_b[k], sum_a[k]) * kRadToDeg;
+    const bool enclosed = border[k] > 0 && touch[k] >= min_enclosed * border[k];
+    const bool skin_hue = touch[k] > 0 && hue >= kSkinHueMin && hue <= kSkinHueMax;
+    keep[k] = enclosed || skin_hue ? 255 : 0;
+  }
+  cv::Mat out(candidates.size(), CV_8UC1);
+  for (int y = 0; y < rows; ++y) {
+    const int* l = labels.ptr<int>(y);
+    unsigned char* o = out.ptr<unsigned char>(y);
+    for (int x = 0; x < cols; ++x) o[x] = keep[static_cast<size_t>(l[x])];
+  }
+  return out;
+}
+
 // Skin at the reduced size. Skin of every tone sits in one hue window of CIELAB (about 15-80
 // degrees: reddish to yellowish) with some chroma; what differs between tones is mostly L*, which
 // is therefore left wide open. Pale lesions (depigmented patches, silvery scale) fail the chroma
@@ -63,21 +118,23 @@ cv::Mat SkinAtWork(const WorkLab& w) {
     for (int x = 0; x < w.l.cols; ++x) {
       const double chroma = std::hypot(a[x], b[x]);
       const double hue = std::atan2(b[x], a[x]) * kRadToDeg;
-      s[x] = (l[x] > 8 && l[x] < 97 && chroma >= 10 && hue >= 10 && hue <= 82) ? 255 : 0;
-      o[x] = (l[x] > 5 && l[x] < 99.5 && chroma >= 2 && hue >= -30 && hue <= 115) ? 255 : 0;
+      s[x] = (l[x] > 8 && l[x] < 97 && chroma >= 9 && hue >= kSkinHueMin && hue <= kSkinHueMax)
+                 ? 255
+                 : 0;
+      o[x] = (l[x] > 5 && l[x] < 99.5 && chroma >= 4 && hue >= -35 && hue <= 88) ? 255 : 0;
     }
   }
   const double image_area = static_cast<double>(w.l.total());
   cv::morphologyEx(strict, strict, cv::MORPH_OPEN, Disk(1));
   cv::Mat skin = RemoveSmall(strict, 0.01 * image_area);
   if (cv::countNonZero(skin) == 0) return skin;
-  // Pale skin next to the skin (a depigmented patch or scale at the edge of the picture) joins
-  // it; darker low-chroma pixels there are background or shadow.
+  // Pale skin mostly enclosed by skin (a depigmented patch, which on dark skin can be pink with
+  // b* < 0, or a plaque's scale) joins it; darker low-chroma pixels there are background or
+  // shadow.
   std::vector<float> lv = Gather(w.l, skin);
   const double l_skin = Quantile(lv, 0.5);
-  cv::Mat near;
-  cv::dilate(skin, near, Disk(std::max(2, longest / 40)));
-  skin |= loose & near & (w.l > l_skin + 3.0);
+  cv::Mat pale = loose & (w.l > l_skin + 3.0) & ~skin;
+  skin |= SkinParts(pale, skin, w.a, w.b, 0.25);
   cv::morphologyEx(skin, skin, cv::MORPH_CLOSE, Disk(std::max(2, longest / 100)));
   skin = FillHoles(skin);
   return RemoveSmall(skin, 0.02 * image_area);
@@ -102,14 +159,20 @@ cv::Mat ScoreMap(Condition condition, const WorkLab& w, const cv::Mat& normal,
     return detail::LocalReference(ch, normal, global, 1.0 / 6.0);
   };
   if (condition == Condition::kPsoriasis) return w.a - ref(w.a);
-  return (w.l - ref(w.l)) - (w.b - ref(w.b));
+  const cv::Mat dl = w.l - ref(w.l);
+  cv::Mat score = dl - (w.b - ref(w.b));
+  // Loss of melanin always lightens: a pixel that is not lighter (lips, shadowed or inflamed skin
+  // with less yellow) keeps only its lightness difference as its score.
+  dl.copyTo(score, dl < 0);
+  return score;
 }
 
 // Whitish scale: clearly lighter than normal skin and nearly without chroma. Only kept where it
 // touches red plaque (silvery scale on its own is not a plaque).
 cv::Mat ScaleCandidates(const WorkLab& w, const cv::Mat& normal) {
-  std::vector<float> lv = Gather(w.l, normal);
+  std::vector<float> lv = Gather(w.l, normal), av = Gather(w.a, normal), bv = Gather(w.b, normal);
   const double l_normal = Quantile(lv, 0.5);
+  const double chroma_max = kScaleChromaShare * std::hypot(Quantile(av, 0.5), Quantile(bv, 0.5));
   cv::Mat out(w.l.size(), CV_8UC1);
   for (int y = 0; y < w.l.rows; ++y) {
     const float* l = w.l.ptr<float>(y);
@@ -117,24 +180,23 @@ cv::Mat ScaleCandidates(const WorkLab& w, const cv::Mat& normal) {
     const float* b = w.b.ptr<float>(y);
     unsigned char* o = out.ptr<unsigned char>(y);
     for (int x = 0; x < w.l.cols; ++x) {
-      o[x] = (l[x] > l_normal + 8 && std::hypot(a[x], b[x]) < 14) ? 255 : 0;
+      o[x] = (l[x] > l_normal + kScaleDeltaL && std::hypot(a[x], b[x]) < chroma_max) ? 255 : 0;
     }
   }
   return out;
 }
 
-cv::Mat Clean(const cv::Mat& raw, const cv::Mat& skin, const cv::Mat& scale_candidates,
-              const LesionParams& p) {
+cv::Mat Clean(const cv::Mat& raw, const cv::Mat& skin, const LesionParams& p) {
   cv::Mat m = raw & skin;
-  cv::morphologyEx(m, m, cv::MORPH_OPEN, Disk(1));
-  if (!scale_candidates.empty()) {
-    cv::Mat near;
-    cv::dilate(m, near, Disk(std::max(2, p.longest / 60)));
-    cv::Mat scale = scale_candidates & near & skin;
-    m |= scale;
+  // Opening removes thin bright structures (frame lines, creases, hair highlights) that are not
+  // lesions whatever their colour.
+  cv::morphologyEx(m, m, cv::MORPH_OPEN, Disk(std::max(1, p.longest / 250)));
+  // A plaque is solid; a vitiligo patch keeps its islands of pigment (they are what the residual
+  // depigmentation measures), so only psoriasis is closed and hole-filled.
+  if (p.condition == Condition::kPsoriasis) {
+    cv::morphologyEx(m, m, cv::MORPH_CLOSE, Disk(std::max(1, p.longest / 300)));
+    m = FillHoles(m) & skin;
   }
-  cv::morphologyEx(m, m, cv::MORPH_CLOSE, Disk(std::max(1, p.longest / 300)));
-  m = FillHoles(m) & skin;
   return RemoveSmall(m, p.min_area_pixels);
 }
 
@@ -143,9 +205,9 @@ struct Split {
   double normal_mode = 0, lesion_mode = 0, contrast = 0, threshold = 0;
 };
 
-// Decides whether a lesion population stands out of the normal skin, and where to cut: half-way
-// between the normal and the lesion mode, which keeps the area unbiased across a blurred border.
-Split FindSplit(const cv::Mat& score, const cv::Mat& normal, const cv::Mat& lesion_hint,
+// Decides whether a lesion population stands out of the normal skin: the normal mode and spread
+// come from `normal`, the lesion mode from the pixels clearly above it.
+Split FindSplit(const cv::Mat& score, const cv::Mat& normal, const cv::Mat& skin,
                 const LesionParams& p) {
   Split s;
   std::vector<float> nv = Gather(score, normal);
@@ -154,23 +216,37 @@ Split FindSplit(const cv::Mat& score, const cv::Mat& normal, const cv::Mat& lesi
   const double q16 = Quantile(nv, 0.16);
   const double q84 = Quantile(nv, 0.84);
   const double sigma = std::max(0.3, 0.5 * (q84 - q16));
-  std::vector<float> lv;
-  if (!lesion_hint.empty()) {
-    cv::Mat core;
-    cv::erode(lesion_hint, core, Disk(1));
-    lv = Gather(score, core);
-  }
-  if (lv.size() < p.min_area_pixels / 2) {
-    const double cut = s.normal_mode + std::max(4.0 * sigma, 0.6 * p.min_contrast);
-    cv::Mat cand = score > cut;
-    lv = Gather(score, cand);
-  }
+  const double cut = s.normal_mode + std::max(4.0 * sigma, 0.6 * p.min_contrast);
+  std::vector<float> lv = Gather(score, (score > cut) & skin);
   if (lv.size() < p.min_area_pixels / 2) return s;
   s.lesion_mode = Quantile(lv, 0.5);
   s.contrast = s.lesion_mode - s.normal_mode;
-  s.threshold = std::max(s.normal_mode + 0.5 * s.contrast, s.normal_mode + 2.5 * sigma);
+  s.threshold = s.normal_mode + 0.5 * s.contrast;
   s.found = s.contrast >= p.min_contrast;
   return s;
+}
+
+// Lesion membership 0..1: the score scaled so that the normal mode is 0 and the lesion mode 1,
+// whitish scale next to red plaque counted as plaque (psoriasis), then smoothed over a few pixels
+// so that a plaque mottled with scale, or a patch crossed by hair, reads as one region.
+// Thresholding it at 0.5 cuts half-way between the modes, which keeps the area unbiased across a
+// blurred border.
+cv::Mat Membership(const cv::Mat& score, const Split& split, const cv::Mat& scale_candidates,
+                   const cv::Mat& skin, const LesionParams& p) {
+  cv::Mat f = (score - split.normal_mode) / std::max(1e-6, split.contrast);
+  cv::min(f, 1.0, f);
+  cv::max(f, 0.0, f);
+  if (!scale_candidates.empty()) {
+    cv::Mat red = score > split.threshold;
+    cv::morphologyEx(red, red, cv::MORPH_OPEN, Disk(1));
+    cv::Mat near;
+    cv::dilate(red, near, Disk(std::max(2, p.longest / 60)));
+    f.setTo(1.0f, scale_candidates & near & skin);
+  }
+  const double sigma =
+      p.condition == Condition::kPsoriasis ? std::max(1.0, p.longest / 250.0) : 0.8;
+  cv::GaussianBlur(f, f, cv::Size(0, 0), sigma);
+  return f;
 }
 
 class ClassicalSegmenter : public Segmenter {
@@ -178,7 +254,7 @@ class ClassicalSegmenter : public Segmenter {
   explicit ClassicalSegmenter(const ClassicalSegmenterOptions& o) : options_(o) {
     options_.Check();
     if (options_.min_contrast == 0) {
-      options_.min_contrast = options_.condition == Condition::kPsoriasis ? 5.0 : 7.0;
+      options_.min_contrast = options_.condition == Condition::kPsoriasis ? 2.5 : 7.0;
     }
   }
 
@@ -201,7 +277,7 @@ class ClassicalSegmenter : public Segmenter {
     cv::Mat lesion = cv::Mat::zeros(work.size(), CV_8UC1);
     cv::Mat scale_candidates;
     Split split;
-    cv::Mat score;
+    cv::Mat score, membership;
     // Two passes: the first against the whole skin, the second against the skin outside the
     // first pass's lesions, so that large lesions do not pull the normal reference toward them.
     for (int pass = 0; pass < 2 && cv::countNonZero(skin) > 0; ++pass) {
@@ -215,17 +291,22 @@ class ClassicalSegmenter : public Segmenter {
       score = ScoreMap(options_.condition, w, normal, skin);
       if (options_.condition == Condition::kPsoriasis)
         scale_candidates = ScaleCandidates(w, normal);
-      // First pass: the normal mode is the low quartile, not the median, so that lesions covering
-      // up to three quarters of the skin do not become "normal".
+      // First pass: normal statistics from the lower half of the scores, so that lesions
+      // covering up to half of the skin do not become "normal"; the second pass uses the skin
+      // outside the first pass's lesions.
       cv::Mat stats_mask = normal;
       if (pass == 0) {
         std::vector<float> all = Gather(score, skin);
-        const double q25 = Quantile(all, 0.25);
-        stats_mask = (score <= q25 + 1.0) & skin;
+        const double q50 = Quantile(all, 0.5);
+        stats_mask = (score <= q50) & skin;
       }
-      split = FindSplit(score, stats_mask, pass > 0 ? lesion : cv::Mat(), p);
-      lesion = split.found ? Clean(score > split.threshold, skin, scale_candidates, p)
-                           : cv::Mat::zeros(work.size(), CV_8UC1);
+      split = FindSplit(score, stats_mask, skin, p);
+      if (split.found) {
+        membership = Membership(score, split, scale_candidates, skin, p);
+        lesion = Clean(membership > 0.5, skin, p);
+      } else {
+        lesion = cv::Mat::zeros(work.size(), CV_8UC1);
+      }
     }
 
     out.lesion_found = split.found && cv::countNonZero(lesion) > 0;
@@ -233,9 +314,9 @@ class ClassicalSegmenter : public Segmenter {
     out.threshold = split.threshold;
     const double skin_work = cv::countNonZero(skin);
     if (out.lesion_found && skin_work > 0) {
-      const double step = options_.sensitivity_step * split.contrast;
-      cv::Mat low = Clean(score > split.threshold + step, skin, scale_candidates, p);
-      cv::Mat high = Clean(score > split.threshold - step, skin, scale_candidates, p);
+      const double step = options_.sensitivity_step;
+      cv::Mat low = Clean(membership > 0.5 + step, skin, p);
+      cv::Mat high = Clean(membership > 0.5 - step, skin, p);
       out.fraction_low = cv::countNonZero(low) / skin_work;
       out.fraction_high = cv::countNonZero(high) / skin_work;
     } else {

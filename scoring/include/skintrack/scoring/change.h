@@ -39,10 +39,12 @@ MaskAgreement CompareToTruth(const cv::Mat& predicted, const cv::Mat& truth,
                              const cv::Mat& domain = cv::Mat());
 
 // The photo with lesions filled semi-transparently in magenta and outlined (a colour that is
-// neither skin, plaque nor depigmented patch), the skin border thin grey when a skin mask is given.
+// neither skin, plaque nor depigmented patch), the skin border thin grey when a skin mask is given,
+// and a reference mask (an annotator's) outlined in green when given, so disagreement shows.
 // Returns CV_8UC3 of the image's size. Throws Error(kInvalidArgument) on size or type mismatch.
 cv::Mat RenderOverlay(const cv::Mat& bgr, const cv::Mat& lesion_mask,
-                      const cv::Mat& skin_mask = cv::Mat());
+                      const cv::Mat& skin_mask = cv::Mat(),
+                      const cv::Mat& reference_mask = cv::Mat());
 
 // The baseline photo with the change coloured: new = red, persisting = yellow, cleared /
 // repigmented = green, each filled at 50 % and outlined. Throws Error(kInvalidArgument) on size

@@ -59,10 +59,15 @@ struct Measurements {
   int lesion_count = 0;
   std::vector<LesionMeasurement> lesions;  // largest first, at most max_lesions
 
-  // Psoriasis. Erythema: area-weighted delta a* of plaques vs nearby normal skin. Desquamation:
+  // Psoriasis. Erythema: area-weighted delta a* of plaques vs nearby normal skin, tone-adjusted
+  // (see erythema_tone_gain). Desquamation:
   // share of plaque pixels that are whitish (high L*, low chroma). Induration: the clinician's
   // grade, or imputed as round((E + D) / 2) (the two visible signs track plaque thickness).
   SeverityGrade erythema, desquamation, induration;
+  // Skin-tone gain applied to delta a* before grading erythema (1 for intermediate and lighter
+  // skin, up to 2 for very dark skin, where melanin hides redness); erythema.continuous is
+  // delta_a x this gain.
+  double erythema_tone_gain = 1.0;
   double scale_fraction = 0;
 
   // Vitiligo: patch envelope, residual depigmentation inside it (continuous and ladder level).

@@ -1,0 +1,243 @@
+// `skintrack eval`: segmentation agreement with reference masks over a folder of images.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <ostream>
+#include <vector>
+
+#include "command.h"
+#include "skintrack/core/error.h"
+#include "skintrack/scoring/change.h"
+#include "skintrack/scoring/measure.h"
+#include "skintrack/scoring/segmentation.h"
+
+namespace skintrack::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+bool IsImage(const fs::path& p) {
+  std::string ext = p.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
+  return ext == ".jpg" || ext == ".jpeg" || ext == ".png" || ext == ".bmp" || ext == ".tif" ||
+         ext == ".tiff" || ext == ".webp";
+}
+
+// The reference mask of an image: the same stem in the masks folder, optionally with one of the
+// usual suffixes (PH2 "_lesion", ISIC "_segmentation", "_mask", "_gt").
+std::optional<fs::path> FindMask(const fs::path& masks, const std::string& stem) {
+  for (const char* suffix : {"", "_lesion", "_mask", "_segmentation", "_gt", "_gt_from_figure"}) {
+    for (const char* ext : {".png", ".PNG", ".bmp", ".tif"}) {
+      const fs::path p = masks / (stem + suffix + ext);
+      if (fs::is_regular_file(p)) return p;
+    }
+  }
+  return std::nullopt;
+}
+
+struct Row {
+  std::string name;
+  double ita = 0;
+  std::string group;
+  scoring::MaskAgreement lesion;
+  std::optional<scoring::MaskAgreement> envelope;
+  double seconds = 0;
+};
+
+double Median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+double Mean(const std::vector<double>& v) {
+  double s = 0;
+  for (double x : v) s += x;
+  return v.empty() ? 0 : s / v.size();
+}
+
+nlohmann::json Summary(const std::string& label, const std::vector<const Row*>& rows) {
+  std::vector<double> dice, iou, err, env;
+  for (const Row* r : rows) {
+    dice.push_back(r->lesion.dice);
+    iou.push_back(r->lesion.iou);
+    err.push_back(std::abs(r->lesion.area_error_points));
+    if (r->envelope) env.push_back(r->envelope->dice);
+  }
+  nlohmann::json j = {{"group", label},
+                      {"images", rows.size()},
+                      {"dice_mean", Mean(dice)},
+                      {"dice_median", Median(dice)},
+                      {"iou_mean", Mean(iou)},
+                      {"iou_median", Median(iou)},
+                      {"abs_area_error_points_mean", Mean(err)}};
+  if (!env.empty()) {
+    j["envelope_dice_mean"] = Mean(env);
+    j["envelope_dice_median"] = Median(env);
+  }
+  return j;
+}
+
+int RunEval(Args& args, std::ostream& out) {
+  const fs::path images = args.Require("images");
+  const fs::path masks = args.Require("masks");
+  const Condition condition = ParseCondition(args.Require("condition"));
+  const auto overlays = args.Get("overlays");
+  const int work = static_cast<int>(args.GetInt("work-size", 768, 128, 4096));
+  const bool json = args.Flag("json");
+  args.CheckNoneLeft();
+  for (const fs::path& d : {images, masks}) {
+    if (!fs::is_directory(d)) {
+      throw Error(ErrorCode::kNotFound, "no such directory: " + d.string());
+    }
+  }
+  if (overlays) fs::create_directories(*overlays);
+
+  std::vector<fs::path> files;
+  for (const auto& e : fs::directory_iterator(images)) {
+    if (e.is_regular_file() && IsImage(e.path())) files.push_back(e.path());
+  }
+  std::sort(files.begin(), files.end());
+
+  scoring::ClassicalSegmenterOptions so;
+  so.condition = condition;
+  so.work_max_side = work;
+  const auto segmenter = scoring::MakeClassicalSegmenter(so);
+  scoring::MeasureOptions mo;
+  mo.condition = condition;
+  mo.work_max_side = work;
+
+  std::vector<Row> rows;
+  std::vector<std::string> skipped;
+  for (const fs::path& f : files) {
+    // A reference mask kept beside its image (same folder) is not an image to segment.
+    bool is_mask = false;
+    for (const char* suffix : {"_lesion", "_mask", "_segmentation", "_gt", "_gt_from_figure"}) {
+      const std::string stem = f.stem().string();
+      const std::string sx = suffix;
+      is_mask = is_mask || (stem.size() > sx.size() &&
+                            stem.compare(stem.size() - sx.size(), sx.size(), sx) == 0);
+    }
+    if (is_mask) continue;
+    const auto mask_path = FindMask(masks, f.stem().string());
+    if (!mask_path) {
+      skipped.push_back(f.filename().string() + " (no mask)");
+      continue;
+    }
+    const auto t0 = std::chrono::steady_clock::now();
+    const cv::Mat image = scoring::ReadImage(f.string());
+    const cv::Mat truth = scoring::ReadMask(mask_path->string(), image.size());
+    const scoring::Segmentation seg = segmenter->Segment(image);
+    const scoring::Measurements m = scoring::Measure(image, seg, mo);
+    Row r;
+    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    r.name = f.filename().string();
+    r.ita = m.ita_degrees;
+    r.group = m.ita_group;
+    r.lesion = scoring::CompareToTruth(seg.lesion_mask, truth);
+    if (!seg.envelope_mask.empty()) r.envelope = scoring::CompareToTruth(seg.envelope_mask, truth);
+    rows.push_back(r);
+    if (overlays) {
+      const fs::path p = fs::path(*overlays) / (f.stem().string() + ".overlay.png");
+      const cv::Mat ov = scoring::RenderOverlay(image, seg.lesion_mask, seg.skin_mask, truth);
+      if (!cv::imwrite(p.string(), ov)) throw Error(ErrorCode::kIo, "cannot write " + p.string());
+    }
+  }
+  if (rows.empty()) {
+    throw Error(ErrorCode::kNotFound,
+                "no image in " + images.string() + " has a mask in " + masks.string());
+  }
+
+  std::vector<const Row*> all;
+  std::map<std::string, std::vector<const Row*>> by_group;
+  for (const Row& r : rows) {
+    all.push_back(&r);
+    by_group[r.group].push_back(&r);
+  }
+  nlohmann::json summary = nlohmann::json::array();
+  summary.push_back(Summary("all", all));
+  for (const char* g : {"very_light", "light", "intermediate", "tan", "brown", "dark"}) {
+    if (by_group.count(g)) summary.push_back(Summary(std::string("ita_") + g, by_group[g]));
+  }
+
+  if (json) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const Row& r : rows) {
+      nlohmann::json j = {{"image", r.name},
+                          {"ita_degrees", r.ita},
+                          {"ita_group", r.group},
+                          {"dice", r.lesion.dice},
+                          {"iou", r.lesion.iou},
+                          {"predicted_fraction", r.lesion.predicted_fraction},
+                          {"truth_fraction", r.lesion.truth_fraction},
+                          {"area_error_points", r.lesion.area_error_points},
+                          {"seconds", r.seconds}};
+      if (r.envelope) j["envelope_dice"] = r.envelope->dice;
+      list.push_back(j);
+    }
+    out << nlohmann::json({{"condition", ConditionName(condition)},
+                           {"segmenter", segmenter->Name()},
+                           {"fractions_of", "image"},
+                           {"images", list},
+                           {"summary", summary},
+                           {"skipped", skipped}})
+               .dump(2)
+        << "\n";
+    return 0;
+  }
+  char line[512];
+  out << "image\tita\tgroup\tdice\tiou\tpred_%\ttruth_%\terr_pts"
+      << (condition == Condition::kVitiligo ? "\tenv_dice" : "") << "\n";
+  for (const Row& r : rows) {
+    std::snprintf(line, sizeof line, "%s\t%.1f\t%s\t%.3f\t%.3f\t%.1f\t%.1f\t%+.1f", r.name.c_str(),
+                  r.ita, r.group.c_str(), r.lesion.dice, r.lesion.iou,
+                  100 * r.lesion.predicted_fraction, 100 * r.lesion.truth_fraction,
+                  r.lesion.area_error_points);
+    out << line;
+    if (r.envelope) {
+      std::snprintf(line, sizeof line, "\t%.3f", r.envelope->dice);
+      out << line;
+    }
+    out << "\n";
+  }
+  out << "summary (fractions are of the whole image)\n";
+  for (const auto& s : summary) {
+    std::snprintf(line, sizeof line,
+                  "%-18s n=%-3d dice mean %.3f median %.3f | iou mean %.3f median %.3f | "
+                  "|area err| %.1f pts",
+                  s["group"].get<std::string>().c_str(), s["images"].get<int>(),
+                  s["dice_mean"].get<double>(), s["dice_median"].get<double>(),
+                  s["iou_mean"].get<double>(), s["iou_median"].get<double>(),
+                  s["abs_area_error_points_mean"].get<double>());
+    out << line;
+    if (s.contains("envelope_dice_mean")) {
+      std::snprintf(line, sizeof line, " | envelope dice mean %.3f median %.3f",
+                    s["envelope_dice_mean"].get<double>(), s["envelope_dice_median"].get<double>());
+      out << line;
+    }
+    out << "\n";
+  }
+  for (const std::string& s : skipped) out << "skipped " << s << "\n";
+  return 0;
+}
+
+const bool kRegistered = RegisterCommand(
+    {"eval",
+     "segmentation agreement (Dice / IoU / area error) with reference masks in a folder",
+     "usage: skintrack eval --images DIR --masks DIR --condition psoriasis|vitiligo\n"
+     "         [--overlays OUTDIR] [--work-size 768] [--json]\n"
+     "Pairs IMAGE.ext with MASK DIR/IMAGE{,_lesion,_mask,_segmentation,_gt}.png; prints one row\n"
+     "per image and summary rows (all, and per ITA skin-tone group of the image's normal skin).\n"
+     "Area fractions are of the whole image. --overlays writes the automatic mask (magenta) with\n"
+     "the reference outline (green) for each image.\n",
+     {"json"},
+     RunEval});
+
+}  // namespace
+}  // namespace skintrack::cli
