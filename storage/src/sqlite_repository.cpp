@@ -69,10 +69,14 @@ constexpr char kFindCaptureByBlob[] = "SELECT " CAPTURE_COLS CAPTURE_FROM
 constexpr char kInsertVisit[] =
     "INSERT OR IGNORE INTO visits (patient_id, label, created_at) VALUES (?, ?, ?)";
 constexpr char kFindVisit[] = "SELECT id FROM visits WHERE patient_id = ? AND label = ?";
+// Captures and results are WITHOUT ROWID tables (migration 4): ids are max + 1, assigned inside
+// the single write transaction.
+constexpr char kNextCaptureId[] = "SELECT COALESCE(MAX(id), 0) + 1 FROM captures";
+constexpr char kNextResultId[] = "SELECT COALESCE(MAX(id), 0) + 1 FROM results";
 constexpr char kInsertCapture[] =
     "INSERT INTO captures (patient_id, site_id, condition, captured_at, received_at, device, "
-    "visit_id, media_type, blob_sha256, byte_size, width, height, status, next_attempt_at) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?)";
+    "visit_id, media_type, blob_sha256, byte_size, width, height, status, next_attempt_at, id) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)";
 constexpr char kBaseline[] = "SELECT " CAPTURE_COLS CAPTURE_FROM
                              "WHERE c.patient_id = ? AND c.site_id = ? AND c.condition = ? "
                              "ORDER BY c.captured_at, c.id LIMIT 1";
@@ -102,22 +106,27 @@ constexpr char kRequeue[] =
     "next_attempt_at = ? WHERE status = 'processing'";
 constexpr char kCountQueue[] = "SELECT status, COUNT(*) FROM captures GROUP BY status";
 constexpr char kCaptureExists[] = "SELECT patient_id FROM captures WHERE id = ?";
+// Results are keyed (patient_id, capture_id, kind, name, version): lookups by capture go through
+// the capture's patient so that they use that key.
+#define PATIENT_OF_CAPTURE "(SELECT patient_id FROM captures WHERE id = ?1)"
 constexpr char kLatestVersion[] =
-    "SELECT id, version FROM results WHERE capture_id = ? AND kind = ? AND name = ? "
-    "ORDER BY version DESC LIMIT 1";
+    "SELECT id, version FROM results WHERE patient_id = ?4 AND capture_id = ?1 AND kind = ?2 AND "
+    "name = ?3 ORDER BY version DESC LIMIT 1";
 constexpr char kInsertResult[] =
     "INSERT INTO results (capture_id, kind, name, version, source, algorithm, "
     "algorithm_version, value, payload_json, inputs_json, provenance_json, blob_sha256, "
-    "blob_size, actor, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    "blob_size, actor, created_at, patient_id, id) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 constexpr char kFindResult[] = "SELECT " RESULT_COLS " FROM results r WHERE r.id = ?";
-constexpr char kResultHistory[] = "SELECT " RESULT_COLS
-                                  " FROM results r WHERE r.capture_id = ? AND r.kind = ? AND "
-                                  "r.name = ? ORDER BY r.version";
+constexpr char kResultHistory[] =
+    "SELECT " RESULT_COLS " FROM results r WHERE r.patient_id = " PATIENT_OF_CAPTURE
+    " AND r.capture_id = ?1 AND r.kind = ?2 AND r.name = ?3 "
+    "ORDER BY r.version";
 constexpr char kLatestResults[] =
-    "SELECT " RESULT_COLS
-    " FROM results r WHERE r.capture_id = ?1 AND r.version = (SELECT MAX(r2.version) FROM "
-    "results r2 WHERE r2.capture_id = ?1 AND r2.kind = r.kind AND r2.name = r.name) "
-    "ORDER BY r.kind, r.name";
+    "SELECT " RESULT_COLS " FROM results r WHERE r.patient_id = " PATIENT_OF_CAPTURE
+    " AND r.capture_id = ?1 AND r.version = (SELECT MAX(r2.version) FROM results r2 WHERE "
+    "r2.patient_id = r.patient_id AND r2.capture_id = ?1 AND r2.kind = r.kind AND "
+    "r2.name = r.name) ORDER BY r.kind, r.name";
 constexpr char kLatestAssessment[] =
     "SELECT id, version FROM assessments WHERE capture_id = ? ORDER BY version DESC LIMIT 1";
 constexpr char kInsertAssessment[] =
@@ -128,24 +137,29 @@ constexpr char kAssessmentCols[] =
     "created_at FROM assessments WHERE capture_id = ? ORDER BY version";
 constexpr char kTimeSeries[] =
     "SELECT " CAPTURE_COLS ", " RESULT_COLS CAPTURE_FROM
-    "LEFT JOIN results r ON r.id = (SELECT r2.id FROM results r2 WHERE r2.capture_id = c.id "
-    "AND r2.kind = 'score' AND r2.name = ?1 ORDER BY r2.version DESC LIMIT 1) "
+    "LEFT JOIN results r ON r.patient_id = c.patient_id AND r.capture_id = c.id AND "
+    "r.kind = 'score' AND r.name = ?1 AND r.version = (SELECT MAX(r2.version) FROM results r2 "
+    "WHERE r2.patient_id = c.patient_id AND r2.capture_id = c.id AND r2.kind = 'score' AND "
+    "r2.name = ?1) "
     "WHERE c.patient_id = ?2 AND (?3 IS NULL OR c.site_id = ?3) AND "
     "(?4 IS NULL OR c.condition = ?4) AND c.captured_at BETWEEN ?5 AND ?6 "
     "ORDER BY c.captured_at, c.id";
 constexpr char kLatestPerSite[] =
     "SELECT " CAPTURE_COLS ", " RESULT_COLS CAPTURE_FROM
-    "JOIN results r ON r.capture_id = c.id AND r.kind = 'score' AND r.name = ?2 "
+    "JOIN results r ON r.patient_id = c.patient_id AND r.capture_id = c.id AND "
+    "r.kind = 'score' AND r.name = ?2 "
     "WHERE c.patient_id = ?1 AND r.version = (SELECT MAX(r2.version) FROM results r2 WHERE "
-    "r2.capture_id = c.id AND r2.kind = 'score' AND r2.name = ?2) "
+    "r2.patient_id = c.patient_id AND r2.capture_id = c.id AND r2.kind = 'score' AND "
+    "r2.name = ?2) "
     "ORDER BY s.name, c.condition, c.captured_at DESC, c.id DESC";
 constexpr char kCohort[] =
     "SELECT p.pseudonym, s.name, c.condition, c.id, c.captured_at, COALESCE(v.label, ''), "
     "r.name, r.value, r.version, r.source, r.algorithm, r.algorithm_version, r.id" CAPTURE_FROM
-    "JOIN results r ON r.capture_id = c.id AND r.kind = 'score' "
+    "JOIN results r ON r.patient_id = c.patient_id AND r.capture_id = c.id AND "
+    "r.kind = 'score' "
     "WHERE (?1 IS NULL OR c.condition = ?1) AND c.captured_at BETWEEN ?2 AND ?3 AND "
-    "r.version = (SELECT MAX(r2.version) FROM results r2 WHERE r2.capture_id = r.capture_id "
-    "AND r2.kind = 'score' AND r2.name = r.name) "
+    "r.version = (SELECT MAX(r2.version) FROM results r2 WHERE r2.patient_id = r.patient_id "
+    "AND r2.capture_id = r.capture_id AND r2.kind = 'score' AND r2.name = r.name) "
     "ORDER BY p.pseudonym, s.name, c.captured_at, c.id, r.name";
 constexpr char kInsertToken[] =
     "INSERT INTO tokens (id, secret_sha256, role, scope_json, label, created_at, expires_at) "
@@ -159,8 +173,7 @@ constexpr char kListAudit[] =
     "WHERE (?1 = '' OR object = ?1) AND id > ?2 ORDER BY id LIMIT ?3";
 constexpr char kPatientBlobs[] =
     "SELECT blob_sha256 FROM captures WHERE patient_id = ?1 UNION "
-    "SELECT r.blob_sha256 FROM results r JOIN captures c ON c.id = r.capture_id "
-    "WHERE c.patient_id = ?1 AND r.blob_sha256 IS NOT NULL UNION "
+    "SELECT blob_sha256 FROM results WHERE patient_id = ?1 AND blob_sha256 IS NOT NULL UNION "
     "SELECT a.mask_sha256 FROM assessments a JOIN captures c ON c.id = a.capture_id "
     "WHERE c.patient_id = ?1 AND a.mask_sha256 IS NOT NULL";
 constexpr char kBlobReferenced[] =
@@ -365,11 +378,31 @@ void ApplyPragmas(SQLite::Database& db, bool file, bool writer) {
   db.exec("PRAGMA synchronous = FULL");
   db.exec("PRAGMA foreign_keys = ON");
   db.exec("PRAGMA temp_store = MEMORY");
+  if (file) {
+    // Time-series reads touch one page per capture (a patient's rows are spread over the file in
+    // arrival order): memory-mapped reads avoid a system call and a copy per page, and a larger
+    // page cache keeps the hot patients' pages. Memory use: see docs/storage.md.
+    db.exec("PRAGMA mmap_size = 1073741824");
+    db.exec("PRAGMA cache_size = -16384");
+  }
   if (!writer) db.exec("PRAGMA query_only = 1");
 }
 
 // Applies migrations above the current version up to `target`, all in one transaction.
+// Foreign keys are off while migrating (a table rebuild drops the old table, which must not
+// cascade or fail), and checked with foreign_key_check before the commit, as SQLite's documented
+// procedure for schema changes prescribes. The pragma cannot change inside a transaction.
 int Migrate(SQLite::Database& db, int target) {
+  db.exec("PRAGMA foreign_keys = OFF");
+  struct RestoreForeignKeys {
+    SQLite::Database& db;
+    ~RestoreForeignKeys() {
+      try {
+        db.exec("PRAGMA foreign_keys = ON");
+      } catch (...) {  // only fails with the database already unusable
+      }
+    }
+  } restore{db};
   const auto& migrations = internal::Migrations();
   db.exec("BEGIN IMMEDIATE");
   try {
@@ -408,6 +441,13 @@ int Migrate(SQLite::Database& db, int target) {
       st.bind(2, m.name);
       st.bind(3, NowMs());
       st.exec();
+    }
+    {
+      SQLite::Statement check(db, "PRAGMA foreign_key_check");
+      if (check.executeStep()) {
+        throw Error(ErrorCode::kStorage, "migration left a dangling reference in table " +
+                                             check.getColumn(0).getString());
+      }
     }
     db.exec("COMMIT");
     return std::max(current, target);
@@ -521,6 +561,12 @@ class SqliteRepository final : public Repository {
         if (!st->executeStep()) throw Error(ErrorCode::kInternal, "visit row vanished");
         visit = st->getColumn(0).getInt64();
       }
+      std::int64_t id = 0;
+      {
+        Stmt st(c.Prepare(kNextCaptureId));
+        st->executeStep();
+        id = st->getColumn(0).getInt64();
+      }
       {
         Stmt st(c.Prepare(kInsertCapture));
         st->bind(1, patient);
@@ -536,9 +582,9 @@ class SqliteRepository final : public Repository {
         st->bind(11, capture.width);
         st->bind(12, capture.height);
         st->bind(13, now);
+        st->bind(14, id);
         st->exec();
       }
-      const std::int64_t id = c.db->getLastInsertRowid();
       Audit(c, actor, "capture.ingest", "capture:" + std::to_string(id), "", "blob:" + blob.sha256,
             nlohmann::json{{"patient", capture.patient_id}, {"site", capture.site}}.dump());
       out.capture = *LoadCapture(c, id);
@@ -694,7 +740,7 @@ class SqliteRepository final : public Repository {
     ValidateActor(actor);
     std::int64_t id = 0;
     Write([&](Connection& c) {
-      RequireCapture(c, result.capture_id);
+      const std::int64_t patient = RequireCapture(c, result.capture_id);
       std::int64_t previous_id = 0;
       int version = 1;
       {
@@ -702,6 +748,7 @@ class SqliteRepository final : public Repository {
         st->bind(1, result.capture_id);
         st->bind(2, ResultKindName(result.kind));
         st->bind(3, result.name);
+        st->bind(4, patient);
         if (st->executeStep()) {
           previous_id = st->getColumn(0).getInt64();
           version = st->getColumn(1).getInt() + 1;
@@ -729,9 +776,15 @@ class SqliteRepository final : public Repository {
         }
         st->bind(14, actor);
         st->bind(15, Now());
+        st->bind(16, patient);
+        {
+          Stmt next(c.Prepare(kNextResultId));
+          next->executeStep();
+          id = next->getColumn(0).getInt64();
+        }
+        st->bind(17, id);
         st->exec();
       }
-      id = c.db->getLastInsertRowid();
       Audit(c, actor, "result.append",
             "capture:" + std::to_string(result.capture_id) + "/" + ResultKindName(result.kind) +
                 "/" + result.name,
@@ -1092,7 +1145,7 @@ class SqliteRepository final : public Repository {
       const std::string key = std::to_string(patient);
       const std::string captures = "(SELECT id FROM captures WHERE patient_id = " + key + ")";
       c.db->exec("INSERT INTO erasure_guard (active) VALUES (1)");
-      const int results = c.db->exec("DELETE FROM results WHERE capture_id IN " + captures);
+      const int results = c.db->exec("DELETE FROM results WHERE patient_id = " + key);
       const int assessments = c.db->exec("DELETE FROM assessments WHERE capture_id IN " + captures);
       const int capture_rows = c.db->exec("DELETE FROM captures WHERE patient_id = " + key);
       c.db->exec("DELETE FROM visits WHERE patient_id = " + key);
@@ -1279,12 +1332,14 @@ class SqliteRepository final : public Repository {
     return *key;
   }
 
-  static void RequireCapture(Connection& c, std::int64_t capture_id) {
+  // Returns the capture's patient key.
+  static std::int64_t RequireCapture(Connection& c, std::int64_t capture_id) {
     Stmt st(c.Prepare(kCaptureExists));
     st->bind(1, capture_id);
     if (!st->executeStep()) {
       throw Error(ErrorCode::kNotFound, "unknown capture " + std::to_string(capture_id));
     }
+    return st->getColumn(0).getInt64();
   }
 
   static std::optional<Capture> LoadCapture(Connection& c, std::int64_t capture_id) {

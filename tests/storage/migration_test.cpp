@@ -52,6 +52,14 @@ TEST(Migrations, UpgradeFromEveryEarlierVersionKeepsData) {
           "6, 'image/png', '" +
               sha + "', 6, 10, 10);");
     }
+    if (from >= 2) {
+      internal::ExecSqlite(
+          path,
+          "INSERT INTO results (id, capture_id, kind, name, version, source, algorithm, "
+          "algorithm_version, value, payload_json, inputs_json, provenance_json, actor, "
+          "created_at) VALUES (9, 42, 'score', 'pasi_site', 1, 'automated', 'pasi', '0.9', 2.5, "
+          "'{}', '{}', '{}', 'old-worker', 7);");
+    }
     auto repo = OpenSqliteRepository(path);
     EXPECT_EQ(repo->SchemaVersion(), LatestSchemaVersion());
     EXPECT_EQ(repo->IntegrityCheck(), "ok");
@@ -67,8 +75,26 @@ TEST(Migrations, UpgradeFromEveryEarlierVersionKeepsData) {
       r.algorithm = "pasi";
       r.algorithm_version = "1";
       r.value = 1.5;
-      EXPECT_EQ(repo->AppendResult(r, std::nullopt, "test").version, 1);
+      const int expected_version = from >= 2 ? 2 : 1;
+      EXPECT_EQ(repo->AppendResult(r, std::nullopt, "test").version, expected_version);
       EXPECT_TRUE(repo->IsBlobReferenced(sha));
+      const auto history = repo->ResultHistory(42, ResultKind::kScore, "pasi_site");
+      ASSERT_EQ(history.size(), static_cast<std::size_t>(expected_version));
+      if (from >= 2) {
+        EXPECT_EQ(history[0].id, 9);  // ids survive the table rebuild of migration 4
+        EXPECT_EQ(history[0].actor, "old-worker");
+        EXPECT_DOUBLE_EQ(*history[0].value, 2.5);
+      }
+      // New rows get ids above the migrated ones.
+      PatientInfo p;
+      p.id = "P-NEW";
+      repo->CreatePatient(p, "test");
+      NewCapture c;
+      c.patient_id = "P-NEW";
+      c.site = "scalp";
+      c.captured_at = 1;
+      c.width = c.height = 4;
+      EXPECT_EQ(repo->InsertCapture(c, {Sha256Hex("new"), 3}, "test").capture.id, 43);
     }
     // Opening again applies nothing and changes nothing.
     repo.reset();
