@@ -82,10 +82,10 @@ int ErythemaGradeFromDeltaA(double d) noexcept {
 }
 
 int ScalingGradeFromFraction(double f) noexcept {
-  if (f < 0.05) return 0;
-  if (f < 0.20) return 1;
-  if (f < 0.40) return 2;
-  if (f < 0.60) return 3;
+  if (f < 0.03) return 0;
+  if (f < 0.15) return 1;
+  if (f < 0.30) return 2;
+  if (f < 0.50) return 3;
   return 4;
 }
 

@@ -168,6 +168,7 @@ PsoriasisVisitScore ScorePsoriasisVisit(const std::vector<PsoriasisSiteMeasureme
     double best_involved = -1;
     const PsoriasisSiteMeasurement* representative = nullptr;
     bool any_imputed_area = false;
+    bool all_clinician_area = true;
   };
   std::map<PasiRegion, RegionAccumulator> acc;
   std::set<std::string> seen;
@@ -185,6 +186,7 @@ PsoriasisVisitScore ScorePsoriasisVisit(const std::vector<PsoriasisSiteMeasureme
     a.involved_bsa += involved;
     a.imaged_bsa += site.bsa_percent;
     a.any_imputed_area = a.any_imputed_area || m.area_provenance == Provenance::kImputed;
+    a.all_clinician_area = a.all_clinician_area && m.area_provenance == Provenance::kClinician;
     // Ties keep the first site so that the result does not depend on floating-point noise.
     if (involved > a.best_involved) {
       a.best_involved = involved;
@@ -197,7 +199,11 @@ PsoriasisVisitScore ScorePsoriasisVisit(const std::vector<PsoriasisSiteMeasureme
     PasiRegionInput in;
     in.region = region;
     in.area_percent = std::clamp(100.0 * a.involved_bsa / a.imaged_bsa, 0.0, 100.0);
-    in.area_provenance = a.any_imputed_area ? Provenance::kImputed : Provenance::kMeasured;
+    // The weakest source decides: any imputed area makes the region's imputed; it is the
+    // clinician's only when every site's area was entered or annotated by one.
+    in.area_provenance = a.any_imputed_area     ? Provenance::kImputed
+                         : a.all_clinician_area ? Provenance::kClinician
+                                                : Provenance::kMeasured;
     in.erythema = a.representative->erythema;
     in.induration = a.representative->induration;
     in.desquamation = a.representative->desquamation;

@@ -25,6 +25,15 @@ constexpr double kRadToDeg = 180.0 / 3.14159265358979323846;
 // Silvery scale: lighter than the normal skin and with at most this share of its chroma (white
 // has almost no chroma whatever the skin tone). Same test as the measurement's (measure.cpp).
 constexpr double kScaleDeltaL = 3.0;
+// Tone gain of erythema (see measure.cpp): delta a* x clamp(kToneReferenceL / L*, 1, kMaxToneGain).
+constexpr double kToneReferenceL = 60.0;
+constexpr double kMaxToneGain = 2.0;
+// Lesion border as a share of the lesion's contrast above normal skin (see FindSplit). A plaque's
+// pink rim is part of the plaque; a vitiligo patch is cut half-way, where depigmentation is
+// partial, so that a pigment island and its halo are split evenly.
+constexpr double kPlaqueBorderLevel = 0.35;
+constexpr double kPatchBorderLevel = 0.5;
+constexpr double kCoreLevel = 0.8;
 // Hue window of skin in CIELAB, degrees: reddish (plaques, dark skin) to yellowish (light skin).
 constexpr double kSkinHueMin = 10.0;
 constexpr double kSkinHueMax = 82.0;
@@ -121,7 +130,7 @@ cv::Mat SkinAtWork(const WorkLab& w) {
       s[x] = (l[x] > 8 && l[x] < 97 && chroma >= 9 && hue >= kSkinHueMin && hue <= kSkinHueMax)
                  ? 255
                  : 0;
-      o[x] = (l[x] > 5 && l[x] < 99.5 && chroma >= 4 && hue >= -35 && hue <= 88) ? 255 : 0;
+      o[x] = (l[x] > 5 && l[x] < 99.5 && chroma >= 4 && hue >= -35 && hue <= kSkinHueMax) ? 255 : 0;
     }
   }
   const double image_area = static_cast<double>(w.l.total());
@@ -135,7 +144,11 @@ cv::Mat SkinAtWork(const WorkLab& w) {
   const double l_skin = Quantile(lv, 0.5);
   cv::Mat pale = loose & (w.l > l_skin + 3.0) & ~skin;
   skin |= SkinParts(pale, skin, w.a, w.b, 0.25);
-  cv::morphologyEx(skin, skin, cv::MORPH_CLOSE, Disk(std::max(2, longest / 100)));
+  // Closing bridges hair and creases; it may only add pixels of skin-like colour, so that the
+  // background between fingers does not become skin.
+  cv::Mat closed;
+  cv::morphologyEx(skin, closed, cv::MORPH_CLOSE, Disk(std::max(2, longest / 100)));
+  skin |= closed & loose;
   skin = FillHoles(skin);
   return RemoveSmall(skin, 0.02 * image_area);
 }
@@ -186,8 +199,35 @@ cv::Mat ScaleCandidates(const WorkLab& w, const cv::Mat& normal) {
   return out;
 }
 
-cv::Mat Clean(const cv::Mat& raw, const cv::Mat& skin, const LesionParams& p) {
+// The connected parts of `mask` that contain at least one pixel of `seeds`.
+cv::Mat KeepSeeded(const cv::Mat& mask, const cv::Mat& seeds) {
+  cv::Mat labels;
+  const int n = cv::connectedComponents(mask, labels, 8, CV_32S);
+  std::vector<unsigned char> keep(static_cast<size_t>(n), 0);
+  for (int y = 0; y < labels.rows; ++y) {
+    const int* l = labels.ptr<int>(y);
+    const unsigned char* sd = seeds.ptr<unsigned char>(y);
+    for (int x = 0; x < labels.cols; ++x) {
+      if (l[x] > 0 && sd[x]) keep[static_cast<size_t>(l[x])] = 255;
+    }
+  }
+  cv::Mat out(mask.size(), CV_8UC1);
+  for (int y = 0; y < labels.rows; ++y) {
+    const int* l = labels.ptr<int>(y);
+    unsigned char* o = out.ptr<unsigned char>(y);
+    for (int x = 0; x < labels.cols; ++x) o[x] = keep[static_cast<size_t>(l[x])];
+  }
+  return out;
+}
+
+// Hysteresis: a region above the border level is a lesion only if it has a core that reaches
+// kCoreLevel of the lesion contrast; texture and shading rarely do over a whole blob.
+cv::Mat Clean(const cv::Mat& raw, const cv::Mat& skin, const cv::Mat& membership,
+              const LesionParams& p) {
   cv::Mat m = raw & skin;
+  cv::Mat core = (membership > (p.condition == Condition::kPsoriasis ? kCoreLevel : 0.0)) & skin;
+  cv::morphologyEx(core, core, cv::MORPH_OPEN, Disk(1));
+  m = KeepSeeded(m, core);
   // Opening removes thin bright structures (frame lines, creases, hair highlights) that are not
   // lesions whatever their colour.
   cv::morphologyEx(m, m, cv::MORPH_OPEN, Disk(std::max(1, p.longest / 250)));
@@ -203,25 +243,34 @@ cv::Mat Clean(const cv::Mat& raw, const cv::Mat& skin, const LesionParams& p) {
 struct Split {
   bool found = false;
   double normal_mode = 0, lesion_mode = 0, contrast = 0, threshold = 0;
+  double level = 0.5;  // threshold as a share of the contrast
 };
 
 // Decides whether a lesion population stands out of the normal skin: the normal mode and spread
 // come from `normal`, the lesion mode from the pixels clearly above it.
 Split FindSplit(const cv::Mat& score, const cv::Mat& normal, const cv::Mat& skin,
-                const LesionParams& p) {
+                const LesionParams& p, double normal_quantile) {
   Split s;
   std::vector<float> nv = Gather(score, normal);
   if (nv.size() < 16) return s;
-  s.normal_mode = Quantile(nv, 0.5);
-  const double q16 = Quantile(nv, 0.16);
-  const double q84 = Quantile(nv, 0.84);
-  const double sigma = std::max(0.3, 0.5 * (q84 - q16));
+  // The spread is read on the lower side only: the upper side of "normal" may still hold lesion
+  // pixels that the previous pass missed, and would inflate it.
+  // normal_quantile is 0.25 or 0.5: the standard-normal gap to 0.15 below is 0.61 or 0.52.
+  s.normal_mode = Quantile(nv, normal_quantile);
+  const double q_low = Quantile(nv, normal_quantile - 0.15);
+  const double z_gap = normal_quantile < 0.4 ? 0.61 : 0.52;
+  const double sigma = std::max(0.3, (s.normal_mode - q_low) / z_gap);
   const double cut = s.normal_mode + std::max(4.0 * sigma, 0.6 * p.min_contrast);
   std::vector<float> lv = Gather(score, (score > cut) & skin);
   if (lv.size() < p.min_area_pixels / 2) return s;
   s.lesion_mode = Quantile(lv, 0.5);
   s.contrast = s.lesion_mode - s.normal_mode;
-  s.threshold = s.normal_mode + 0.5 * s.contrast;
+  // The border of a plaque is where the change first becomes clearly visible (clinicians include
+  // its pink rim), not half-way to its core; never within 2.5 sigma of the skin's own texture.
+  const double border =
+      p.condition == Condition::kPsoriasis ? kPlaqueBorderLevel : kPatchBorderLevel;
+  s.level = std::max(border, 2.5 * sigma / std::max(1e-6, s.contrast));
+  s.threshold = s.normal_mode + s.level * s.contrast;
   s.found = s.contrast >= p.min_contrast;
   return s;
 }
@@ -229,8 +278,7 @@ Split FindSplit(const cv::Mat& score, const cv::Mat& normal, const cv::Mat& skin
 // Lesion membership 0..1: the score scaled so that the normal mode is 0 and the lesion mode 1,
 // whitish scale next to red plaque counted as plaque (psoriasis), then smoothed over a few pixels
 // so that a plaque mottled with scale, or a patch crossed by hair, reads as one region.
-// Thresholding it at 0.5 cuts half-way between the modes, which keeps the area unbiased across a
-// blurred border.
+// It is thresholded at Split::level.
 cv::Mat Membership(const cv::Mat& score, const Split& split, const cv::Mat& scale_candidates,
                    const cv::Mat& skin, const LesionParams& p) {
   cv::Mat f = (score - split.normal_mode) / std::max(1e-6, split.contrast);
@@ -239,9 +287,11 @@ cv::Mat Membership(const cv::Mat& score, const Split& split, const cv::Mat& scal
   if (!scale_candidates.empty()) {
     cv::Mat red = score > split.threshold;
     cv::morphologyEx(red, red, cv::MORPH_OPEN, Disk(1));
-    cv::Mat near;
-    cv::dilate(red, near, Disk(std::max(2, p.longest / 60)));
-    f.setTo(1.0f, scale_candidates & near & skin);
+    // Scale that touches red plaque is plaque, however far it reaches across it; whitish
+    // patches without red (vitiligo-like, highlights) are not.
+    cv::Mat touch;
+    cv::dilate(red, touch, Disk(2));
+    f.setTo(1.0f, KeepSeeded(scale_candidates & skin, touch));
   }
   const double sigma =
       p.condition == Condition::kPsoriasis ? std::max(1.0, p.longest / 250.0) : 0.8;
@@ -268,7 +318,16 @@ class ClassicalSegmenter : public Segmenter {
     const cv::Mat work = detail::Reduce(bgr, scale);
     const WorkLab w = MakeWorkLab(work);
     const cv::Mat skin = SkinAtWork(w);
-    LesionParams p{options_.condition, options_.min_contrast,
+    double min_contrast = options_.min_contrast;
+    if (options_.condition == Condition::kPsoriasis && cv::countNonZero(skin) > 0) {
+      // Melanin hides redness: on skin darker than the reference the same plaque shows a smaller
+      // delta a*, so the smallest accepted contrast shrinks by the same tone gain that erythema
+      // grading uses (measure.cpp).
+      std::vector<float> lv = Gather(w.l, skin);
+      min_contrast /=
+          std::clamp(kToneReferenceL / std::max(1.0, Quantile(lv, 0.5)), 1.0, kMaxToneGain);
+    }
+    LesionParams p{options_.condition, min_contrast,
                    std::max(4.0, options_.min_lesion_area * static_cast<double>(work.total())),
                    Longest(work)};
 
@@ -291,19 +350,16 @@ class ClassicalSegmenter : public Segmenter {
       score = ScoreMap(options_.condition, w, normal, skin);
       if (options_.condition == Condition::kPsoriasis)
         scale_candidates = ScaleCandidates(w, normal);
-      // First pass: normal statistics from the lower half of the scores, so that lesions
-      // covering up to half of the skin do not become "normal"; the second pass uses the skin
-      // outside the first pass's lesions.
-      cv::Mat stats_mask = normal;
-      if (pass == 0) {
-        std::vector<float> all = Gather(score, skin);
-        const double q50 = Quantile(all, 0.5);
-        stats_mask = (score <= q50) & skin;
-      }
-      split = FindSplit(score, stats_mask, skin, p);
+      // First pass: the normal mode is the lower quartile of the whole skin, so that lesions
+      // covering up to three quarters of it do not become "normal"; the second pass uses the
+      // median of the skin outside the first pass's lesions.
+      const Split found = FindSplit(score, normal, skin, p, pass == 0 ? 0.25 : 0.5);
+      // A second pass that loses a lesion population the first one found keeps the first's.
+      if (pass > 0 && split.found && !found.found) break;
+      split = found;
       if (split.found) {
         membership = Membership(score, split, scale_candidates, skin, p);
-        lesion = Clean(membership > 0.5, skin, p);
+        lesion = Clean(membership > split.level, skin, membership, p);
       } else {
         lesion = cv::Mat::zeros(work.size(), CV_8UC1);
       }
@@ -315,8 +371,8 @@ class ClassicalSegmenter : public Segmenter {
     const double skin_work = cv::countNonZero(skin);
     if (out.lesion_found && skin_work > 0) {
       const double step = options_.sensitivity_step;
-      cv::Mat low = Clean(membership > 0.5 + step, skin, p);
-      cv::Mat high = Clean(membership > 0.5 - step, skin, p);
+      cv::Mat low = Clean(membership > split.level + step, skin, membership, p);
+      cv::Mat high = Clean(membership > std::max(0.05, split.level - step), skin, membership, p);
       out.fraction_low = cv::countNonZero(low) / skin_work;
       out.fraction_high = cv::countNonZero(high) / skin_work;
     } else {
@@ -437,7 +493,7 @@ cv::Mat ReadMask(const std::string& path, cv::Size expected) {
     throw Error(ErrorCode::kImageDecode, "cannot decode mask " + path + ": " + e.what());
   }
   if (m.empty()) throw Error(ErrorCode::kImageDecode, "cannot decode mask " + path);
-  if (m.size() != expected) {
+  if (expected != cv::Size() && m.size() != expected) {
     throw Error(ErrorCode::kInvalidArgument,
                 "mask " + path + " is " + std::to_string(m.cols) + "x" + std::to_string(m.rows) +
                     " but the image is " + std::to_string(expected.width) + "x" +

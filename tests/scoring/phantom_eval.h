@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,7 @@ inline std::vector<PhantomCase> RunPhantom(Condition condition, int fitzpatrick,
   const phantom::Series series = phantom::GeneratePhantom(po);
   ClassicalSegmenterOptions so;
   so.condition = condition;
+  if (const char* w = std::getenv("SKINTRACK_WORK_SIZE")) so.work_max_side = std::atoi(w);
   const auto segmenter = MakeClassicalSegmenter(so);
   MeasureOptions mo;
   mo.condition = condition;

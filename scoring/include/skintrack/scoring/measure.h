@@ -83,7 +83,9 @@ struct Measurements {
 // Erythema grade 0-4 from delta a* (lesion minus nearby normal skin). Bounds [2.5, 7, 12, 17):
 // below 2.5 a plaque is not redder than skin noise; 17 and more is "very marked" (beefy red).
 int ErythemaGradeFromDeltaA(double delta_a) noexcept;
-// Scaling grade 0-4 from the whitish share of plaque pixels. Bounds [0.05, 0.2, 0.4, 0.6).
+// Scaling grade 0-4 from the whitish share of plaque pixels. Bounds [0.03, 0.15, 0.30, 0.50):
+// a few flecks (slight), up to a third of the plaque (moderate), up to half (marked), half or
+// more covered by silvery scale (very marked).
 int ScalingGradeFromFraction(double scale_fraction) noexcept;
 
 // Measures `bgr` (CV_8UC3) with masks from a Segmenter. Throws Error(kInvalidArgument) when the

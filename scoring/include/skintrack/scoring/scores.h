@@ -123,6 +123,7 @@ struct PsoriasisVisitScore {
 // Region area % = involved BSA of the imaged sites of the region / BSA of those sites (the imaged
 // part stands for the region; coverage is reported). Region severity = the grade of the most
 // involved site (the "representative lesion"); its provenance and continuous value travel with it.
+// Region area provenance: imputed if any site's is, clinician if all sites' are, else measured.
 // Throws Error(kNotFound) for an unknown site, Error(kInvalidArgument) for a bad value or a site
 // given twice.
 PsoriasisVisitScore ScorePsoriasisVisit(const std::vector<PsoriasisSiteMeasurement>& sites);

@@ -87,8 +87,9 @@ cv::Mat SegmentSkin(const cv::Mat& bgr, int work_max_side = 768);
 // longest side (islands of perifollicular pigment) and fills holes. CV_8UC1 0/255 in, same out.
 cv::Mat VitiligoEnvelope(const cv::Mat& lesion_mask, double gap_fraction = 0.012);
 
-// Reads a mask PNG (single channel or colour; non-zero = set) and checks its size. Throws
-// Error(kIo) when unreadable, Error(kInvalidArgument) when its size differs from `expected`.
+// Reads a mask PNG (single channel or colour; non-zero = set, returned as 0/255) and checks its
+// size against `expected` (cv::Size() = any size). Throws Error(kIo) when the file is missing,
+// Error(kImageDecode) when it does not decode, Error(kInvalidArgument) when the size differs.
 cv::Mat ReadMask(const std::string& path, cv::Size expected);
 
 // Reads a colour image (CV_8UC3). Throws Error(kIo) when missing, Error(kImageDecode) when the

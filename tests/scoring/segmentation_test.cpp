@@ -1,0 +1,226 @@
+// Segmentation and measurements on small synthetic images with known masks and known colours.
+#include "skintrack/scoring/segmentation.h"
+
+#include <gtest/gtest.h>
+
+#include <opencv2/imgproc.hpp>
+
+#include "skintrack/core/colour.h"
+#include "skintrack/core/error.h"
+#include "skintrack/scoring/change.h"
+#include "skintrack/scoring/measure.h"
+
+namespace skintrack::scoring {
+namespace {
+
+cv::Scalar LabToBgr8(double l, double a, double b) {
+  cv::Mat lab(1, 1, CV_32FC3, cv::Scalar(l, a, b));
+  cv::Mat bgr = LabToBgrFloat(lab);
+  const cv::Vec3f v = bgr.at<cv::Vec3f>(0, 0);
+  return cv::Scalar(v[0] * 255.0, v[1] * 255.0, v[2] * 255.0);
+}
+
+struct Scene {
+  cv::Mat image;
+  cv::Mat skin;    // truth
+  cv::Mat lesion;  // truth
+};
+
+// A skin ellipse of the given CIELAB colour on a grey-blue background, with `lesions` discs of
+// lesion colour, plus deterministic sensor noise.
+Scene MakeScene(cv::Size size, const cv::Vec3d& skin_lab, const cv::Vec3d& lesion_lab,
+                const std::vector<std::pair<cv::Point, int>>& lesions) {
+  Scene s;
+  s.image = cv::Mat(size, CV_8UC3, LabToBgr8(45, -3, -15));
+  s.skin = cv::Mat::zeros(size, CV_8UC1);
+  s.lesion = cv::Mat::zeros(size, CV_8UC1);
+  const cv::Point centre(size.width / 2, size.height / 2);
+  const cv::Size axes(size.width * 2 / 5, size.height * 2 / 5);
+  cv::ellipse(s.skin, centre, axes, 0, 0, 360, cv::Scalar(255), cv::FILLED);
+  s.image.setTo(LabToBgr8(skin_lab[0], skin_lab[1], skin_lab[2]), s.skin);
+  for (const auto& [c, r] : lesions) cv::circle(s.lesion, c, r, cv::Scalar(255), cv::FILLED);
+  s.lesion &= s.skin;
+  s.image.setTo(LabToBgr8(lesion_lab[0], lesion_lab[1], lesion_lab[2]), s.lesion);
+  cv::Mat noise(size, CV_16SC3);
+  cv::RNG rng(7);
+  rng.fill(noise, cv::RNG::NORMAL, 0, 2.0);
+  cv::Mat img16;
+  s.image.convertTo(img16, CV_16SC3);
+  img16 += noise;
+  img16.convertTo(s.image, CV_8UC3);
+  return s;
+}
+
+Segmentation SegmentWith(Condition c, const cv::Mat& image) {
+  ClassicalSegmenterOptions o;
+  o.condition = c;
+  return MakeClassicalSegmenter(o)->Segment(image);
+}
+
+const std::vector<std::pair<cv::Point, int>> kDiscs = {
+    {{200, 180}, 40}, {{330, 260}, 30}, {{420, 200}, 25}};
+
+TEST(Skin, LightAndDarkSkinOnBackground) {
+  for (const cv::Vec3d& tone :
+       {cv::Vec3d(72, 9, 14), cv::Vec3d(58, 13, 18), cv::Vec3d(32, 10, 12)}) {
+    const Scene s = MakeScene({640, 480}, tone, tone, {});
+    const cv::Mat skin = SegmentSkin(s.image);
+    ASSERT_EQ(skin.size(), s.image.size());
+    EXPECT_GT(CompareToTruth(skin, s.skin).dice, 0.98) << "L* " << tone[0];
+  }
+}
+
+TEST(Psoriasis, RedDiscsFoundWithTheirArea) {
+  const Scene s = MakeScene({640, 480}, {62, 12, 17}, {52, 26, 16}, kDiscs);
+  const Segmentation seg = SegmentWith(Condition::kPsoriasis, s.image);
+  EXPECT_TRUE(seg.lesion_found);
+  const MaskAgreement a = CompareToTruth(seg.lesion_mask, s.lesion, s.skin);
+  EXPECT_GT(a.dice, 0.93);
+  EXPECT_LT(std::abs(a.area_error_points), 1.0);
+  MeasureOptions mo;
+  mo.condition = Condition::kPsoriasis;
+  const Measurements m = Measure(s.image, seg, mo);
+  EXPECT_EQ(m.lesion_count, 3);
+  EXPECT_NEAR(m.delta_a, 14.0, 2.5);  // drawn with delta a* 14 (sRGB rounding aside)
+  EXPECT_EQ(m.erythema.grade, 3);
+  EXPECT_EQ(m.erythema.provenance, Provenance::kMeasured);
+  ASSERT_TRUE(m.erythema.continuous.has_value());
+  EXPECT_EQ(m.desquamation.grade, 0);  // no whitish pixels drawn
+  EXPECT_EQ(m.induration.provenance, Provenance::kImputed);
+  EXPECT_FALSE(m.induration.method.empty());
+  ASSERT_TRUE(m.fraction_low && m.fraction_high && m.fraction_uncertainty);
+  EXPECT_LE(*m.fraction_low, m.lesion_fraction);
+  EXPECT_GE(*m.fraction_high, m.lesion_fraction);
+  EXPECT_NEAR(m.ita_degrees, ItaDegrees(62, 17), 3.0);
+}
+
+TEST(Psoriasis, ScaleCountsAsPlaqueAndGradesDesquamation) {
+  Scene s = MakeScene({640, 480}, {62, 12, 17}, {52, 26, 16}, kDiscs);
+  // Cover the left half of the first plaque with silvery scale.
+  cv::Mat scale = cv::Mat::zeros(s.image.size(), CV_8UC1);
+  cv::circle(scale, {200, 180}, 40, cv::Scalar(255), cv::FILLED);
+  scale(cv::Rect(200, 0, 440, 480)).setTo(0);
+  s.image.setTo(LabToBgr8(84, 2, 4), scale);
+  const Segmentation seg = SegmentWith(Condition::kPsoriasis, s.image);
+  EXPECT_GT(CompareToTruth(seg.lesion_mask, s.lesion).dice, 0.9);
+  MeasureOptions mo;
+  mo.condition = Condition::kPsoriasis;
+  mo.clinician_induration = 3;
+  const Measurements m = Measure(s.image, seg, mo);
+  // Half of the largest of three discs: about 0.25 of the plaque pixels.
+  EXPECT_NEAR(m.scale_fraction, 0.5 * 1600.0 / (1600 + 900 + 625), 0.06);
+  EXPECT_EQ(m.desquamation.grade, 2);
+  EXPECT_EQ(m.induration.grade, 3);
+  EXPECT_EQ(m.induration.provenance, Provenance::kClinician);
+}
+
+TEST(Psoriasis, ClearSkinHasNoLesion) {
+  const Scene s = MakeScene({640, 480}, {62, 12, 17}, {62, 12, 17}, {});
+  const Segmentation seg = SegmentWith(Condition::kPsoriasis, s.image);
+  EXPECT_FALSE(seg.lesion_found);
+  EXPECT_EQ(cv::countNonZero(seg.lesion_mask), 0);
+  MeasureOptions mo;
+  const Measurements m = Measure(s.image, seg, mo);
+  EXPECT_EQ(m.lesion_fraction, 0.0);
+  EXPECT_EQ(m.erythema.grade, 0);
+}
+
+TEST(Vitiligo, PalePatchesOnDarkAndLightSkin) {
+  for (const auto& [skin, patch] : {std::pair{cv::Vec3d(34, 11, 14), cv::Vec3d(68, 12, 6)},
+                                    std::pair{cv::Vec3d(70, 9, 15), cv::Vec3d(82, 6, 7)}}) {
+    const Scene s = MakeScene({640, 480}, skin, patch, kDiscs);
+    const Segmentation seg = SegmentWith(Condition::kVitiligo, s.image);
+    const MaskAgreement a = CompareToTruth(seg.lesion_mask, s.lesion, s.skin);
+    EXPECT_GT(a.dice, 0.93) << "skin L* " << skin[0];
+    EXPECT_LT(std::abs(a.area_error_points), 1.0);
+    MeasureOptions mo;
+    mo.condition = Condition::kVitiligo;
+    const Measurements m = Measure(s.image, seg, mo);
+    EXPECT_GT(m.depigmentation_percent, 90.0);
+    EXPECT_EQ(m.depigmentation_level, 100);
+    EXPECT_GT(m.delta_l, 5.0);
+    EXPECT_LT(m.delta_b, 0.0);
+  }
+}
+
+TEST(Vitiligo, PigmentIslandsLowerTheResidualDepigmentation) {
+  Scene s = MakeScene({640, 480}, {40, 12, 16}, {72, 10, 7}, {{{320, 240}, 120}});
+  // Perifollicular islands of normal pigment: a grid of dots inside the patch.
+  const cv::Scalar skin_bgr = LabToBgr8(40, 12, 16);
+  cv::Mat islands = cv::Mat::zeros(s.image.size(), CV_8UC1);
+  for (int y = 140; y <= 340; y += 24) {
+    for (int x = 220; x <= 420; x += 24)
+      cv::circle(islands, {x, y}, 7, cv::Scalar(255), cv::FILLED);
+  }
+  islands &= s.lesion;
+  s.image.setTo(skin_bgr, islands);
+  const cv::Mat truth = s.lesion & ~islands;
+  const Segmentation seg = SegmentWith(Condition::kVitiligo, s.image);
+  EXPECT_GT(CompareToTruth(seg.lesion_mask, truth).dice, 0.85);
+  MeasureOptions mo;
+  mo.condition = Condition::kVitiligo;
+  const Measurements m = Measure(s.image, seg, mo);
+  const double truth_depig = 100.0 * cv::countNonZero(truth) / cv::countNonZero(s.lesion);
+  EXPECT_NEAR(m.depigmentation_percent, truth_depig, 10.0);
+  EXPECT_GT(CompareToTruth(seg.envelope_mask, s.lesion).dice, 0.9);
+}
+
+TEST(Segmentation, FullSizeBinaryMasksFromAReducedCopy) {
+  const Scene s =
+      MakeScene({2000, 1500}, {62, 12, 17}, {50, 27, 15}, {{{700, 600}, 130}, {{1200, 800}, 100}});
+  const Segmentation seg = SegmentWith(Condition::kPsoriasis, s.image);
+  for (const cv::Mat* m : {&seg.skin_mask, &seg.lesion_mask}) {
+    ASSERT_EQ(m->size(), s.image.size());
+    ASSERT_EQ(m->type(), CV_8UC1);
+    EXPECT_EQ(cv::countNonZero((*m != 0) & (*m != 255)), 0);
+  }
+  EXPECT_GT(CompareToTruth(seg.lesion_mask, s.lesion).dice, 0.97);
+}
+
+TEST(Segmentation, BadInputIsRejected) {
+  const auto seg = MakeClassicalSegmenter({});
+  EXPECT_THROW(seg->Segment(cv::Mat()), Error);
+  EXPECT_THROW(seg->Segment(cv::Mat(10, 10, CV_8UC1)), Error);
+  ClassicalSegmenterOptions bad;
+  bad.work_max_side = 10;
+  EXPECT_THROW(MakeClassicalSegmenter(bad), Error);
+  const cv::Mat img(100, 100, CV_8UC3, cv::Scalar(100, 120, 160));
+  SuppliedMaskSegmenter wrong(Condition::kPsoriasis, cv::Mat::zeros(50, 50, CV_8UC1));
+  EXPECT_THROW(wrong.Segment(img), Error);
+  EXPECT_THROW(ReadImage("/nonexistent/x.png"), Error);
+}
+
+TEST(Measure, MaskSizeMismatchAndScale) {
+  const Scene s = MakeScene({640, 480}, {62, 12, 17}, {52, 26, 16}, kDiscs);
+  Segmentation seg;
+  seg.skin_mask = s.skin;
+  seg.lesion_mask = cv::Mat::zeros(10, 10, CV_8UC1);
+  EXPECT_THROW(Measure(s.image, seg, {}), Error);
+  SuppliedMaskSegmenter supplied(Condition::kPsoriasis, s.lesion, s.skin);
+  const Segmentation good = supplied.Segment(s.image);
+  EXPECT_EQ(good.segmenter, "supplied-mask/1.0");
+  MeasureOptions mo;
+  mo.pixels_per_mm = 4.0;
+  const Measurements m = Measure(s.image, good, mo);
+  ASSERT_TRUE(m.lesion_area_mm2.has_value());
+  EXPECT_NEAR(*m.lesion_area_mm2, cv::countNonZero(s.lesion) / 16.0, 1e-9);
+  EXPECT_FALSE(m.fraction_uncertainty.has_value());  // an annotator's mask has no thresholds
+  mo.pixels_per_mm = -1;
+  EXPECT_THROW(Measure(s.image, good, mo), Error);
+}
+
+TEST(Grades, ErythemaAndScalingBounds) {
+  EXPECT_EQ(ErythemaGradeFromDeltaA(2.49), 0);
+  EXPECT_EQ(ErythemaGradeFromDeltaA(2.5), 1);
+  EXPECT_EQ(ErythemaGradeFromDeltaA(7.0), 2);
+  EXPECT_EQ(ErythemaGradeFromDeltaA(12.0), 3);
+  EXPECT_EQ(ErythemaGradeFromDeltaA(17.0), 4);
+  EXPECT_EQ(ScalingGradeFromFraction(0.0), 0);
+  EXPECT_EQ(ScalingGradeFromFraction(0.03), 1);
+  EXPECT_EQ(ScalingGradeFromFraction(0.15), 2);
+  EXPECT_EQ(ScalingGradeFromFraction(0.30), 3);
+  EXPECT_EQ(ScalingGradeFromFraction(0.50), 4);
+}
+
+}  // namespace
+}  // namespace skintrack::scoring
