@@ -14,10 +14,18 @@ double WorkScale(cv::Size size, int max_side) {
 
 cv::Mat Reduce(const cv::Mat& image, double scale) {
   if (scale >= 1.0) return image;
-  cv::Mat out;
   const cv::Size size(std::max(1, static_cast<int>(std::lround(image.cols * scale))),
                       std::max(1, static_cast<int>(std::lround(image.rows * scale))));
-  cv::resize(image, out, size, 0, 0, cv::INTER_AREA);
+  // OpenCV's area resampling is several times faster for an integer factor: average by the
+  // largest integer factor first, then resample the small remainder.
+  const int k = static_cast<int>(std::floor(1.0 / scale));
+  cv::Mat src = image;
+  if (k >= 2) {
+    cv::resize(image, src, cv::Size(), 1.0 / k, 1.0 / k, cv::INTER_AREA);
+  }
+  if (src.size() == size) return src;
+  cv::Mat out;
+  cv::resize(src, out, size, 0, 0, cv::INTER_AREA);
   return out;
 }
 
