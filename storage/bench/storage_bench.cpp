@@ -327,6 +327,18 @@ int RunSeries(const Options& o) {
     return static_cast<std::size_t>(
         repo.BaselineCapture("S1", site, skintrack::Condition::kPsoriasis).has_value());
   });
+  Time("queue counts (whole database)", 10, [&] {
+    const QueueCounts q = repo.CountQueue();
+    return static_cast<std::size_t>(q.queued + q.processing + q.processed + q.failed);
+  });
+  {
+    const auto t0 = Clock::now();
+    std::size_t rows = 0;
+    repo.ExportCohort({}, [&](const CohortRow&) { ++rows; });
+    const double s = Ms(Clock::now() - t0) / 1000.0;
+    std::printf("  cohort export, whole database       %zu rows in %.1f s (%.0f rows/s)\n", rows, s,
+                static_cast<double>(rows) / s);
+  }
   // A patient in the middle of the id range, with the common number of captures.
   const std::string mid = "S" + std::to_string(patients / 2);
   SeriesQuery other{mid, std::nullopt, std::nullopt, "pasi_site", 0, kMaxTimeMs};

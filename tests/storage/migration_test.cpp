@@ -53,12 +53,16 @@ TEST(Migrations, UpgradeFromEveryEarlierVersionKeepsData) {
               sha + "', 6, 10, 10);");
     }
     if (from >= 2) {
+      // Migration 4 added results.patient_id.
+      const bool keyed = from >= 4;
       internal::ExecSqlite(
-          path,
-          "INSERT INTO results (id, capture_id, kind, name, version, source, algorithm, "
-          "algorithm_version, value, payload_json, inputs_json, provenance_json, actor, "
-          "created_at) VALUES (9, 42, 'score', 'pasi_site', 1, 'automated', 'pasi', '0.9', 2.5, "
-          "'{}', '{}', '{}', 'old-worker', 7);");
+          path, std::string("INSERT INTO results (id, capture_id, kind, name, version, source, "
+                            "algorithm, algorithm_version, value, payload_json, inputs_json, "
+                            "provenance_json, actor, created_at") +
+                    (keyed ? ", patient_id" : "") +
+                    ") VALUES (9, 42, 'score', 'pasi_site', 1, 'automated', 'pasi', '0.9', 2.5, "
+                    "'{}', '{}', '{}', 'old-worker', 7" +
+                    (keyed ? ", 7" : "") + ");");
     }
     auto repo = OpenSqliteRepository(path);
     EXPECT_EQ(repo->SchemaVersion(), LatestSchemaVersion());
@@ -69,6 +73,7 @@ TEST(Migrations, UpgradeFromEveryEarlierVersionKeepsData) {
       EXPECT_EQ(capture->patient_id, "P-OLD");
       EXPECT_EQ(capture->site, "scalp");
       EXPECT_EQ(capture->status, CaptureStatus::kQueued);
+      EXPECT_EQ(repo->CountQueue().queued, 1);  // counters start from the migrated rows
       NewResult r;
       r.capture_id = 42;
       r.name = "pasi_site";

@@ -501,6 +501,7 @@ TEST_P(StoreTest, ErasureRemovesPatientRowsAndUnsharedBlobs) {
   EXPECT_FALSE(store_->blobs().Exists(m.blob_sha256));
   EXPECT_EQ(store_->ReadBlob(shared_b.blob.sha256), Bytes(3));
   EXPECT_TRUE(repo().FindCapture(shared_b.id));
+  EXPECT_EQ(repo().CountQueue().queued, 1);  // only P002's capture is left
   EXPECT_TRUE(store_->Check(true).ok());
   EXPECT_TRUE(store_->blobs().ListPending().empty());
   const auto audit = repo().ListAudit({"patient:P001", 0, 10});
@@ -619,6 +620,10 @@ TEST_P(StoreTest, ConcurrentIngestAndReadsNeverSeeBusyErrors) {
   const size_t total = repo().TimeSeries({"P001", {}, {}, "", 0, kMaxTimeMs}).size() +
                        repo().TimeSeries({"P002", {}, {}, "", 0, kMaxTimeMs}).size();
   EXPECT_EQ(total, static_cast<size_t>(kWriters * kPerWriter));
+  const QueueCounts counts = repo().CountQueue();
+  EXPECT_EQ(counts.queued + counts.processing + counts.processed + counts.failed,
+            kWriters * kPerWriter);
+  EXPECT_EQ(counts.processing, 0);
   EXPECT_TRUE(store_->Check(true).ok());
 }
 
