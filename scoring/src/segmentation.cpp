@@ -230,7 +230,10 @@ cv::Mat Clean(const cv::Mat& raw, const cv::Mat& skin, const cv::Mat& membership
   m = KeepSeeded(m, core);
   // Opening removes thin bright structures (frame lines, creases, hair highlights) that are not
   // lesions whatever their colour.
-  cv::morphologyEx(m, m, cv::MORPH_OPEN, Disk(std::max(1, p.longest / 250)));
+  // A vitiligo patch mottled with islands of repigmentation is a lace of thin depigmented
+  // channels, so it is opened less.
+  const int open_radius = p.condition == Condition::kPsoriasis ? std::max(1, p.longest / 250) : 1;
+  cv::morphologyEx(m, m, cv::MORPH_OPEN, Disk(open_radius));
   // A plaque is solid; a vitiligo patch keeps its islands of pigment (they are what the residual
   // depigmentation measures), so only psoriasis is closed and hole-filled.
   if (p.condition == Condition::kPsoriasis) {
