@@ -243,6 +243,11 @@ void BulkLoad(const std::string& db_path, long long captures, long long patients
     }
   }
   for (const auto& sql : index_sql) db.exec(sql);
+  // Keep the id sequences (migration 6) ahead of the explicit ids used here.
+  db.exec(
+      "UPDATE id_sequences SET last_id = (SELECT COALESCE(MAX(id), 0) FROM captures) WHERE name "
+      "= 'captures'; UPDATE id_sequences SET last_id = (SELECT COALESCE(MAX(id), 0) FROM results) "
+      "WHERE name = 'results'");
   db.exec("COMMIT");
   db.exec("ANALYZE");
   db.exec("PRAGMA wal_checkpoint(TRUNCATE)");

@@ -68,10 +68,9 @@ constexpr char kFindCaptureByBlob[] = "SELECT " CAPTURE_COLS CAPTURE_FROM
 constexpr char kInsertVisit[] =
     "INSERT OR IGNORE INTO visits (patient_id, label, created_at) VALUES (?, ?, ?)";
 constexpr char kFindVisit[] = "SELECT id FROM visits WHERE patient_id = ? AND label = ?";
-// Captures and results are WITHOUT ROWID tables (migration 4): ids are max + 1, assigned inside
-// the single write transaction.
-constexpr char kNextCaptureId[] = "SELECT COALESCE(MAX(id), 0) + 1 FROM captures";
-constexpr char kNextResultId[] = "SELECT COALESCE(MAX(id), 0) + 1 FROM results";
+// Ids come from id_sequences (migration 6), never reused even after an erasure.
+constexpr char kNextId[] =
+    "UPDATE id_sequences SET last_id = last_id + 1 WHERE name = ? RETURNING last_id";
 constexpr char kInsertCapture[] =
     "INSERT INTO captures (patient_id, site_id, condition, captured_at, received_at, device, "
     "visit_id, media_type, blob_sha256, byte_size, width, height, status, next_attempt_at, id) "
@@ -130,7 +129,7 @@ constexpr char kLatestAssessment[] =
     "SELECT id, version FROM assessments WHERE capture_id = ? ORDER BY version DESC LIMIT 1";
 constexpr char kInsertAssessment[] =
     "INSERT INTO assessments (capture_id, version, grades_json, note, mask_sha256, mask_size, "
-    "actor, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
+    "actor, created_at, id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
 constexpr char kAssessmentCols[] =
     "SELECT id, capture_id, version, grades_json, note, COALESCE(mask_sha256, ''), actor, "
     "created_at FROM assessments WHERE capture_id = ? ORDER BY version";
@@ -564,12 +563,7 @@ class SqliteRepository final : public Repository {
         if (!st->executeStep()) throw Error(ErrorCode::kInternal, "visit row vanished");
         visit = st->getColumn(0).getInt64();
       }
-      std::int64_t id = 0;
-      {
-        Stmt st(c.Prepare(kNextCaptureId));
-        st->executeStep();
-        id = st->getColumn(0).getInt64();
-      }
+      const std::int64_t id = NextId(c, "captures");
       {
         Stmt st(c.Prepare(kInsertCapture));
         st->bind(1, patient);
@@ -780,11 +774,7 @@ class SqliteRepository final : public Repository {
         st->bind(14, actor);
         st->bind(15, Now());
         st->bind(16, patient);
-        {
-          Stmt next(c.Prepare(kNextResultId));
-          next->executeStep();
-          id = next->getColumn(0).getInt64();
-        }
+        id = NextId(c, "results");
         st->bind(17, id);
         st->exec();
       }
@@ -871,9 +861,10 @@ class SqliteRepository final : public Repository {
         }
         st->bind(7, actor);
         st->bind(8, Now());
+        id = NextId(c, "assessments");
+        st->bind(9, id);
         st->exec();
       }
-      id = c.db->getLastInsertRowid();
       Audit(c, actor, "assessment.append", "capture:" + std::to_string(assessment.capture_id),
             previous_id ? "assessment:" + std::to_string(previous_id) : "",
             "assessment:" + std::to_string(id), nlohmann::json{{"version", version}}.dump());
@@ -1327,6 +1318,19 @@ class SqliteRepository final : public Repository {
     auto it = site_keys_.find(site);
     if (it == site_keys_.end()) throw Error(ErrorCode::kNotFound, "unknown body site " + site);
     return it->second;
+  }
+
+  static std::int64_t NextId(Connection& c, const char* table) {
+    Stmt st(c.Prepare(kNextId));
+    st->bind(1, table);
+    if (!st->executeStep()) {
+      throw Error(ErrorCode::kInternal, std::string("no id sequence for ") + table);
+    }
+    const std::int64_t id = st->getColumn(0).getInt64();
+    // Step to the end so the UPDATE ... RETURNING statement completes before anything else.
+    while (st->executeStep()) {
+    }
+    return id;
   }
 
   // Latest version of score `name` of each capture of the patient, by capture id.

@@ -475,6 +475,7 @@ TEST_P(StoreTest, ErasureRemovesPatientRowsAndUnsharedBlobs) {
   Ingest("P001", "scalp", 2000, 2);
   const Capture shared_a = Ingest("P001", "trunk-posterior", 1000, 3);
   const Capture shared_b = Ingest("P002", "trunk-posterior", 1000, 3);  // identical bytes
+  const Capture newest = Ingest("P001", "neck", 3000, 12);              // the highest capture id
   NewResult mask;
   mask.capture_id = a1.id;
   mask.kind = ResultKind::kMask;
@@ -491,7 +492,7 @@ TEST_P(StoreTest, ErasureRemovesPatientRowsAndUnsharedBlobs) {
 
   const std::string sha1 = a1.blob.sha256;
   const EraseReport report = store_->ErasePatient("P001", "admin");
-  EXPECT_EQ(report.blobs_removed, 4);  // two captures, the mask, the corrected mask
+  EXPECT_EQ(report.blobs_removed, 5);  // three captures, the mask, the corrected mask
   EXPECT_EQ(report.blobs_kept, 1);     // P002 still has the shared bytes
   EXPECT_FALSE(repo().FindPatient("P001"));
   EXPECT_FALSE(repo().FindCapture(a1.id));
@@ -513,6 +514,10 @@ TEST_P(StoreTest, ErasureRemovesPatientRowsAndUnsharedBlobs) {
   EXPECT_EQ(CodeOf([&] { store_->ErasePatient("../P002", "admin"); }), ErrorCode::kInvalidArgument);
   AddPatient("P001");
   EXPECT_TRUE(repo().TimeSeries({"P001", {}, {}, "", 0, kMaxTimeMs}).empty());
+  // Ids are never reused: the audit log's "capture:<id>" keeps naming the erased capture only.
+  EXPECT_GT(Ingest("P001", "scalp", 5000, 42).id, newest.id);
+  mask.capture_id = shared_b.id;
+  EXPECT_GT(store_->AppendResult(mask, std::nullopt, kActor).id, m.id);
 }
 
 TEST_P(StoreTest, CohortExportHasLatestScoreVersions) {
