@@ -28,6 +28,8 @@ constexpr double kScaleDeltaL = 3.0;
 // Tone gain of erythema (see measure.cpp): delta a* x clamp(kToneReferenceL / L*, 1, kMaxToneGain).
 constexpr double kToneReferenceL = 60.0;
 constexpr double kMaxToneGain = 2.0;
+// Depigmented skin keeps at least this CIELAB chroma (see ScoreMap).
+constexpr double kMinDepigmentedChroma = 5.0;
 // Lesion border as a share of the lesion's contrast above normal skin (see FindSplit). A plaque's
 // pink rim is part of the plaque; a vitiligo patch is cut half-way, where depigmentation is
 // partial, so that a pigment island and its halo are split evenly.
@@ -177,6 +179,11 @@ cv::Mat ScoreMap(Condition condition, const WorkLab& w, const cv::Mat& normal,
   // Loss of melanin always lightens: a pixel that is not lighter (lips, shadowed or inflamed skin
   // with less yellow) keeps only its lightness difference as its score.
   dl.copyTo(score, dl < 0);
+  // Skin without melanin still shows the blood under it (pink, chroma of about 8 and more);
+  // nearly neutral white is sclera, teeth, a highlight or a white background.
+  cv::Mat chroma;
+  cv::magnitude(w.a, w.b, chroma);
+  score.setTo(0.0f, chroma < kMinDepigmentedChroma);
   return score;
 }
 
