@@ -1,0 +1,278 @@
+// `skintrack loadtest`: N simulated devices pushing captures to a running server over loopback,
+// as smart mirrors would: each device retries a push until it is acknowledged (pushes are
+// idempotent), so a server killed mid-load and restarted loses nothing that it acknowledged.
+// Prints acknowledged captures per second, ack latency percentiles and processing throughput, and
+// writes every acknowledgement to a JSON-lines file for the durability check.
+#include <algorithm>
+#include <atomic>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <ostream>
+#include <thread>
+#include <vector>
+
+#include "command.h"
+#include "skintrack/core/error.h"
+#include "skintrack/phantom/phantom.h"
+
+namespace skintrack::cli {
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+using Clock = std::chrono::steady_clock;
+
+constexpr char kUsage[] = R"(usage: skintrack loadtest --port N --token T [options]
+
+Simulated devices push phantom captures to a skintrack server on 127.0.0.1 (loopback only).
+Each device retries a push (every 0.2 s, up to --retry-seconds) until the server acknowledges
+it, as a device must; acknowledgements are appended to --acks as JSON lines.
+
+options:
+  --port N              server port on 127.0.0.1
+  --token T             a device (unscoped), clinician or admin token
+  --patients P1,P2,...  patients to push for (they must exist; default P-LOAD)
+  --devices N           concurrent devices (default 4)
+  --captures N          captures per device (default 25)
+  --size WxH            capture size (default 640x480)
+  --acks FILE           acknowledgement log (default loadtest-acks.jsonl)
+  --retry-seconds S     give up on a capture after S seconds of failures (default 120)
+  --wait-processing S   then wait up to S seconds for the queue to drain (default 600; 0 = no)
+  --verify FILE         instead of pushing: check that every capture acknowledged in FILE is
+                        stored with its SHA-256 and processed (exit 1 if any is not)
+)";
+
+struct Reply {
+  int status = 0;  // 0 = no HTTP answer (connection refused, reset, timeout)
+  std::string body;
+};
+
+Reply Send(int port, http::verb verb, const std::string& target, const std::string& token,
+           const std::string& body, const std::string& type) {
+  try {
+    net::io_context ioc;
+    beast::tcp_stream stream(ioc);
+    stream.expires_after(std::chrono::seconds(120));
+    stream.connect(net::ip::tcp::endpoint(net::ip::make_address("127.0.0.1"),
+                                          static_cast<unsigned short>(port)));
+    http::request<http::string_body> req{verb, target, 11};
+    req.set(http::field::host, "127.0.0.1");
+    if (!token.empty()) req.set(http::field::authorization, "Bearer " + token);
+    if (!type.empty()) req.set(http::field::content_type, type);
+    req.body() = body;
+    req.prepare_payload();
+    http::write(stream, req);
+    beast::flat_buffer buffer;
+    http::response<http::string_body> res;
+    http::read(stream, buffer, res);
+    beast::error_code ec;
+    stream.socket().shutdown(net::ip::tcp::socket::shutdown_both, ec);
+    return {static_cast<int>(res.result_int()), res.body()};
+  } catch (const std::exception&) {
+    return {};
+  }
+}
+
+double Percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const size_t i = std::min(v.size() - 1, static_cast<size_t>(p * (v.size() - 1) + 0.5));
+  return v[i];
+}
+
+std::vector<std::string> Split(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= s.size()) {
+    const size_t end = std::min(s.find(sep, start), s.size());
+    if (end > start) out.push_back(s.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+// Every acknowledged capture must be there, with the acknowledged bytes, and processed.
+int VerifyAcks(int port, const std::string& token, const std::string& path, std::ostream& out) {
+  std::ifstream in(path);
+  if (!in) throw Error(ErrorCode::kIo, "cannot read " + path);
+  std::string line;
+  int checked = 0, missing = 0, wrong = 0, unprocessed = 0;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    const auto ack = nlohmann::json::parse(line);
+    const std::string id = std::to_string(ack["capture_id"].get<long long>());
+    const Reply r = Send(port, http::verb::get, "/v1/captures/" + id, token, "", "");
+    ++checked;
+    if (r.status != 200) {
+      ++missing;
+      out << "capture " << id << ": HTTP " << r.status << "\n";
+      continue;
+    }
+    const auto c = nlohmann::json::parse(r.body);
+    if (c["sha256"] != ack["sha256"]) {
+      ++wrong;
+      out << "capture " << id << ": stored sha256 differs from the acknowledged one\n";
+    }
+    if (c["status"] != "processed") {
+      ++unprocessed;
+      out << "capture " << id << ": status " << c["status"].get<std::string>() << "\n";
+    }
+  }
+  out << "verified " << checked << " acknowledged captures: " << missing << " missing, " << wrong
+      << " with other bytes, " << unprocessed << " not processed\n";
+  return missing + wrong + unprocessed == 0 && checked > 0 ? 0 : 1;
+}
+
+int RunLoadtest(Args& args, std::ostream& out) {
+  const int port = static_cast<int>(args.GetInt("port", 0, 1, 65535));
+  const std::string token = args.Require("token");
+  if (auto verify = args.Get("verify")) {
+    args.CheckNoneLeft();
+    return VerifyAcks(port, token, *verify, out);
+  }
+  const std::vector<std::string> patients = Split(args.Get("patients").value_or("P-LOAD"), ',');
+  const int devices = static_cast<int>(args.GetInt("devices", 4, 1, 256));
+  const int per_device = static_cast<int>(args.GetInt("captures", 25, 1, 100000));
+  cv::Size size(640, 480);
+  if (auto s = args.Get("size")) {
+    const auto parts = Split(*s, 'x');
+    if (parts.size() != 2)
+      throw Error(ErrorCode::kInvalidArgument, "--size must look like 640x480");
+    size = cv::Size(static_cast<int>(ParseInt(parts[0], "--size width")),
+                    static_cast<int>(ParseInt(parts[1], "--size height")));
+  }
+  const std::string acks_path = args.Get("acks").value_or("loadtest-acks.jsonl");
+  const double retry_s = args.GetDouble("retry-seconds", 120, 1, 3600);
+  const double wait_s = args.GetDouble("wait-processing", 600, 0, 36000);
+  args.CheckNoneLeft();
+  if (port == 0) throw Error(ErrorCode::kInvalidArgument, "missing required option --port");
+  if (patients.empty()) throw Error(ErrorCode::kInvalidArgument, "--patients is empty");
+
+  // A pool of distinct phantom photos (different seeds and visits), JPEG-encoded once.
+  out << "preparing " << devices * per_device << " captures of " << size.width << "x" << size.height
+      << "..." << std::endl;
+  std::vector<std::string> pool;
+  for (int seed = 1; static_cast<int>(pool.size()) < devices * per_device; ++seed) {
+    phantom::PhantomOptions o;
+    o.size = size;
+    o.visits = 8;
+    o.seed = static_cast<std::uint64_t>(seed);
+    o.fitzpatrick = 1 + seed % 6;
+    o.condition = seed % 2 ? Condition::kPsoriasis : Condition::kVitiligo;
+    for (const phantom::Visit& v : phantom::GeneratePhantom(o).visits) {
+      std::vector<unsigned char> bytes;
+      cv::imencode(".jpg", v.image, bytes, {cv::IMWRITE_JPEG_QUALITY, 90});
+      pool.emplace_back(bytes.begin(), bytes.end());
+    }
+  }
+
+  std::ofstream acks(acks_path, std::ios::app);
+  if (!acks) throw Error(ErrorCode::kIo, "cannot open " + acks_path);
+  std::mutex mutex;
+  std::vector<double> latencies;
+  std::atomic<int> acked{0}, gave_up{0}, retries{0}, rejected{0};
+  const auto t0 = Clock::now();
+  std::vector<std::thread> threads;
+  for (int d = 0; d < devices; ++d) {
+    threads.emplace_back([&, d] {
+      for (int i = 0; i < per_device; ++i) {
+        const int n = d * per_device + i;
+        const std::string& patient = patients[static_cast<size_t>(n) % patients.size()];
+        const bool pso = (n / 8 + 1) % 2 == 1;
+        char when[40];
+        std::snprintf(when, sizeof when, "2026-%02d-%02dT%02d:%02d:00Z", 1 + n % 12, 1 + n % 28,
+                      n % 24, (n / 24) % 60);
+        const std::string target = "/v1/patients/" + patient + "/sites/" +
+                                   (pso ? "left-forearm" : "left-hand") +
+                                   "/captures?condition=" + (pso ? "psoriasis" : "vitiligo") +
+                                   "&captured_at=" + when + "&visit=load-" + std::to_string(n);
+        const auto start = Clock::now();
+        while (true) {
+          const Reply r = Send(port, http::verb::post, target, token, pool[n], "image/jpeg");
+          if (r.status == 200 || r.status == 201) {
+            const double ms =
+                std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+            const auto j = nlohmann::json::parse(r.body);
+            std::lock_guard<std::mutex> lock(mutex);
+            latencies.push_back(ms);
+            acks << nlohmann::json{{"capture_id", j["id"]},
+                                   {"sha256", j["sha256"]},
+                                   {"status", r.status},
+                                   {"patient", patient},
+                                   {"device", d}}
+                        .dump()
+                 << "\n"
+                 << std::flush;
+            ++acked;
+            break;
+          }
+          if (r.status >= 400 && r.status < 500) {  // our request is wrong: retrying won't help
+            ++rejected;
+            std::lock_guard<std::mutex> lock(mutex);
+            out << "device " << d << ": capture " << n << " rejected " << r.status << " " << r.body
+                << std::endl;
+            break;
+          }
+          if (std::chrono::duration<double>(Clock::now() - start).count() > retry_s) {
+            ++gave_up;
+            break;
+          }
+          ++retries;
+          std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  const double push_s = std::chrono::duration<double>(Clock::now() - t0).count();
+  char line[300];
+  std::snprintf(line, sizeof line,
+                "pushed: %d acknowledged, %d rejected, %d gave up, %d retries, in %.2f s = %.1f "
+                "acknowledged captures/s\n"
+                "ack latency ms: p50 %.1f  p90 %.1f  p99 %.1f  max %.1f\n",
+                acked.load(), rejected.load(), gave_up.load(), retries.load(), push_s,
+                acked.load() / push_s, Percentile(latencies, 0.5), Percentile(latencies, 0.9),
+                Percentile(latencies, 0.99), Percentile(latencies, 1.0));
+  out << line << std::flush;
+
+  if (wait_s > 0) {
+    // Processing throughput: from the first push until the queue is drained.
+    long long processed = 0, failed = 0, pending = 1;
+    while (std::chrono::duration<double>(Clock::now() - t0).count() < push_s + wait_s) {
+      const Reply h = Send(port, http::verb::get, "/healthz", "", "", "");
+      if (h.status == 200) {
+        const auto q = nlohmann::json::parse(h.body)["queue"];
+        processed = q["processed"].get<long long>();
+        failed = q["failed"].get<long long>();
+        pending = q["queued"].get<long long>() + q["processing"].get<long long>();
+        if (pending == 0) break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
+    const double all_s = std::chrono::duration<double>(Clock::now() - t0).count();
+    std::snprintf(line, sizeof line,
+                  "processing: %lld processed, %lld failed, %lld still queued after %.1f s = %.2f "
+                  "captures/s end to end\n",
+                  processed, failed, pending, all_s, (processed + failed) / all_s);
+    out << line;
+  }
+  return gave_up.load() == 0 && rejected.load() == 0 ? 0 : 1;
+}
+
+const bool kRegistered =
+    RegisterCommand({"loadtest",
+                     "push phantom captures from simulated devices to a server (loopback)",
+                     kUsage,
+                     {},
+                     RunLoadtest});
+
+}  // namespace
+}  // namespace skintrack::cli

@@ -1,0 +1,50 @@
+// `skintrack patient add|list`: manage patients of a data directory (server stopped).
+#include <ostream>
+
+#include "command.h"
+#include "skintrack/core/error.h"
+#include "skintrack/storage/store.h"
+
+namespace skintrack::cli {
+namespace {
+
+constexpr char kUsage[] =
+    R"(usage: skintrack patient add --data-dir DIR --id ID [--fitzpatrick 1..6] [--age-band BAND]
+       skintrack patient list --data-dir DIR
+
+Patients are identified by a pseudonymous id ([A-Za-z0-9._-], 1..64 characters): never a name or
+a record number. The data directory must not be in use by a running server; with a server
+running, use POST /v1/patients.
+)";
+
+int RunPatient(Args& args, std::ostream& out) {
+  const auto& pos = args.positional();
+  if (pos.size() != 1 || (pos[0] != "add" && pos[0] != "list")) {
+    throw Error(ErrorCode::kInvalidArgument, "expected `skintrack patient add|list ...`");
+  }
+  const std::string dir = args.Require("data-dir");
+  if (pos[0] == "list") {
+    args.CheckNoneLeft();
+    auto store = storage::Store::OpenDataDir(dir);
+    for (const storage::Patient& p : store->repository().ListPatients()) out << p.info.id << "\n";
+    return 0;
+  }
+  storage::PatientInfo info;
+  info.id = args.Require("id");
+  if (args.Get("fitzpatrick")) {
+    info.fitzpatrick = static_cast<int>(args.GetInt("fitzpatrick", 0, 1, 6));
+  }
+  info.age_band = args.Get("age-band").value_or("");
+  args.CheckNoneLeft();
+  info.Check();
+  auto store = storage::Store::OpenDataDir(dir);
+  store->repository().CreatePatient(info, "cli");
+  out << "added patient " << info.id << "\n";
+  return 0;
+}
+
+const bool kRegistered = RegisterCommand(
+    {"patient", "add or list patients of a data directory", kUsage, {}, RunPatient});
+
+}  // namespace
+}  // namespace skintrack::cli

@@ -1,0 +1,67 @@
+// `skintrack serve`: the HTTP API and processing workers on an embedded data directory.
+#include <signal.h>
+
+#include <iostream>
+#include <ostream>
+
+#include "command.h"
+#include "skintrack/core/error.h"
+#include "skintrack/service/service.h"
+
+namespace skintrack::cli {
+namespace {
+
+constexpr char kUsage[] =
+    R"(usage: skintrack serve [--data-dir DIR] [--bind ADDR] [--port N] [--workers N]
+
+Serves the HTTP API (docs/openapi.json) and processes captures in the background. The data
+directory (default skintrack-data) holds the SQLite database and the blobs; it is created on first
+use and locked by this process. SIGTERM or SIGINT stops gracefully: requests in flight finish,
+workers finish their capture, queued captures stay queued for the next start.
+
+options:
+  --data-dir DIR      data directory (default skintrack-data)
+  --bind ADDR         address to listen on (default 127.0.0.1)
+  --port N            TCP port, 0 = any free port (default 8080)
+  --workers N         processing threads (default 1)
+  --http-threads N    request handler threads (default 4)
+  --max-body-mb N     request body limit in MiB (default 40)
+  --quiet             no per-request log lines
+)";
+
+int RunServe(Args& args, std::ostream& out) {
+  service::ServiceOptions o;
+  o.data_dir = args.Get("data-dir").value_or(o.data_dir);
+  o.server.bind = args.Get("bind").value_or(o.server.bind);
+  o.server.port = static_cast<int>(args.GetInt("port", o.server.port, 0, 65535));
+  o.pipeline.workers = static_cast<int>(args.GetInt("workers", 1, 0, 64));
+  o.server.handler_threads = static_cast<int>(args.GetInt("http-threads", 4, 1, 256));
+  o.server.max_body_bytes =
+      static_cast<std::size_t>(args.GetInt("max-body-mb", 40, 1, 1024)) * 1024 * 1024;
+  o.log_requests = !args.Flag("quiet");
+  args.CheckNoneLeft();
+
+  // Block the stop signals before any thread starts so that only sigwait below receives them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  service::Service svc(o);
+  const int port = svc.Start();
+  out << "skintrack serving http://" << o.server.bind << ":" << port << " (data " << o.data_dir
+      << ", " << o.pipeline.workers << " worker(s)); SIGTERM or Ctrl-C stops" << std::endl;
+  int sig = 0;
+  sigwait(&signals, &sig);
+  out << "skintrack: signal " << sig << ", stopping gracefully" << std::endl;
+  svc.Stop();
+  out << "skintrack: stopped" << std::endl;
+  return 0;
+}
+
+const bool kRegistered = RegisterCommand(
+    {"serve", "serve the HTTP API and process captures", kUsage, {"quiet"}, RunServe});
+
+}  // namespace
+}  // namespace skintrack::cli

@@ -1,0 +1,167 @@
+#include "skintrack/service/http.h"
+
+#include <exception>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+namespace skintrack::service {
+namespace {
+
+std::vector<std::string> SplitPath(const std::string& path) {
+  std::vector<std::string> out;
+  std::string current;
+  for (char c : path) {
+    if (c == '/') {
+      if (!current.empty()) out.push_back(current);
+      current.clear();
+    } else {
+      current.push_back(c);
+    }
+  }
+  if (!current.empty()) out.push_back(current);
+  return out;
+}
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+}  // namespace
+
+std::string HttpRequest::Header(const std::string& name) const {
+  auto it = headers.find(name);
+  return it == headers.end() ? std::string() : it->second;
+}
+
+HttpResponse ErrorResponse(int status, const std::string& code, const std::string& message) {
+  HttpResponse r;
+  r.status = status;
+  r.body = nlohmann::json{{"error", {{"code", code}, {"message", message}}}}.dump();
+  return r;
+}
+
+int HttpStatusFor(ErrorCode code) noexcept {
+  switch (code) {
+    case ErrorCode::kInvalidArgument:
+    case ErrorCode::kImageDecode:
+      return 400;
+    case ErrorCode::kUnauthorized:
+      return 401;
+    case ErrorCode::kForbidden:
+      return 403;
+    case ErrorCode::kNotFound:
+      return 404;
+    case ErrorCode::kAlreadyExists:
+    case ErrorCode::kConflict:
+      return 409;
+    case ErrorCode::kImageTooLarge:
+      return 413;
+    case ErrorCode::kUnsupportedMedia:
+      return 415;
+    case ErrorCode::kStorage:
+      return 503;
+    case ErrorCode::kIo:
+    case ErrorCode::kInternal:
+      return 500;
+  }
+  return 500;
+}
+
+void Router::Add(const std::string& method, const std::string& pattern, Handler handler) {
+  routes_.push_back({method, pattern, SplitPath(pattern), std::move(handler)});
+}
+
+HttpResponse Router::Dispatch(const HttpRequest& request) const {
+  const std::vector<std::string> segments = SplitPath(request.path);
+  std::vector<std::string> allowed;
+  for (const Route& route : routes_) {
+    if (route.segments.size() != segments.size()) continue;
+    PathParams params;
+    bool match = true;
+    for (size_t i = 0; i < segments.size() && match; ++i) {
+      const std::string& p = route.segments[i];
+      if (p.size() > 2 && p.front() == '{' && p.back() == '}') {
+        params[p.substr(1, p.size() - 2)] = segments[i];
+      } else {
+        match = p == segments[i];
+      }
+    }
+    if (!match) continue;
+    if (route.method != request.method) {
+      allowed.push_back(route.method);
+      continue;
+    }
+    try {
+      return route.handler(request, params);
+    } catch (const Error& e) {
+      return ErrorResponse(HttpStatusFor(e.code()), ErrorCodeName(e.code()), e.what());
+    } catch (const std::exception& e) {
+      return ErrorResponse(500, "internal_error", "internal error while handling the request");
+    } catch (...) {
+      return ErrorResponse(500, "internal_error", "internal error while handling the request");
+    }
+  }
+  if (!allowed.empty()) {
+    std::ostringstream allow;
+    for (size_t i = 0; i < allowed.size(); ++i) allow << (i ? ", " : "") << allowed[i];
+    HttpResponse r = ErrorResponse(405, "method_not_allowed",
+                                   request.method + " is not allowed on " + request.path);
+    r.headers.emplace_back("Allow", allow.str());
+    return r;
+  }
+  return ErrorResponse(404, "not_found", "no route for " + request.path);
+}
+
+std::vector<std::pair<std::string, std::string>> Router::Routes() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const Route& r : routes_) out.emplace_back(r.method, r.pattern);
+  return out;
+}
+
+std::string PercentDecode(const std::string& text, bool plus_is_space) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '%') {
+      if (i + 2 >= text.size()) {
+        throw Error(ErrorCode::kInvalidArgument, "bad percent escape in '" + text + "'");
+      }
+      const int hi = HexValue(text[i + 1]), lo = HexValue(text[i + 2]);
+      if (hi < 0 || lo < 0) {
+        throw Error(ErrorCode::kInvalidArgument, "bad percent escape in '" + text + "'");
+      }
+      out.push_back(static_cast<char>(hi * 16 + lo));
+      i += 2;
+    } else if (c == '+' && plus_is_space) {
+      out.push_back(' ');
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+std::map<std::string, std::string> ParseQuery(const std::string& query) {
+  std::map<std::string, std::string> out;
+  size_t start = 0;
+  while (start <= query.size()) {
+    size_t end = query.find('&', start);
+    if (end == std::string::npos) end = query.size();
+    const std::string part = query.substr(start, end - start);
+    if (!part.empty()) {
+      const size_t eq = part.find('=');
+      const std::string key = PercentDecode(part.substr(0, eq), true);
+      const std::string value =
+          eq == std::string::npos ? std::string() : PercentDecode(part.substr(eq + 1), true);
+      out[key] = value;
+    }
+    start = end + 1;
+  }
+  return out;
+}
+
+}  // namespace skintrack::service

@@ -1,0 +1,139 @@
+#include "skintrack/service/service.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "skintrack/core/error.h"
+#include "skintrack/storage/store.h"
+#include "time_format.h"
+
+namespace skintrack::service {
+
+void Metrics::Observe(const HttpRequest&, const HttpResponse& response, double seconds) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  const int cls = std::clamp(response.status / 100, 1, 5);
+  ++by_class_[cls];
+  ++count_;
+  sum_seconds_ += seconds;
+  for (int i = 0; i < kBuckets; ++i) {
+    if (seconds <= kBucketBounds[i]) ++buckets_[i];
+  }
+}
+
+std::string Metrics::Render(storage::Store& store, const PipelineStats* pipeline) const {
+  std::ostringstream out;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    out << "# HELP skintrack_http_requests_total HTTP requests by status class.\n"
+        << "# TYPE skintrack_http_requests_total counter\n";
+    for (int c = 1; c <= 5; ++c) {
+      out << "skintrack_http_requests_total{code=\"" << c << "xx\"} " << by_class_[c] << "\n";
+    }
+    out << "# HELP skintrack_http_request_seconds Request latency.\n"
+        << "# TYPE skintrack_http_request_seconds histogram\n";
+    for (int i = 0; i < kBuckets; ++i) {
+      out << "skintrack_http_request_seconds_bucket{le=\"" << kBucketBounds[i] << "\"} "
+          << buckets_[i] << "\n";
+    }
+    out << "skintrack_http_request_seconds_bucket{le=\"+Inf\"} " << count_ << "\n"
+        << "skintrack_http_request_seconds_sum " << sum_seconds_ << "\n"
+        << "skintrack_http_request_seconds_count " << count_ << "\n";
+  }
+  const storage::QueueCounts q = store.repository().CountQueue();
+  out << "# HELP skintrack_captures Captures by processing status.\n"
+      << "# TYPE skintrack_captures gauge\n"
+      << "skintrack_captures{status=\"queued\"} " << q.queued << "\n"
+      << "skintrack_captures{status=\"processing\"} " << q.processing << "\n"
+      << "skintrack_captures{status=\"processed\"} " << q.processed << "\n"
+      << "skintrack_captures{status=\"failed\"} " << q.failed << "\n";
+  if (pipeline != nullptr) {
+    out << "# HELP skintrack_processing_total Captures processed by this process.\n"
+        << "# TYPE skintrack_processing_total counter\n"
+        << "skintrack_processing_total{outcome=\"ok\"} " << pipeline->processed.load() << "\n"
+        << "skintrack_processing_total{outcome=\"error\"} " << pipeline->failed.load() << "\n"
+        << "# HELP skintrack_processing_seconds_total Time spent processing captures.\n"
+        << "# TYPE skintrack_processing_seconds_total counter\n"
+        << "skintrack_processing_seconds_total "
+        << static_cast<double>(pipeline->processing_micros.load()) / 1e6 << "\n";
+  }
+  return out.str();
+}
+
+namespace {
+
+// A random secret kept in the data directory, created on first use.
+std::string LoadOrCreateKey(const std::string& dir) {
+  const std::filesystem::path path = std::filesystem::path(dir) / "pseudonym.key";
+  {
+    std::ifstream in(path);
+    std::string key;
+    if (in >> key && key.size() == 64) return key;
+  }
+  unsigned char raw[32];
+  std::ifstream urandom("/dev/urandom", std::ios::binary);
+  if (!urandom.read(reinterpret_cast<char*>(raw), sizeof raw)) {
+    throw Error(ErrorCode::kIo, "cannot read /dev/urandom");
+  }
+  char hex[65];
+  for (int i = 0; i < 32; ++i) std::snprintf(hex + 2 * i, 3, "%02x", raw[i]);
+  const std::string tmp = path.string() + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << hex << "\n";
+    if (!out) throw Error(ErrorCode::kIo, "cannot write " + tmp);
+  }
+  std::filesystem::rename(tmp, path);
+  return hex;
+}
+
+}  // namespace
+
+Service::Service(ServiceOptions options) : options_(std::move(options)) {
+  options_.pipeline.Check();
+  options_.server.Check();
+  store_ = storage::Store::OpenDataDir(options_.data_dir);
+  workers_ = std::make_unique<WorkerPool>(*store_, options_.pipeline);
+  context_.reset(new ApiContext{*store_, workers_.get(), &metrics_, options_.limits,
+                                options_.max_wait_s, LoadOrCreateKey(options_.data_dir),
+                                options_.pipeline});
+  AddApiRoutes(router_, *context_);
+}
+
+Service::~Service() { Stop(); }
+
+storage::Store& Service::store() { return *store_; }
+
+int Service::Start() {
+  workers_->Start();
+  const bool log = options_.log_requests;
+  server_ = std::make_unique<HttpServer>(
+      options_.server, [this](const HttpRequest& req) { return router_.Dispatch(req); },
+      [this, log](const HttpRequest& req, const HttpResponse& resp, double seconds) {
+        metrics_.Observe(req, resp, seconds);
+        if (!log) return;
+        const nlohmann::json line = {{"ts", FormatRfc3339(storage::NowMs())},
+                                     {"method", req.method},
+                                     {"path", req.path},
+                                     {"status", resp.status},
+                                     {"ms", seconds * 1000.0},
+                                     {"bytes_in", req.body.size()},
+                                     {"bytes_out", resp.body.size()},
+                                     {"remote", req.remote}};
+        std::cerr << line.dump() + "\n" << std::flush;
+      });
+  return server_->Start();
+}
+
+void Service::Stop() {
+  if (server_) server_->Stop();
+  if (workers_) workers_->Stop();
+}
+
+}  // namespace skintrack::service

@@ -1,0 +1,331 @@
+// The API through the router, without sockets: an in-memory store, phantom captures processed
+// synchronously by ProcessCapture.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <set>
+
+#include "skintrack/phantom/phantom.h"
+#include "skintrack/service/pipeline.h"
+#include "skintrack/service/service.h"
+#include "skintrack/storage/store.h"
+
+namespace skintrack::service {
+namespace {
+
+using nlohmann::json;
+
+std::string Jpeg(const cv::Mat& img) {
+  std::vector<unsigned char> b;
+  cv::imencode(".jpg", img, b, {cv::IMWRITE_JPEG_QUALITY, 92});
+  return std::string(b.begin(), b.end());
+}
+
+class ApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    store_ = storage::Store::OpenInMemory();
+    context_.reset(new ApiContext{*store_, nullptr, &metrics_, IntakeLimits{}, 1.0, "test-key",
+                                  PipelineOptions{}});
+    AddApiRoutes(router_, *context_);
+    admin_ = Token(storage::Role::kAdmin);
+    clinician_ = Token(storage::Role::kClinician);
+    coordinator_ = Token(storage::Role::kCoordinator);
+  }
+
+  std::string Token(storage::Role role, std::vector<std::string> scope = {}) {
+    storage::NewToken t;
+    t.role = role;
+    t.patient_scope = std::move(scope);
+    return store_->repository().CreateToken(t, "test").token;
+  }
+
+  HttpResponse Call(const std::string& method, const std::string& target, const std::string& token,
+                    const std::string& body = "", const std::string& type = "") {
+    HttpRequest r;
+    r.method = method;
+    const size_t q = target.find('?');
+    r.path = target.substr(0, q);
+    if (q != std::string::npos) r.query = ParseQuery(target.substr(q + 1));
+    if (!token.empty()) r.headers["authorization"] = "Bearer " + token;
+    if (!type.empty()) r.headers["content-type"] = type;
+    r.body = body;
+    return router_.Dispatch(r);
+  }
+
+  static json Body(const HttpResponse& r) { return json::parse(r.body); }
+  static std::string Code(const HttpResponse& r) {
+    return json::parse(r.body)["error"]["code"].get<std::string>();
+  }
+
+  void CreatePatient(const std::string& id) {
+    ASSERT_EQ(Call("POST", "/v1/patients", admin_, json{{"id", id}}.dump()).status, 201);
+  }
+
+  // Pushes and processes one capture; returns its JSON.
+  json Push(const std::string& patient, const std::string& site, const std::string& condition,
+            const std::string& when, const std::string& bytes, int expect = 201) {
+    const HttpResponse r = Call("POST",
+                                "/v1/patients/" + patient + "/sites/" + site +
+                                    "/captures?condition=" + condition + "&captured_at=" + when,
+                                admin_, bytes, "image/jpeg");
+    EXPECT_EQ(r.status, expect) << r.body;
+    json j = Body(r);
+    if (r.status == 201) {
+      const auto c = store_->repository().FindCapture(j["id"].get<std::int64_t>());
+      ProcessCapture(*store_, *c, PipelineOptions{}, "worker:test");
+      store_->repository().ClaimWork("worker:test", 60000);
+      store_->repository().CompleteWork(c->id, "worker:test");
+    }
+    return j;
+  }
+
+  std::unique_ptr<storage::Store> store_;
+  Metrics metrics_;
+  std::unique_ptr<ApiContext> context_;
+  Router router_;
+  std::string admin_, clinician_, coordinator_;
+};
+
+TEST_F(ApiTest, EveryV1RouteNeedsAToken) {
+  for (const auto& [method, pattern] : router_.Routes()) {
+    if (pattern.rfind("/v1/", 0) != 0) continue;
+    std::string path = pattern;
+    for (const char* p : {"{patient}", "{site}", "{id}"}) {
+      const size_t at = path.find(p);
+      if (at != std::string::npos) path.replace(at, std::string(p).size(), "1");
+    }
+    const HttpResponse r = Call(method, path, "");
+    EXPECT_EQ(r.status, 401) << method << " " << path;
+    EXPECT_EQ(Call(method, path, "stk_0000000000000000_bad").status, 401) << path;
+  }
+}
+
+TEST_F(ApiTest, RolesAreEnforced) {
+  CreatePatient("P1");
+  CreatePatient("P2");
+  const std::string device = Token(storage::Role::kDevice, {"P1"});
+  EXPECT_EQ(Call("GET", "/v1/patients", device).status, 403);
+  EXPECT_EQ(Call("POST", "/v1/patients", coordinator_, R"({"id":"P3"})").status, 403);
+  const std::string img = Jpeg(phantom::GeneratePhantom([] {
+                                 phantom::PhantomOptions o;
+                                 o.size = cv::Size(160, 120);
+                                 o.visits = 1;
+                                 return o;
+                               }())
+                                   .visits[0]
+                                   .image);
+  auto push = [&](const std::string& patient) {
+    return Call("POST",
+                "/v1/patients/" + patient +
+                    "/sites/left-forearm/captures?condition=psoriasis&captured_at="
+                    "2026-01-01T00:00:00Z",
+                device, img, "image/jpeg");
+  };
+  EXPECT_EQ(push("P1").status, 201);
+  const HttpResponse other = push("P2");
+  EXPECT_EQ(other.status, 403);
+  EXPECT_EQ(Code(other), "forbidden");
+  EXPECT_EQ(Call("GET", "/v1/captures/1", device).status, 403);  // devices only push
+}
+
+TEST_F(ApiTest, BadInputIsRejectedAndChangesNothing) {
+  CreatePatient("P1");
+  const std::string img = Jpeg(cv::Mat(100, 100, CV_8UC3, cv::Scalar(90, 140, 200)));
+  const std::string ok_query = "?condition=psoriasis&captured_at=2026-01-01T00:00:00Z";
+  struct Case {
+    std::string target, body, type, code;
+    int status;
+  };
+  const Case cases[] = {
+      {"/v1/patients/NOPE/sites/left-forearm/captures" + ok_query, img, "image/jpeg", "not_found",
+       404},
+      {"/v1/patients/..%2Fetc/sites/left-forearm/captures" + ok_query, img, "image/jpeg",
+       "invalid_argument", 400},
+      {"/v1/patients/P1/sites/elbow/captures" + ok_query, img, "image/jpeg", "not_found", 404},
+      {"/v1/patients/P1/sites/left-forearm/"
+       "captures?condition=eczema&captured_at=2026-01-01T00:00:00Z",
+       img, "image/jpeg", "invalid_argument", 400},
+      {"/v1/patients/P1/sites/left-forearm/captures?condition=psoriasis&captured_at=yesterday", img,
+       "image/jpeg", "invalid_argument", 400},
+      {"/v1/patients/P1/sites/left-forearm/captures?condition=psoriasis", img, "image/jpeg",
+       "invalid_argument", 400},
+      {"/v1/patients/P1/sites/left-forearm/captures" + ok_query + "&wait=maybe", img, "image/jpeg",
+       "invalid_argument", 400},
+      {"/v1/patients/P1/sites/left-forearm/captures" + ok_query, img, "text/plain",
+       "unsupported_media_type", 415},
+      {"/v1/patients/P1/sites/left-forearm/captures" + ok_query, img.substr(0, img.size() / 2),
+       "image/jpeg", "image_decode_failed", 400},
+      {"/v1/patients/P1/sites/left-forearm/captures" + ok_query, "GIF89a....", "image/jpeg",
+       "unsupported_media_type", 415},
+  };
+  for (const Case& c : cases) {
+    const HttpResponse r = Call("POST", c.target, admin_, c.body, c.type);
+    EXPECT_EQ(r.status, c.status) << c.target << " " << r.body;
+    EXPECT_EQ(Code(r), c.code) << c.target;
+  }
+  EXPECT_EQ(store_->repository().CountQueue().queued, 0);
+  EXPECT_EQ(Call("POST", "/v1/patients", admin_, "{not json").status, 400);
+  EXPECT_EQ(Call("POST", "/v1/patients", admin_, R"({"id":"a/b"})").status, 400);
+  EXPECT_EQ(Call("POST", "/v1/patients", admin_, R"({"id":"P1"})").status, 409);
+  EXPECT_EQ(Call("GET", "/v1/captures/abc", admin_).status, 400);
+  EXPECT_EQ(Call("GET", "/v1/captures/999", admin_).status, 404);
+  EXPECT_EQ(store_->repository().ListPatients().size(), 1u);
+}
+
+TEST_F(ApiTest, PhantomSeriesFlowsThroughToResponse) {
+  CreatePatient("P1");
+  phantom::PhantomOptions o;
+  o.size = cv::Size(480, 360);
+  o.visits = 3;
+  o.seed = 4;
+  o.max_rotation_deg = 20;
+  o.new_lesions = false;
+  const phantom::Series s = phantom::GeneratePhantom(o);
+  std::vector<std::int64_t> ids;
+  for (int k = 0; k < 3; ++k) {
+    const json c =
+        Push("P1", "left-forearm", "psoriasis", "2026-0" + std::to_string(k + 1) + "-15T09:00:00Z",
+             Jpeg(s.visits[k].image));
+    ids.push_back(c["id"].get<std::int64_t>());
+  }
+  // A retry of the same bytes is the same capture (200, not a new one).
+  const json again =
+      Push("P1", "left-forearm", "psoriasis", "2026-01-15T09:00:00Z", Jpeg(s.visits[0].image), 200);
+  EXPECT_EQ(again["id"].get<std::int64_t>(), ids[0]);
+
+  const HttpResponse r1 = Call("GET", "/v1/captures/" + std::to_string(ids[1]), clinician_);
+  ASSERT_EQ(r1.status, 200) << r1.body;
+  const json c1 = Body(r1);
+  EXPECT_EQ(c1["status"], "processed");
+  const json& reg = c1["results"]["to_baseline"]["payload"];
+  EXPECT_EQ(reg["baseline_capture_id"].get<std::int64_t>(), ids[0]);
+  EXPECT_TRUE(reg["converged"].get<bool>());
+  // The stored matrix agrees with the phantom's truth within a couple of pixels at the centre.
+  const cv::Matx23d& t = s.visits[1].truth.to_baseline;
+  const double x = 240, y = 180;
+  EXPECT_NEAR(reg["matrix"][0][0].get<double>() * x + reg["matrix"][0][1].get<double>() * y +
+                  reg["matrix"][0][2].get<double>(),
+              t(0, 0) * x + t(0, 1) * y + t(0, 2), 2.0);
+  for (int k = 0; k < 3; ++k) {
+    const json c = Body(Call("GET", "/v1/captures/" + std::to_string(ids[k]), clinician_));
+    const double measured = c["results"]["measurements"]["value"].get<double>();
+    EXPECT_NEAR(measured, s.visits[k].truth.lesion_fraction, 0.05) << "visit " << k;
+  }
+
+  const json response = Body(Call("GET", "/v1/patients/P1/response", clinician_));
+  ASSERT_EQ(response["conditions"].size(), 1u);
+  const json& visits = response["conditions"][0]["visits"];
+  ASSERT_EQ(visits.size(), 3u);
+  EXPECT_GE(visits[0]["pasi"].get<double>(), visits[2]["pasi"].get<double>());
+  EXPECT_FALSE(visits[0]["score"]["pasi"]["complete"].get<bool>());  // only upper limbs imaged
+
+  for (const char* png : {"mask.png", "overlay.png", "aligned.png", "change.png"}) {
+    const HttpResponse r =
+        Call("GET", "/v1/captures/" + std::to_string(ids[2]) + "/" + png, clinician_);
+    EXPECT_EQ(r.status, 200) << png;
+    EXPECT_EQ(r.content_type, "image/png");
+  }
+  EXPECT_EQ(Call("GET", "/v1/captures/" + std::to_string(ids[0]) + "/image", clinician_).status,
+            200);
+
+  // Clinician grades: a new score version with clinician provenance, the automated one kept.
+  const HttpResponse bad = Call("PUT", "/v1/captures/" + std::to_string(ids[1]) + "/assessment",
+                                clinician_, R"({"erythema": 7})");
+  EXPECT_EQ(bad.status, 400);
+  const HttpResponse put = Call("PUT", "/v1/captures/" + std::to_string(ids[1]) + "/assessment",
+                                clinician_, R"({"erythema": 3, "induration": 2, "note": "ok"})");
+  ASSERT_EQ(put.status, 201) << put.body;
+  const json after = Body(put);
+  EXPECT_EQ(after["results"]["pasi_site"]["version"].get<int>(), 2);
+  EXPECT_EQ(after["results"]["pasi_site"]["source"], "clinician");
+  const auto history =
+      store_->repository().ResultHistory(ids[1], storage::ResultKind::kScore, "pasi_site");
+  ASSERT_EQ(history.size(), 2u);
+  EXPECT_EQ(history[0].source, storage::ResultSource::kAutomated);
+
+  // A corrected mask of the wrong size changes nothing; a right one becomes the lesion mask.
+  std::vector<unsigned char> png;
+  cv::imencode(".png", cv::Mat(10, 10, CV_8U, cv::Scalar(255)), png);
+  const std::string path = "/v1/captures/" + std::to_string(ids[2]) + "/mask";
+  EXPECT_EQ(Call("PUT", path, clinician_, std::string(png.begin(), png.end()), "image/png").status,
+            400);
+  cv::imencode(".png", s.visits[2].lesion_mask, png);
+  const HttpResponse mask_put =
+      Call("PUT", path, clinician_, std::string(png.begin(), png.end()), "image/png");
+  ASSERT_EQ(mask_put.status, 201) << mask_put.body;
+  const json m = Body(mask_put)["results"]["measurements"];
+  EXPECT_EQ(m["source"], "clinician");
+  EXPECT_NEAR(m["value"].get<double>(), s.visits[2].truth.lesion_fraction, 0.02);
+
+  // A clinician chooses visit 1 as the baseline: the series is registered against it again,
+  // and the corrected mask of visit 2 stays in force.
+  const HttpResponse choose =
+      Call("PUT", "/v1/captures/" + std::to_string(ids[1]) + "/baseline", clinician_);
+  ASSERT_EQ(choose.status, 200) << choose.body;
+  EXPECT_EQ(Body(choose)["reprocessed_captures"].get<int>(), 3);
+  const json c0 = Body(Call("GET", "/v1/captures/" + std::to_string(ids[0]), clinician_));
+  EXPECT_EQ(c0["results"]["to_baseline"]["payload"]["baseline_capture_id"].get<std::int64_t>(),
+            ids[1]);
+  EXPECT_EQ(c0["results"]["to_baseline"]["version"].get<int>(), 2);
+  const json c2 = Body(Call("GET", "/v1/captures/" + std::to_string(ids[2]), clinician_));
+  EXPECT_EQ(c2["results"]["lesion"]["source"], "clinician");
+  EXPECT_EQ(
+      Call("PUT", "/v1/captures/" + std::to_string(ids[1]) + "/baseline", coordinator_).status,
+      403);
+
+  // Coordinators see subject ids, never the patient id.
+  const HttpResponse list = Call("GET", "/v1/patients", coordinator_);
+  EXPECT_EQ(list.body.find("\"P1\""), std::string::npos);
+  const std::string subject = SubjectId("test-key", "P1");
+  EXPECT_NE(list.body.find(subject), std::string::npos);
+  const HttpResponse series = Call("GET", "/v1/patients/" + subject + "/timeseries", coordinator_);
+  EXPECT_EQ(series.status, 200);
+  EXPECT_EQ(Body(series)["points"].size(), 3u);
+  EXPECT_EQ(Call("GET", "/v1/patients/P1/timeseries", coordinator_).status, 404);
+}
+
+TEST_F(ApiTest, QualityGateKeepsAndMarksBadCaptures) {
+  CreatePatient("P1");
+  const json c = Push("P1", "left-forearm", "psoriasis", "2026-01-01T00:00:00Z",
+                      Jpeg(cv::Mat(200, 200, CV_8UC3, cv::Scalar(2, 2, 2))));
+  const json read = Body(Call("GET", "/v1/captures/" + std::to_string(c["id"].get<int>()), admin_));
+  const json& q = read["results"]["quality"]["payload"];
+  EXPECT_FALSE(q["passed"].get<bool>());
+  EXPECT_FALSE(q["reasons"].empty());
+  EXPECT_FALSE(read["results"].contains("measurements"));
+  // A capture that failed the gate cannot become the baseline.
+  const HttpResponse choose =
+      Call("PUT", "/v1/captures/" + std::to_string(c["id"].get<int>()) + "/baseline", admin_);
+  EXPECT_EQ(choose.status, 409);
+}
+
+TEST(OpenApi, EveryRouteIsDocumented) {
+  std::ifstream in(std::string(SKINTRACK_SOURCE_DIR) + "/docs/openapi.json");
+  ASSERT_TRUE(in) << "docs/openapi.json missing";
+  const json doc = json::parse(in);
+  auto store = storage::Store::OpenInMemory();
+  Metrics metrics;
+  ApiContext ctx{*store, nullptr, &metrics, IntakeLimits{}, 1.0, "k", PipelineOptions{}};
+  Router router;
+  AddApiRoutes(router, ctx);
+  std::set<std::string> served;
+  for (const auto& [method, pattern] : router.Routes()) {
+    std::string m = method;
+    for (char& ch : m) ch = static_cast<char>(std::tolower(ch));
+    served.insert(m + " " + pattern);
+    ASSERT_TRUE(doc["paths"].contains(pattern)) << pattern << " is not in docs/openapi.json";
+    EXPECT_TRUE(doc["paths"][pattern].contains(m)) << method << " " << pattern;
+  }
+  for (const auto& [path, item] : doc["paths"].items()) {
+    for (const auto& [m, op] : item.items()) {
+      EXPECT_TRUE(served.count(m + " " + path))
+          << "documented but not served: " << m << " " << path;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace skintrack::service
