@@ -265,11 +265,14 @@ Split FindSplit(const cv::Mat& score, const cv::Mat& normal, const cv::Mat& skin
   if (nv.size() < 16) return s;
   // The spread is read on the lower side only: the upper side of "normal" may still hold lesion
   // pixels that the previous pass missed, and would inflate it.
-  // normal_quantile is 0.25 or 0.5: the standard-normal gap to 0.15 below is 0.61 or 0.52.
+  // normal_quantile is 0.10 (first pass: normal skin is the low tail even when lesions cover
+  // most of the skin) or 0.5 (second pass, over normal skin only). The spread comes from the
+  // quantile 0.15 above (first pass) or below (second pass): standard-normal gaps 0.61 and 0.52.
   s.normal_mode = Quantile(nv, normal_quantile);
-  const double q_low = Quantile(nv, normal_quantile - 0.15);
-  const double z_gap = normal_quantile < 0.4 ? 0.61 : 0.52;
-  const double sigma = std::max(0.3, (s.normal_mode - q_low) / z_gap);
+  const bool first = normal_quantile < 0.4;
+  const double q_other = Quantile(nv, first ? normal_quantile + 0.15 : normal_quantile - 0.15);
+  const double z_gap = first ? 0.61 : 0.52;
+  const double sigma = std::max(0.3, std::abs(q_other - s.normal_mode) / z_gap);
   const double cut = s.normal_mode + std::max(4.0 * sigma, 0.6 * p.min_contrast);
   std::vector<float> lv = Gather(score, (score > cut) & skin);
   if (lv.size() < p.min_area_pixels / 2) return s;
@@ -360,10 +363,10 @@ class ClassicalSegmenter : public Segmenter {
       score = ScoreMap(options_.condition, w, normal, skin);
       if (options_.condition == Condition::kPsoriasis)
         scale_candidates = ScaleCandidates(w, normal);
-      // First pass: the normal mode is the lower quartile of the whole skin, so that lesions
-      // covering up to three quarters of it do not become "normal"; the second pass uses the
+      // First pass: the normal mode is the 10th percentile of the whole skin, so that lesions
+      // covering up to nine tenths of it do not become "normal"; the second pass uses the
       // median of the skin outside the first pass's lesions.
-      const Split found = FindSplit(score, normal, skin, p, pass == 0 ? 0.25 : 0.5);
+      const Split found = FindSplit(score, normal, skin, p, pass == 0 ? 0.10 : 0.5);
       // A second pass that loses a lesion population the first one found keeps the first's.
       if (pass > 0 && split.found && !found.found) break;
       split = found;
