@@ -38,6 +38,17 @@ int LockDataDir(const std::string& dir) {
 
 }  // namespace
 
+std::unique_ptr<Repository> OpenDataDirRepository(const std::string& dir,
+                                                  const RepositoryOptions& options) {
+  if (dir.empty()) throw Error(ErrorCode::kInvalidArgument, "data directory path is empty");
+  const std::string path = dir + "/skintrack.db";
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    throw Error(ErrorCode::kNotFound, "no skintrack database in " + dir);
+  }
+  return OpenSqliteRepository(path, options);
+}
+
 void StoreOptions::Check() const {
   if (max_blob_bytes < 1 || max_blob_bytes > (std::int64_t{1} << 34)) {
     throw Error(ErrorCode::kInvalidArgument, "max_blob_bytes must be 1 .. 16 GiB");

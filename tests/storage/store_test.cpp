@@ -721,6 +721,23 @@ TEST(DataDir, CheckReportsMissingCorruptAndStrayBlobs) {
   EXPECT_EQ(check.unreferenced, std::vector<std::string>{stray});
 }
 
+TEST(DataDir, RepositoryOnlyOpenWorksBesideTheOwningStore) {
+  TempDir dir("beside");
+  EXPECT_EQ(CodeOf([&] { OpenDataDirRepository(dir.str()); }), ErrorCode::kNotFound);
+  auto store = Store::OpenDataDir(dir.str());
+  auto tool = OpenDataDirRepository(dir.str());  // e.g. `skintrack token create` during serve
+  PatientInfo p;
+  p.id = "P001";
+  tool->CreatePatient(p, "cli");
+  const std::int64_t id =
+      store->IngestCapture(MakeCapture("P001", "scalp", 1), Bytes(1), kActor).capture.id;
+  EXPECT_EQ(tool->FindCapture(id)->blob.sha256, Sha256Hex(Bytes(1)));
+  NewToken t;
+  t.role = Role::kClinician;
+  const CreatedToken token = tool->CreateToken(t, "cli");
+  EXPECT_TRUE(store->repository().VerifyToken(token.token));
+}
+
 TEST(DataDir, RefusesAnUnusableDirectory) {
   TempDir dir("unusable");
   std::ofstream(dir.path() / "file") << "x";

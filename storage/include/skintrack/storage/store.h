@@ -54,6 +54,15 @@ struct CheckReport {
   }
 };
 
+// Opens only the metadata repository of data directory `dir`: no blob store, no lock, no
+// start-up clean-up. For metadata tools (tokens, patients, reports, `db info`) that must work
+// while a server owns the directory; SQLite serialises the two processes' writers (busy waits
+// and retries as documented in repository.h). Never use it for anything that adds or removes
+// blob references (ingest, results with blobs, ErasePatient): those need the Store.
+// Error(kNotFound) if `dir` holds no database.
+std::unique_ptr<Repository> OpenDataDirRepository(const std::string& dir,
+                                                  const RepositoryOptions& options = {});
+
 // Thread-safe. All errors are skintrack::Error; bad input changes nothing.
 class Store {
  public:
@@ -65,7 +74,9 @@ class Store {
   // A private in-memory store (":memory:" database + memory blobs).
   static std::unique_ptr<Store> OpenInMemory(const StoreOptions& options = {});
 
-  // Composes any backends (e.g. PostgreSQL + S3). Runs Recover().
+  // Composes any backends (e.g. PostgreSQL + S3). Runs Recover(), which assumes this process is
+  // the only user of the backends. `lock_fd`: a descriptor holding the data directory lock, closed
+  // by the Store (also when the constructor throws); -1 for none.
   Store(std::unique_ptr<Repository> repository, std::unique_ptr<BlobStore> blobs,
         const StoreOptions& options, int lock_fd = -1);
   ~Store();
