@@ -78,6 +78,8 @@ struct Measured {
   double lesion_fraction = 0;
   Provenance area_provenance = Provenance::kMeasured;
   std::optional<scoring::Measurements> m;
+  // Vitiligo from a mask alone (no photo to measure colour on).
+  std::optional<double> envelope_fraction, depigmentation_percent;
   std::optional<scoring::MaskChange> change;
 };
 
@@ -111,15 +113,14 @@ Measured MeasureCapture(const Capture& c, Condition condition) {
       const double skin_px = cv::countNonZero(skin);
       out.lesion_fraction = skin_px > 0 ? cv::countNonZero(lesion & skin) / skin_px : 0.0;
       out.area_provenance = Provenance::kClinician;
+      seg.lesion_mask = lesion & skin;
       if (condition == Condition::kVitiligo) {
-        // The envelope and residual depigmentation need no colour: measure them on a grey image.
-        seg.lesion_mask = lesion & skin;
-        seg.skin_mask = skin;
-        seg.envelope_mask = scoring::VitiligoEnvelope(seg.lesion_mask) & skin;
-        seg.segmenter = "supplied-mask/1.0";
-        scoring::MeasureOptions mo;
-        mo.condition = condition;
-        out.m = scoring::Measure(cv::Mat(size, CV_8UC3, cv::Scalar(128, 128, 128)), seg, mo);
+        // The envelope and the residual depigmentation need no colour.
+        cv::Mat envelope = (scoring::VitiligoEnvelope(seg.lesion_mask) & skin) | seg.lesion_mask;
+        const double env_px = cv::countNonZero(envelope);
+        out.envelope_fraction = skin_px > 0 ? env_px / skin_px : 0.0;
+        out.depigmentation_percent =
+            env_px > 0 ? 100.0 * cv::countNonZero(seg.lesion_mask) / env_px : 0.0;
       }
     } else {
       seg = scoring::SuppliedMaskSegmenter(condition, lesion, skin).Segment(image);
@@ -302,6 +303,9 @@ int RunScore(Args& args, std::ostream& out) {
       if (me.m) {
         in.envelope_fraction = me.m->envelope_fraction;
         in.depigmentation_percent = std::clamp(me.m->depigmentation_percent, 0.0, 100.0);
+      } else if (me.envelope_fraction && me.depigmentation_percent) {
+        in.envelope_fraction = *me.envelope_fraction;
+        in.depigmentation_percent = std::clamp(*me.depigmentation_percent, 0.0, 100.0);
       } else {
         // An entered lesion fraction is taken as fully depigmented patches.
         in.envelope_fraction = me.lesion_fraction;

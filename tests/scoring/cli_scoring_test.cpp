@@ -127,6 +127,28 @@ TEST(ScoreCli, VasiFromAMaskWithClinicianLevel) {
   EXPECT_TRUE(j["f_vasi_response"]["vasi50"].get<bool>());
 }
 
+TEST(ScoreCli, RepigmentationAgainstABaselineMask) {
+  TempDir dir("repig");
+  cv::Mat base = cv::Mat::zeros(100, 100, CV_8UC1), now = cv::Mat::zeros(100, 100, CV_8UC1);
+  base(cv::Rect(0, 0, 50, 100)).setTo(255);  // 5000 px
+  now(cv::Rect(0, 0, 20, 100)).setTo(255);   // 2000 px: 60 % repigmented
+  cv::imwrite(dir.str() + "/base.png", base);
+  cv::imwrite(dir.str() + "/now.png", now);
+  auto r = RunCli("score --condition vitiligo --site left-hand --mask " + dir.str() +
+                  "/now.png --baseline-mask " + dir.str() + "/base.png --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  const auto& change = j["sites"][0]["change"];
+  EXPECT_EQ(change["cleared_pixels"], 3000);
+  EXPECT_EQ(change["new_pixels"], 0);
+  EXPECT_NEAR(change["repigmentation"]["percent"].get<double>(), 60.0, 1e-9);
+  EXPECT_EQ(change["repigmentation"]["grade"], "G3");
+  cv::imwrite(dir.str() + "/small.png", cv::Mat::zeros(10, 10, CV_8UC1));
+  r = RunCli("score --condition vitiligo --site left-hand --mask " + dir.str() +
+             "/now.png --baseline-mask " + dir.str() + "/small.png");
+  EXPECT_EQ(r.exit_code, 2);
+}
+
 TEST(EvalCli, PrintsRowsAndSummaries) {
   TempDir images("evimg");
   TempDir masks("evmask");

@@ -40,6 +40,7 @@ inline std::vector<PhantomCase> RunPhantom(Condition condition, int fitzpatrick,
   const phantom::Series series = phantom::GeneratePhantom(po);
   ClassicalSegmenterOptions so;
   so.condition = condition;
+  // For resolution experiments: SKINTRACK_WORK_SIZE=1600 runs the segmenter at full size.
   if (const char* w = std::getenv("SKINTRACK_WORK_SIZE")) so.work_max_side = std::atoi(w);
   const auto segmenter = MakeClassicalSegmenter(so);
   MeasureOptions mo;
