@@ -14,8 +14,8 @@ constexpr char kUsage[] =
     "       skintrack db info --data-dir DIR [--json]\n"
     "  check   PRAGMA integrity_check, every referenced blob present (and its SHA-256 right,\n"
     "          unless --no-hash), no unreferenced blob. Exit 0 when clean, 1 when not.\n"
-    "  info    schema version, patients, work-queue counts, last start-up clean-up.\n"
-    "Opening the directory runs start-up clean-up; it fails while a server holds the directory.\n";
+    "  info    schema version, patients, work-queue counts (works beside a running server).\n"
+    "check runs start-up clean-up first, so it fails while a server holds the directory.\n";
 
 int RunDb(Args& args, std::ostream& out) {
   if (args.positional().size() != 1 ||
@@ -28,17 +28,17 @@ int RunDb(Args& args, std::ostream& out) {
   const bool no_hash = check && args.Flag("no-hash");
   args.CheckNoneLeft();
 
-  auto store = storage::Store::OpenDataDir(dir);
-  const storage::RecoveryReport& recovery = store->last_recovery();
-  nlohmann::json report = {{"data_dir", dir},
-                           {"schema_version", store->repository().SchemaVersion()},
-                           {"startup_cleanup",
-                            {{"pending_markers", recovery.pending_markers},
-                             {"orphan_blobs_removed", recovery.orphan_blobs_removed},
-                             {"requeued_captures", recovery.requeued_captures}}}};
+  nlohmann::json report = {{"data_dir", dir}};
   int exit_code = 0;
   if (check) {
+    // The full check needs the directory to itself (it runs start-up clean-up first).
+    auto store = storage::Store::OpenDataDir(dir);
+    const storage::RecoveryReport& recovery = store->last_recovery();
     const storage::CheckReport c = store->Check(!no_hash);
+    report["schema_version"] = store->repository().SchemaVersion();
+    report["startup_cleanup"] = {{"pending_markers", recovery.pending_markers},
+                                 {"orphan_blobs_removed", recovery.orphan_blobs_removed},
+                                 {"requeued_captures", recovery.requeued_captures}};
     report["ok"] = c.ok();
     report["integrity"] = c.integrity;
     report["referenced_blobs"] = c.referenced_blobs;
@@ -49,8 +49,11 @@ int RunDb(Args& args, std::ostream& out) {
     report["unreferenced"] = c.unreferenced;
     exit_code = c.ok() ? 0 : 1;
   } else {
-    const storage::QueueCounts q = store->repository().CountQueue();
-    report["patients"] = store->repository().ListPatients().size();
+    // Metadata only: works while a server owns the directory.
+    auto repo = storage::OpenDataDirRepository(dir);
+    const storage::QueueCounts q = repo->CountQueue();
+    report["schema_version"] = repo->SchemaVersion();
+    report["patients"] = repo->ListPatients().size();
     report["captures"] = {{"queued", q.queued},
                           {"processing", q.processing},
                           {"processed", q.processed},

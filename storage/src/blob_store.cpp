@@ -15,6 +15,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <system_error>
 
 #include "skintrack/core/error.h"
 #include "skintrack/storage/sha256.h"
@@ -26,7 +27,9 @@ constexpr char kPutSuffix[] = ".put";
 constexpr char kMarkSuffix[] = ".mark";
 
 [[noreturn]] void ThrowIo(const std::string& what, const std::string& path, int err) {
-  throw Error(ErrorCode::kIo, what + " " + path + ": " + std::strerror(err));
+  // std::error_code formats errno thread-safely (std::strerror may not be).
+  throw Error(ErrorCode::kIo,
+              what + " " + path + ": " + std::error_code(err, std::generic_category()).message());
 }
 
 void CheckSha(const std::string& sha256) {
@@ -118,7 +121,8 @@ std::vector<std::string> ListDir(const std::string& path) {
     if (errno == ENOENT) return names;
     ThrowIo("cannot list", path, errno);
   }
-  while (const dirent* entry = ::readdir(dir)) {
+  // readdir on a stream no other thread sees is thread-safe in glibc.
+  while (const dirent* entry = ::readdir(dir)) {  // NOLINT(concurrency-mt-unsafe)
     if (std::strcmp(entry->d_name, ".") != 0 && std::strcmp(entry->d_name, "..") != 0) {
       names.emplace_back(entry->d_name);
     }
@@ -214,7 +218,7 @@ class FileBlobStore final : public BlobStore {
 
   std::string MarkPending(const std::string& sha256) override {
     CheckSha(sha256);
-    const std::string name = NewMarkerName(sha256, kMarkSuffix);
+    std::string name = NewMarkerName(sha256, kMarkSuffix);
     const std::string path = tmp_ + "/" + name;
     Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640));
     if (fd.get() < 0) ThrowIo("cannot create", path, errno);
@@ -248,15 +252,17 @@ class FileBlobStore final : public BlobStore {
   void ForEach(const std::function<void(const std::string&)>& fn) const override {
     for (const std::string& d1 : ListDir(root_)) {
       if (!IsHexDirName(d1.c_str())) continue;
-      for (const std::string& d2 : ListDir(root_ + "/" + d1)) {
+      const std::string path1 = root_ + "/" + d1;
+      for (const std::string& d2 : ListDir(path1)) {
         if (!IsHexDirName(d2.c_str())) continue;
-        for (const std::string& name : ListDir(root_ + "/" + d1 + "/" + d2)) {
+        const std::string prefix = d1 + "/" + d2;
+        for (const std::string& name : ListDir(root_ + "/" + prefix)) {
           if (IsSha256Hex(name) && name.compare(0, 2, d1) == 0 && name.compare(2, 2, d2) == 0) {
             fn(name);
           } else {
             // Anything else in a blob directory is not ours to interpret; report it as a blob
             // name that cannot match a row so a check flags it.
-            fn(d1 + "/" + d2 + "/" + name);
+            fn(prefix + "/" + name);
           }
         }
       }

@@ -616,7 +616,7 @@ class SqliteRepository final : public Repository {
   // --- work queue ---
   std::optional<WorkItem> ClaimWork(const std::string& worker, TimeMs lease_ms) override {
     ValidateActor(worker);
-    if (lease_ms < 1 || lease_ms > 24 * 3600 * 1000) {
+    if (lease_ms < 1 || lease_ms > TimeMs{24} * 3600 * 1000) {
       throw Error(ErrorCode::kInvalidArgument, "lease must be 1 ms .. 24 h");
     }
     std::optional<WorkItem> out;

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <system_error>
 
 #include "skintrack/core/error.h"
 #include "skintrack/storage/sha256.h"
@@ -22,7 +23,8 @@ int LockDataDir(const std::string& dir) {
   const std::string path = dir + "/LOCK";
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
   if (fd < 0) {
-    throw Error(ErrorCode::kIo, "cannot open " + path + ": " + std::strerror(errno));
+    throw Error(ErrorCode::kIo, "cannot open " + path + ": " +
+                                    std::error_code(errno, std::generic_category()).message());
   }
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     const int err = errno;
@@ -31,7 +33,8 @@ int LockDataDir(const std::string& dir) {
       throw Error(ErrorCode::kConflict,
                   "data directory " + dir + " is in use by another skintrack process");
     }
-    throw Error(ErrorCode::kIo, "cannot lock " + path + ": " + std::strerror(err));
+    throw Error(ErrorCode::kIo, "cannot lock " + path + ": " +
+                                    std::error_code(err, std::generic_category()).message());
   }
   return fd;
 }

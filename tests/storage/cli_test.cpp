@@ -55,10 +55,12 @@ TEST(DbCli, RejectsBadUsageAndLockedDirectories) {
   EXPECT_EQ(RunCli("db").exit_code, 2);
   EXPECT_EQ(RunCli("db check").exit_code, 2);
   EXPECT_EQ(RunCli("db vacuum --data-dir " + dir.str()).exit_code, 2);
+  EXPECT_EQ(RunCli("db info --data-dir " + dir.str()).exit_code, 1);  // no database yet
   auto store = Store::OpenDataDir(dir.str());
-  const auto locked = RunCli("db info --data-dir " + dir.str());
+  const auto locked = RunCli("db check --data-dir " + dir.str());
   EXPECT_EQ(locked.exit_code, 1);
   EXPECT_NE(locked.err.find("in use"), std::string::npos) << locked.err;
+  EXPECT_EQ(RunCli("db info --data-dir " + dir.str()).exit_code, 0);  // beside the owner
 }
 
 }  // namespace
