@@ -469,8 +469,12 @@ RegistrationResult Register(const cv::Mat& baseline, const cv::Mat& moving,
     if (options.refine && !r.refined) why << "; intensity refinement " << r.refinement_note;
   } else if (r.overlap_fraction < options.min_overlap) {
     why << "overlap " << r.overlap_fraction << " below " << options.min_overlap;
-  } else if (r.quality < options.min_quality) {
-    why << "quality " << r.quality << " below " << options.min_quality;
+  } else if (r.quality <
+             (start.ok ? options.min_quality
+                       : std::max(options.min_quality, options.min_quality_without_features))) {
+    why << "quality " << r.quality << " below "
+        << (start.ok ? options.min_quality
+                     : std::max(options.min_quality, options.min_quality_without_features));
     if (!start.ok && options.use_features) why << " (feature start failed: " << start.reason << ")";
   } else {
     r.converged = true;
@@ -522,6 +526,8 @@ void RegistrationOptions::Check() const {
   need(min_inliers >= 3, "min_inliers must be at least 3");
   need(guard_px > 0, "guard_px must be positive");
   need(min_quality >= 0 && min_quality <= 1, "min_quality must be in 0..1");
+  need(min_quality_without_features >= 0 && min_quality_without_features <= 1,
+       "min_quality_without_features must be in 0..1");
   need(min_overlap >= 0 && min_overlap <= 1, "min_overlap must be in 0..1");
   need(use_features || refine, "use_features and refine cannot both be off");
 }
