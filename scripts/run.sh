@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# The main job: builds skintrack, generates a synthetic psoriasis series with ground truth and
-# prints its summary. Output goes to ./phantoms (or $1).
+# The main job: builds skintrack and runs `skintrack demo`: synthetic psoriasis and vitiligo
+# patients pushed over HTTP to the service, processed, summarised against the phantoms' truth,
+# with HTML reports and cohort exports in demo-output/, then serving the API until Ctrl-C.
+# Extra arguments go to the demo (e.g. --exit for scripted use, --port N).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${SKINTRACK_BUILD_DIR:-$root/build}"
-out="${1:-phantoms/psoriasis-demo}"
 bash "$root/scripts/build.sh" skintrack
-"$build/skintrack" phantom --out "$out" --condition psoriasis --visits 4 --seed 7
+"$build/skintrack" demo "$@"

@@ -2,6 +2,7 @@
 #include <ostream>
 
 #include "command.h"
+#include "data_dir.h"
 #include "skintrack/core/error.h"
 #include "skintrack/storage/store.h"
 
@@ -13,8 +14,7 @@ constexpr char kUsage[] =
        skintrack patient list --data-dir DIR
 
 Patients are identified by a pseudonymous id ([A-Za-z0-9._-], 1..64 characters): never a name or
-a record number. The data directory must not be in use by a running server; with a server
-running, use POST /v1/patients.
+a record number. Works while a server runs on the directory (or use POST /v1/patients).
 )";
 
 int RunPatient(Args& args, std::ostream& out) {
@@ -25,8 +25,8 @@ int RunPatient(Args& args, std::ostream& out) {
   const std::string dir = args.Require("data-dir");
   if (pos[0] == "list") {
     args.CheckNoneLeft();
-    auto store = storage::Store::OpenDataDir(dir);
-    for (const storage::Patient& p : store->repository().ListPatients()) out << p.info.id << "\n";
+    auto access = OpenMetadata(dir);
+    for (const storage::Patient& p : access.get().ListPatients()) out << p.info.id << "\n";
     return 0;
   }
   storage::PatientInfo info;
@@ -37,8 +37,8 @@ int RunPatient(Args& args, std::ostream& out) {
   info.age_band = args.Get("age-band").value_or("");
   args.CheckNoneLeft();
   info.Check();
-  auto store = storage::Store::OpenDataDir(dir);
-  store->repository().CreatePatient(info, "cli");
+  auto access = OpenMetadata(dir);
+  access.get().CreatePatient(info, "cli");
   out << "added patient " << info.id << "\n";
   return 0;
 }

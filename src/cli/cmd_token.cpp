@@ -2,6 +2,7 @@
 #include <ostream>
 
 #include "command.h"
+#include "data_dir.h"
 #include "skintrack/core/error.h"
 #include "skintrack/storage/store.h"
 
@@ -12,10 +13,10 @@ constexpr char kUsage[] =
     R"(usage: skintrack token create --data-dir DIR --role ROLE [--patient P]... [--label TEXT]
 
 Creates an API token and prints it once, alone on the last line (only its hash is stored).
-Roles: admin, clinician, coordinator, device. A device token may be scoped to patients with
---patient (repeat the option as --patient=A --patient=B is not supported: give one patient, or
-none for an unscoped device). The data directory must not be in use by a running server (it is
-locked): with a server running, create tokens with POST /v1/tokens and an admin token.
+Roles: admin, clinician, coordinator, device. A device token must be scoped to the patient it
+pushes for (--patient P; for several patients use POST /v1/tokens with "patients": [...]).
+Works while a server runs on the directory; POST /v1/tokens with an admin token does the same
+over HTTP.
 )";
 
 int RunToken(Args& args, std::ostream& out) {
@@ -31,8 +32,8 @@ int RunToken(Args& args, std::ostream& out) {
   if (!t.patient_scope.empty() && t.role != storage::Role::kDevice) {
     throw Error(ErrorCode::kInvalidArgument, "--patient scopes device tokens only");
   }
-  auto store = storage::Store::OpenDataDir(dir);
-  const storage::CreatedToken created = store->repository().CreateToken(t, "cli");
+  auto access = OpenMetadata(dir);
+  const storage::CreatedToken created = access.get().CreateToken(t, "cli");
   out << "created " << storage::RoleName(created.info.role) << " token " << created.info.id
       << (t.patient_scope.empty() ? "" : " for patient " + t.patient_scope.front())
       << "; it is shown only now:\n"

@@ -9,6 +9,7 @@
 
 #include "skintrack/phantom/phantom.h"
 #include "skintrack/service/pipeline.h"
+#include "skintrack/service/report.h"
 #include "skintrack/service/service.h"
 #include "skintrack/storage/store.h"
 
@@ -300,6 +301,84 @@ TEST_F(ApiTest, QualityGateKeepsAndMarksBadCaptures) {
   const HttpResponse choose =
       Call("PUT", "/v1/captures/" + std::to_string(c["id"].get<int>()) + "/baseline", admin_);
   EXPECT_EQ(choose.status, 409);
+}
+
+TEST_F(ApiTest, ReportsAndExportsMatchTheStoredScores) {
+  CreatePatient("P1");
+  phantom::PhantomOptions o;
+  o.size = cv::Size(400, 300);
+  o.visits = 2;
+  o.seed = 6;
+  o.max_rotation_deg = 15;
+  const phantom::Series s = phantom::GeneratePhantom(o);
+  std::vector<std::int64_t> ids;
+  for (int k = 0; k < 2; ++k) {
+    ids.push_back(Push("P1", "left-forearm", "psoriasis",
+                       "2026-0" + std::to_string(k + 1) + "-01T09:00:00Z",
+                       Jpeg(s.visits[k].image))["id"]
+                      .get<std::int64_t>());
+  }
+  // A clinician confirms visit 2: its FHIR observations become final, visit 1's stay preliminary.
+  ASSERT_EQ(Call("PUT", "/v1/captures/" + std::to_string(ids[1]) + "/assessment", clinician_,
+                 R"({"induration": 2})")
+                .status,
+            201);
+  const json response = Body(Call("GET", "/v1/patients/P1/response", clinician_));
+  const json& visits = response["conditions"][0]["visits"];
+  ASSERT_EQ(visits.size(), 2u);
+
+  const std::string html = PatientReport(*store_, "P1", ReportFormat::kHtml, "test-key");
+  EXPECT_NE(html.find("<svg"), std::string::npos);
+  EXPECT_NE(html.find("PASI75"), std::string::npos);
+  EXPECT_NE(html.find("data:image/jpeg;base64,"), std::string::npos);
+
+  const std::string csv = ExportCohortCsv(*store_, "test-key");
+  EXPECT_EQ(csv.find("P1,"), std::string::npos) << "subject ids must be pseudonymised";
+  std::vector<std::string> lines;
+  for (size_t start = 0, end; (end = csv.find('\n', start)) != std::string::npos; start = end + 1) {
+    lines.push_back(csv.substr(start, end - start));
+  }
+  ASSERT_EQ(lines.size(), 3u);  // header + one row per visit
+  char pasi[32];
+  std::snprintf(pasi, sizeof pasi, ",%.3f,", visits[1]["pasi"].get<double>());
+  EXPECT_NE(lines[2].find(SubjectId("test-key", "P1") + ",psoriasis,"), std::string::npos);
+  EXPECT_NE(lines[2].find(pasi), std::string::npos) << lines[2];
+
+  const json bundle = json::parse(ExportCohortFhir(*store_, "test-key"));
+  EXPECT_EQ(bundle["resourceType"], "Bundle");
+  std::set<std::string> urls;
+  for (const json& e : bundle["entry"]) urls.insert(e["fullUrl"].get<std::string>());
+  int observations = 0, final_count = 0;
+  std::function<void(const json&)> check_refs = [&](const json& j) {
+    if (j.is_object()) {
+      for (const auto& [k, v] : j.items()) {
+        if (k == "reference") {
+          EXPECT_TRUE(urls.count(v.get<std::string>())) << v;
+        }
+        check_refs(v);
+      }
+    } else if (j.is_array()) {
+      for (const json& v : j) check_refs(v);
+    }
+  };
+  for (const json& e : bundle["entry"]) {
+    const json& r = e["resource"];
+    check_refs(r);
+    if (r["resourceType"] != "Observation") continue;
+    ++observations;
+    for (const char* field : {"status", "code", "subject", "effectiveDateTime", "valueQuantity",
+                              "derivedFrom", "device"}) {
+      EXPECT_TRUE(r.contains(field)) << field;
+    }
+    EXPECT_EQ(r["code"]["coding"][0]["system"], kSkintrackCodeSystem);
+    if (r["status"] == "final") ++final_count;
+    if (r["code"]["coding"][0]["code"] == "pasi" && r["status"] == "final") {
+      EXPECT_NEAR(r["valueQuantity"]["value"].get<double>(), visits[1]["pasi"].get<double>(), 1e-3);
+    }
+  }
+  EXPECT_EQ(observations, 4);  // PASI and BSA for each of two visits
+  EXPECT_EQ(final_count, 2);
+  EXPECT_EQ(bundle.dump().find("\"P1\""), std::string::npos);
 }
 
 TEST(OpenApi, EveryRouteIsDocumented) {

@@ -310,6 +310,17 @@ json ResponseForCondition(ApiContext& ctx, const storage::TokenInfo& token,
           {"algorithm_version", scoring::kScoringVersion}};
 }
 
+json PatientResponse(ApiContext& ctx, const storage::TokenInfo& token, const std::string& patient,
+                     std::optional<Condition> only) {
+  json out = json::array();
+  for (Condition c : {Condition::kPsoriasis, Condition::kVitiligo}) {
+    if (only && *only != c) continue;
+    json r = ResponseForCondition(ctx, token, patient, c);
+    if (!r["visits"].empty() || only) out.push_back(r);
+  }
+  return {{"patient", PatientField(ctx, token, patient)}, {"conditions", out}};
+}
+
 // Re-scores a capture after clinician input (a new assessment or a corrected mask).
 void Rescore(ApiContext& ctx, const storage::Capture& c, const std::string& actor) {
   const cv::Mat image = DecodeStoredImage(ctx.store, c);
@@ -601,15 +612,8 @@ void AddApiRoutes(Router& router, ApiContext& ctx) {
              [&ctx, all_readers](const HttpRequest& req, const PathParams& params) {
                const auto token = Authorize(ctx, req, all_readers);
                const std::string patient = ResolvePatient(ctx, token, params.at("patient"));
-               json out = json::array();
-               const auto only = OptionalCondition(req);
-               for (Condition c : {Condition::kPsoriasis, Condition::kVitiligo}) {
-                 if (only && *only != c) continue;
-                 json r = ResponseForCondition(ctx, token, patient, c);
-                 if (!r["visits"].empty() || only) out.push_back(r);
-               }
-               return JsonResponse(
-                   200, {{"patient", PatientField(ctx, token, patient)}, {"conditions", out}});
+               return JsonResponse(200,
+                                   PatientResponse(ctx, token, patient, OptionalCondition(req)));
              });
 
   router.Add(
@@ -736,6 +740,17 @@ void AddApiRoutes(Router& router, ApiContext& ctx) {
         return JsonResponse(
             201, CaptureJson(ctx, token, *ctx.store.repository().FindCapture(c.id), true));
       });
+}
+
+std::string PatientResponseJson(storage::Store& store, const std::string& patient_id,
+                                bool pseudonymise, const std::string& pseudonym_key) {
+  ApiContext ctx{store, nullptr, nullptr, IntakeLimits{}, 0, pseudonym_key, PipelineOptions{}};
+  storage::TokenInfo reader;
+  reader.role = pseudonymise ? Role::kCoordinator : Role::kClinician;
+  if (!store.repository().FindPatient(patient_id)) {
+    throw Error(ErrorCode::kNotFound, "unknown patient '" + patient_id + "'");
+  }
+  return PatientResponse(ctx, reader, patient_id, std::nullopt).dump();
 }
 
 }  // namespace skintrack::service

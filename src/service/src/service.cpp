@@ -66,10 +66,8 @@ std::string Metrics::Render(storage::Store& store, const PipelineStats* pipeline
   return out.str();
 }
 
-namespace {
-
 // A random secret kept in the data directory, created on first use.
-std::string LoadOrCreateKey(const std::string& dir) {
+std::string LoadOrCreatePseudonymKey(const std::string& dir) {
   const std::filesystem::path path = std::filesystem::path(dir) / "pseudonym.key";
   {
     std::ifstream in(path);
@@ -93,15 +91,13 @@ std::string LoadOrCreateKey(const std::string& dir) {
   return hex;
 }
 
-}  // namespace
-
 Service::Service(ServiceOptions options) : options_(std::move(options)) {
   options_.pipeline.Check();
   options_.server.Check();
   store_ = storage::Store::OpenDataDir(options_.data_dir);
   workers_ = std::make_unique<WorkerPool>(*store_, options_.pipeline);
   context_.reset(new ApiContext{*store_, workers_.get(), &metrics_, options_.limits,
-                                options_.max_wait_s, LoadOrCreateKey(options_.data_dir),
+                                options_.max_wait_s, LoadOrCreatePseudonymKey(options_.data_dir),
                                 options_.pipeline});
   AddApiRoutes(router_, *context_);
 }

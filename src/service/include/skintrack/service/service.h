@@ -51,6 +51,15 @@ struct ApiContext {
 // Registers every /v1 route, /healthz and /metrics on `router`. `context` must outlive it.
 void AddApiRoutes(Router& router, ApiContext& context);
 
+// The per-visit treatment response of a patient as JSON text: the body of
+// GET /v1/patients/{patient}/response (patient ids replaced by subject ids when `pseudonymise`).
+// For reports and exports. Throws Error(kNotFound) for an unknown patient.
+std::string PatientResponseJson(storage::Store& store, const std::string& patient_id,
+                                bool pseudonymise, const std::string& pseudonym_key);
+
+// The data directory's secret for subject ids (created on first use). Throws Error(kIo).
+std::string LoadOrCreatePseudonymKey(const std::string& data_dir);
+
 // Pseudonymous subject id shown to coordinators: "S-" + 12 hex digits of
 // SHA-256(key + ":" + patient id). Stable for a data directory, not reversible without the key.
 std::string SubjectId(const std::string& key, const std::string& patient_id);

@@ -1,0 +1,351 @@
+// `skintrack demo`: the whole product on synthetic patients. Generates phantom series (psoriasis
+// and vitiligo, several sites, mixed skin types, responders and a non-responder), starts the
+// service on an embedded database, pushes every capture over HTTP as a device would, waits for
+// processing, prints a treatment-response summary beside the phantoms' true values, writes the
+// HTML reports and the cohort exports, then serves until interrupted (or exits with --exit).
+#include <signal.h>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <ostream>
+#include <thread>
+
+#include "command.h"
+#include "skintrack/core/error.h"
+#include "skintrack/phantom/phantom.h"
+#include "skintrack/scoring/scores.h"
+#include "skintrack/service/report.h"
+#include "skintrack/service/service.h"
+#include "skintrack/storage/store.h"
+
+namespace skintrack::cli {
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+using nlohmann::json;
+
+constexpr char kUsage[] = R"(usage: skintrack demo [--out DIR] [--port N] [--size WxH] [--exit]
+
+Runs the whole product on synthetic patients: phantom series -> service on an embedded database
+(DIR/data, recreated) -> captures pushed over HTTP as a device -> processing -> summary against
+the phantoms' truth -> HTML reports and cohort exports in DIR -> serves the API until Ctrl-C.
+With --exit it stops after the summary and exits non-zero when the measured response disagrees
+with the truth (scripted use, CI).
+
+options:
+  --out DIR    output folder (default demo-output)
+  --port N     port to serve on (default 8080; with --exit an ephemeral port)
+  --size WxH   capture size (default 800x600)
+  --exit       do not keep serving; check the summary against the truth
+)";
+
+struct DemoSite {
+  std::string site;
+  int fitzpatrick;
+  std::uint64_t seed;
+};
+struct DemoPatient {
+  std::string id;
+  Condition condition;
+  phantom::Response response;
+  std::vector<DemoSite> sites;
+};
+
+const std::vector<DemoPatient>& Patients() {
+  static const std::vector<DemoPatient> patients = {
+      {"DEMO-01",
+       Condition::kPsoriasis,
+       phantom::Response::kResponder,
+       {{"left-forearm", 3, 101}, {"trunk-posterior", 3, 102}}},
+      {"DEMO-02",
+       Condition::kPsoriasis,
+       phantom::Response::kNonResponder,
+       {{"left-lower-leg", 5, 201}}},
+      {"DEMO-03",
+       Condition::kVitiligo,
+       phantom::Response::kResponder,
+       {{"face", 4, 301}, {"left-hand", 4, 302}}},
+      {"DEMO-04", Condition::kVitiligo, phantom::Response::kPartial, {{"right-hand", 6, 401}}},
+  };
+  return patients;
+}
+
+constexpr int kVisits = 4;
+
+struct Reply {
+  int status = 0;
+  std::string body;
+};
+
+Reply Send(int port, http::verb verb, const std::string& target, const std::string& token,
+           const std::string& body, const std::string& type) {
+  net::io_context ioc;
+  beast::tcp_stream stream(ioc);
+  stream.connect(net::ip::tcp::endpoint(net::ip::make_address("127.0.0.1"),
+                                        static_cast<unsigned short>(port)));
+  http::request<http::string_body> req{verb, target, 11};
+  req.set(http::field::host, "127.0.0.1");
+  if (!token.empty()) req.set(http::field::authorization, "Bearer " + token);
+  if (!type.empty()) req.set(http::field::content_type, type);
+  req.body() = body;
+  req.prepare_payload();
+  http::write(stream, req);
+  beast::flat_buffer buffer;
+  http::response<http::string_body> res;
+  http::read(stream, buffer, res);
+  beast::error_code ec;
+  stream.socket().shutdown(net::ip::tcp::socket::shutdown_both, ec);
+  return {static_cast<int>(res.result_int()), res.body()};
+}
+
+// The score a visit would have with the phantom's true areas and grades.
+double TrueVisitScore(const DemoPatient& p, const std::vector<phantom::Series>& series, int k) {
+  if (p.condition == Condition::kPsoriasis) {
+    std::vector<scoring::PsoriasisSiteMeasurement> sites;
+    for (const phantom::Series& s : series) {
+      const phantom::VisitTruth& t = s.visits[k].truth;
+      scoring::PsoriasisSiteMeasurement m;
+      m.site = s.site;
+      m.lesion_fraction = t.lesion_fraction_site;
+      m.erythema = {t.erythema_grade, scoring::Provenance::kClinician, std::nullopt, "truth"};
+      m.induration = {t.induration_grade, scoring::Provenance::kClinician, std::nullopt, "truth"};
+      m.desquamation = {t.scaling_grade, scoring::Provenance::kClinician, std::nullopt, "truth"};
+      sites.push_back(m);
+    }
+    return scoring::ScorePsoriasisVisit(sites).pasi.pasi;
+  }
+  std::vector<scoring::VasiSiteInput> sites;
+  for (const phantom::Series& s : series) {
+    const phantom::VisitTruth& t = s.visits[k].truth;
+    scoring::VasiSiteInput v;
+    v.site = s.site;
+    v.envelope_fraction = t.envelope_fraction;
+    v.depigmentation_percent = 100.0 * t.depigmentation;
+    sites.push_back(v);
+  }
+  return scoring::ComputeVasi(sites).t_vasi;
+}
+
+int RunDemo(Args& args, std::ostream& out) {
+  const std::string out_dir = args.Get("out").value_or("demo-output");
+  const bool exit_after = args.Flag("exit");
+  const int port_opt = static_cast<int>(args.GetInt("port", exit_after ? 0 : 8080, 0, 65535));
+  cv::Size size(800, 600);
+  if (auto s = args.Get("size")) {
+    const size_t x = s->find('x');
+    if (x == std::string::npos) throw Error(ErrorCode::kInvalidArgument, "--size must be WxH");
+    size = cv::Size(static_cast<int>(ParseInt(s->substr(0, x), "--size width")),
+                    static_cast<int>(ParseInt(s->substr(x + 1), "--size height")));
+    if (size.width < 200 || size.height < 150 || size.width > 4000 || size.height > 4000) {
+      throw Error(ErrorCode::kInvalidArgument, "--size must be between 200x150 and 4000x4000");
+    }
+  }
+  args.CheckNoneLeft();
+  // Ctrl-C / SIGTERM are taken by sigwait at the end: block them before any thread starts.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  if (!exit_after) pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  namespace fs = std::filesystem;
+  const fs::path data = fs::path(out_dir) / "data";
+  if (fs::exists(data)) {
+    if (!fs::exists(data / "skintrack.db")) {
+      throw Error(ErrorCode::kConflict, data.string() +
+                                            " exists and is not a skintrack data "
+                                            "directory: choose another --out");
+    }
+    fs::remove_all(data);
+  }
+  fs::create_directories(out_dir);
+  const auto t_start = std::chrono::steady_clock::now();
+  auto elapsed = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+  };
+
+  // 1. Phantoms.
+  out << "[1/6] generating phantom series (" << size.width << "x" << size.height << ", " << kVisits
+      << " visits each)" << std::endl;
+  std::vector<std::vector<phantom::Series>> all;
+  for (const DemoPatient& p : Patients()) {
+    std::vector<phantom::Series> series;
+    for (const DemoSite& s : p.sites) {
+      phantom::PhantomOptions o;
+      o.condition = p.condition;
+      o.visits = kVisits;
+      o.seed = s.seed;
+      o.fitzpatrick = s.fitzpatrick;
+      o.size = size;
+      o.site = s.site;
+      o.response = p.response;
+      o.max_rotation_deg = 30;
+      series.push_back(phantom::GeneratePhantom(o));
+      out << "      " << p.id << " " << s.site << " (Fitzpatrick " << s.fitzpatrick << ", "
+          << phantom::ResponseName(p.response) << ")" << std::endl;
+    }
+    all.push_back(std::move(series));
+  }
+
+  // 2. Service.
+  service::ServiceOptions so;
+  so.data_dir = data.string();
+  so.server.port = port_opt;
+  so.pipeline.workers = 2;
+  so.log_requests = false;
+  service::Service svc(so);
+  storage::NewToken nt;
+  nt.role = storage::Role::kDevice;
+  nt.label = "demo device";
+  for (const DemoPatient& p : Patients()) {
+    storage::PatientInfo info;
+    info.id = p.id;
+    info.fitzpatrick = p.sites.front().fitzpatrick;
+    svc.store().repository().CreatePatient(info, "demo");
+    nt.patient_scope.push_back(p.id);
+  }
+  const std::string device = svc.store().repository().CreateToken(nt, "demo").token;
+  nt.role = storage::Role::kClinician;
+  nt.label = "demo clinician";
+  nt.patient_scope.clear();
+  const std::string clinician = svc.store().repository().CreateToken(nt, "demo").token;
+  const int port = svc.Start();
+  out << "[2/6] service on http://127.0.0.1:" << port << " (data " << data.string() << ")"
+      << std::endl;
+
+  // 3. Push every capture as a device.
+  int total = 0;
+  for (const auto& series : all) total += static_cast<int>(series.size()) * kVisits;
+  out << "[3/6] pushing " << total << " captures over HTTP as a device" << std::endl;
+  int pushed = 0;
+  for (size_t i = 0; i < Patients().size(); ++i) {
+    const DemoPatient& p = Patients()[i];
+    for (int k = 0; k < kVisits; ++k) {
+      for (const phantom::Series& s : all[i]) {
+        std::vector<unsigned char> jpeg;
+        cv::imencode(".jpg", s.visits[k].image, jpeg, {cv::IMWRITE_JPEG_QUALITY, 92});
+        char when[32];
+        std::snprintf(when, sizeof when, "2026-%02d-15T10:%02d:00Z", 1 + 2 * k,
+                      static_cast<int>(i));
+        const std::string target = "/v1/patients/" + p.id + "/sites/" + s.site +
+                                   "/captures?condition=" + ConditionName(p.condition) +
+                                   "&captured_at=" + when + "&visit=week-" + std::to_string(8 * k);
+        const Reply r = Send(port, http::verb::post, target, device,
+                             std::string(jpeg.begin(), jpeg.end()), "image/jpeg");
+        if (r.status != 201) {
+          throw Error(ErrorCode::kInternal,
+                      "push failed with HTTP " + std::to_string(r.status) + ": " + r.body);
+        }
+        ++pushed;
+        out << "      [" << pushed << "/" << total << "] " << p.id << " " << s.site << " week "
+            << 8 * k << " -> capture " << json::parse(r.body)["id"] << std::endl;
+      }
+    }
+  }
+
+  // 4. Wait for processing.
+  out << "[4/6] processing (quality gate, registration, segmentation, scores)" << std::endl;
+  long long last = -1;
+  while (true) {
+    const json q = json::parse(Send(port, http::verb::get, "/healthz", "", "", "").body)["queue"];
+    const long long done = q["processed"].get<long long>() + q["failed"].get<long long>();
+    if (done != last) {
+      out << "      " << done << "/" << total << " processed (" << static_cast<int>(elapsed())
+          << " s)" << std::endl;
+      last = done;
+    }
+    if (done >= total) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+
+  // 5. Summary against the truth.
+  out << "[5/6] treatment response: measured (true)" << std::endl;
+  bool agree = true;
+  char line[256];
+  for (size_t i = 0; i < Patients().size(); ++i) {
+    const DemoPatient& p = Patients()[i];
+    const json resp = json::parse(
+        Send(port, http::verb::get, "/v1/patients/" + p.id + "/response", clinician, "", "")
+            .body)["conditions"][0];
+    const bool pso = p.condition == Condition::kPsoriasis;
+    std::string sites;
+    for (const auto& s : p.sites) sites += (sites.empty() ? "" : ", ") + s.site;
+    out << "  " << p.id << "  " << ConditionName(p.condition) << "  " << sites << "  ("
+        << phantom::ResponseName(p.response) << ")\n";
+    out << (pso ? "    visit     PASI          BSA %   change %       PASI75\n"
+                : "    visit     T-VASI        change %       VASI75\n");
+    const double true0 = TrueVisitScore(p, all[i], 0);
+    for (int k = 0; k < kVisits; ++k) {
+      const json& v = resp["visits"][k];
+      const double t = TrueVisitScore(p, all[i], k);
+      const double true_change = true0 > 0 ? 100.0 * (true0 - t) / true0 : 0.0;
+      const double m = v[pso ? "pasi" : "t_vasi"].get<double>();
+      const double change = v["response"].value("change_percent", 0.0);
+      const bool r75 = v["response"].value(pso ? "pasi75" : "vasi75", false);
+      const bool t75 = true_change >= 75.0 - 1e-9;
+      if (pso) {
+        std::snprintf(line, sizeof line,
+                      "    %-8s %5.2f (%5.2f)  %5.2f  %6.1f (%6.1f)  %-3s (%s)\n",
+                      v["visit"].get<std::string>().c_str(), m, t, v["bsa_percent"].get<double>(),
+                      change, true_change, r75 ? "yes" : "no", t75 ? "yes" : "no");
+      } else {
+        std::snprintf(line, sizeof line, "    %-8s %5.2f (%5.2f)  %6.1f (%6.1f)  %-3s (%s)\n",
+                      v["visit"].get<std::string>().c_str(), m, t, change, true_change,
+                      r75 ? "yes" : "no", t75 ? "yes" : "no");
+      }
+      out << line;
+      // The self-check: at the last visit the responder status at the 50 % and 75 % levels
+      // matches the truth (what a trial would report for this patient).
+      if (k == kVisits - 1) {
+        for (double level : {50.0, 75.0}) {
+          if ((change >= level) != (true_change >= level)) agree = false;
+        }
+      }
+    }
+  }
+  out << "  (true values: the phantom's own areas and grades scored with the same formulas;\n"
+         "   the check: responder status at 50 % and 75 % at the last visit matches the truth)\n";
+
+  // 6. Reports and exports.
+  out << "[6/6] reports and exports" << std::endl;
+  const std::string key = service::LoadOrCreatePseudonymKey(data.string());
+  for (const DemoPatient& p : Patients()) {
+    const fs::path report = fs::path(out_dir) / ("report-" + p.id + ".html");
+    std::ofstream(report) << service::PatientReport(svc.store(), p.id, service::ReportFormat::kHtml,
+                                                    key);
+    out << "      " << report.string() << std::endl;
+  }
+  std::ofstream(fs::path(out_dir) / "cohort.csv") << service::ExportCohortCsv(svc.store(), key);
+  std::ofstream(fs::path(out_dir) / "cohort-fhir.json")
+      << service::ExportCohortFhir(svc.store(), key);
+  out << "      " << (fs::path(out_dir) / "cohort.csv").string() << ", "
+      << (fs::path(out_dir) / "cohort-fhir.json").string() << std::endl;
+  std::snprintf(line, sizeof line, "demo finished in %.0f s: %d captures, summary %s the truth\n",
+                elapsed(), total, agree ? "agrees with" : "DISAGREES with");
+  out << line;
+  if (exit_after) {
+    svc.Stop();
+    return agree ? 0 : 1;
+  }
+  out << "API: http://127.0.0.1:" << port << "/v1/patients  (clinician token: " << clinician
+      << ")\nserving until Ctrl-C" << std::endl;
+  int sig = 0;
+  sigwait(&signals, &sig);
+  svc.Stop();
+  return agree ? 0 : 1;
+}
+
+const bool kRegistered = RegisterCommand(
+    {"demo", "run the whole product on synthetic patients (main job)", kUsage, {"exit"}, RunDemo});
+
+}  // namespace
+}  // namespace skintrack::cli

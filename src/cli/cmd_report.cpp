@@ -1,0 +1,97 @@
+// `skintrack report` and `skintrack export`: what clinicians read and what trials load.
+#include <fstream>
+#include <iostream>
+#include <ostream>
+
+#include "command.h"
+#include "skintrack/core/error.h"
+#include "skintrack/service/report.h"
+#include "skintrack/service/service.h"
+#include "skintrack/storage/store.h"
+
+namespace skintrack::cli {
+namespace {
+
+void WriteOut(const std::string& text, const std::optional<std::string>& path, std::ostream& out) {
+  if (!path) {
+    out << text;
+    return;
+  }
+  const std::string tmp = *path + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    f << text;
+    if (!f) throw Error(ErrorCode::kIo, "cannot write " + tmp);
+  }
+  if (std::rename(tmp.c_str(), path->c_str()) != 0) {
+    throw Error(ErrorCode::kIo, "cannot write " + *path);
+  }
+}
+
+constexpr char kReportUsage[] =
+    R"(usage: skintrack report --data-dir DIR --patient P [--format html|json|csv] [--out FILE]
+
+One patient's treatment-response report: per condition, charts of PASI and BSA % (with the PASI75
+and PASI90 thresholds against baseline) or T-VASI and repigmentation, a table per visit with
+responder flags and provenance, and each capture's lesion overlay and change map. HTML is
+self-contained (images embedded) and printable. Standard output unless --out. The data directory
+must not be held by a running server.
+)";
+
+int RunReport(Args& args, std::ostream& out) {
+  const std::string dir = args.Require("data-dir");
+  const std::string patient = args.Require("patient");
+  const auto format = service::ParseReportFormat(args.Get("format").value_or("html"));
+  const auto path = args.Get("out");
+  args.CheckNoneLeft();
+  auto store = storage::Store::OpenDataDir(dir);
+  WriteOut(service::PatientReport(*store, patient, format, service::LoadOrCreatePseudonymKey(dir)),
+           path, out);
+  if (path) std::cerr << "wrote " << *path << "\n";
+  return 0;
+}
+
+constexpr char kExportUsage[] =
+    R"(usage: skintrack export --data-dir DIR --format csv|fhir [--out FILE]
+
+Cohort export with pseudonymised subject ids (S-...). csv: one row per subject, condition and
+visit (PASI with regional parts or T-/F-VASI, BSA %, responder flags, algorithm version,
+provenance); see docs/exports.md for the CDISC SDTM RS mapping. fhir: an R4 Bundle of Patient,
+Device, Media and Observation resources (local code system urn:skintrack:fhir:codes; there is no
+LOINC or SNOMED CT code for PASI or VASI). Standard output unless --out.
+)";
+
+int RunExport(Args& args, std::ostream& out) {
+  const std::string dir = args.Require("data-dir");
+  const std::string format = args.Require("format");
+  const auto path = args.Get("out");
+  args.CheckNoneLeft();
+  if (format != "csv" && format != "fhir") {
+    throw Error(ErrorCode::kInvalidArgument, "--format must be csv or fhir, got '" + format + "'");
+  }
+  auto store = storage::Store::OpenDataDir(dir);
+  const std::string key = service::LoadOrCreatePseudonymKey(dir);
+  WriteOut(format == "csv" ? service::ExportCohortCsv(*store, key)
+                           : service::ExportCohortFhir(*store, key),
+           path, out);
+  storage::AuditEntry audit;
+  audit.actor = "cli";
+  audit.action = "cohort.export";
+  audit.object = "cohort";
+  audit.details_json = "{\"format\":\"" + format + "\"}";
+  store->repository().AppendAudit(audit);
+  if (path) std::cerr << "wrote " << *path << "\n";
+  return 0;
+}
+
+const bool kReport =
+    RegisterCommand({"report",
+                     "write a patient's treatment-response report (html, json, csv)",
+                     kReportUsage,
+                     {},
+                     RunReport});
+const bool kExport = RegisterCommand(
+    {"export", "export the cohort for a trial (csv, FHIR R4 bundle)", kExportUsage, {}, RunExport});
+
+}  // namespace
+}  // namespace skintrack::cli
