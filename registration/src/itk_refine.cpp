@@ -376,7 +376,7 @@ DeformOutcome RefineDeformable(const WorkingPair& pair, const cv::Matx33d& fixed
     const int shrink = pair.fixed.cols >= 64 && pair.fixed.rows >= 64 ? 2 : 1;
     const Level level = MakeLevel(pair, shrink);
     PointSetType::Pointer points = SamplePoints(level.fixed, level.fixed_mask, level.fixed_geometry,
-                                                2 * options.samples, options.seed, 100);
+                                                options.samples / 4, options.seed, 100);
     if (points->GetNumberOfPoints() < 64) {
       out.stop_reason = "fewer than 64 sample points in the fixed region of interest";
       return out;
@@ -397,9 +397,12 @@ DeformOutcome RefineDeformable(const WorkingPair& pair, const cv::Matx33d& fixed
     optimizer->SetUpperBound(upper);
     optimizer->SetCostFunctionConvergenceFactor(1e7);
     optimizer->SetGradientConvergenceTolerance(1e-6);
-    optimizer->SetNumberOfIterations(static_cast<itk::SizeValueType>(options.max_iterations));
-    optimizer->SetMaximumNumberOfFunctionEvaluations(
-        static_cast<unsigned>(2 * options.max_iterations));
+    // The composite transform is not "local support" to the metric, so every sample carries the
+    // Jacobian of all control points: keep samples and iterations modest (the stage measured
+    // several seconds per 2 MP pair even so).
+    const int iterations = std::min(options.max_iterations, 40);
+    optimizer->SetNumberOfIterations(static_cast<itk::SizeValueType>(iterations));
+    optimizer->SetMaximumNumberOfFunctionEvaluations(static_cast<unsigned>(2 * iterations));
     optimizer->SetMaximumNumberOfCorrections(7);
     optimizer->SetMetric(metric);
     optimizer->StartOptimization();

@@ -59,6 +59,8 @@ options:
                        registration options (defaults: those of RegistrationOptions)
   --verbose            one line per pair
   --real-only          only the real pairs
+  --deformation PX     only: phantoms with a smooth non-rigid deformation of this amplitude,
+                       registered without and with the deformable stage
 )";
 
 cv::Size ParseSize(const std::string& text) {
@@ -312,6 +314,74 @@ cv::Mat SkinMinusLesion(const phantom::Visit& v) {
   return m;
 }
 
+// ---- non-rigid phantoms ----------------------------------------------------------------------
+
+// Error in the baseline frame: for baseline skin pixels q on a 16 px grid, the moving pixel m the
+// result shows at q must map back to q under the truth. Works for the matrix and the field alike.
+PairError FixedFrameError(const phantom::Series& series, int visit,
+                          const reg::RegistrationResult& r) {
+  const phantom::Visit& base = series.visits[0];
+  cv::Matx23d inverse;
+  cv::invertAffineTransform(r.matrix, inverse);
+  std::vector<double> d;
+  for (int y = 0; y < base.image.rows; y += 16) {
+    for (int x = 0; x < base.image.cols; x += 16) {
+      if (base.skin_mask.at<unsigned char>(y, x) == 0) continue;
+      cv::Point2d m;
+      if (!r.field.empty()) {
+        const cv::Vec2f f = r.field.at<cv::Vec2f>(y, x);
+        m = cv::Point2d(f[0], f[1]);
+      } else {
+        m = Apply(inverse, cv::Point2d(x, y));
+      }
+      if (m.x < 0 || m.y < 0 || m.x > base.image.cols - 1 || m.y > base.image.rows - 1) continue;
+      d.push_back(cv::norm(series.MapToBaseline(visit, m) - cv::Point2d(x, y)));
+    }
+  }
+  PairError e;
+  if (!d.empty()) {
+    e.mean = Mean(d);
+    e.p95 = Percentile(d, 0.95);
+  }
+  return e;
+}
+
+void DeformationPairs(double amplitude, cv::Size size, int visits, long long seed0,
+                      const reg::RegistrationOptions& options, std::ostream& out) {
+  out << std::fixed << std::setprecision(3) << "\n== smooth deformation " << amplitude
+      << " px (lighting + lesion change), error in the baseline frame\n";
+  std::vector<double> linear, deformable, seconds;
+  int applied = 0;
+  for (int fitz = 1; fitz <= 6; ++fitz) {
+    phantom::PhantomOptions po;
+    po.condition = fitz % 2 ? Condition::kPsoriasis : Condition::kVitiligo;
+    po.visits = visits;
+    po.seed = static_cast<std::uint64_t>(seed0 + fitz);
+    po.fitzpatrick = fitz;
+    po.size = size;
+    po.deformation_px = amplitude;
+    const phantom::Series series = phantom::GeneratePhantom(po);
+    for (int k = 1; k < visits; ++k) {
+      const cv::Mat& moving = series.visits[static_cast<std::size_t>(k)].image;
+      reg::RegistrationOptions o = options;
+      const reg::RegistrationResult a = reg::RegisterToBaseline(series.visits[0].image, moving, o);
+      o.deformable = true;
+      const reg::RegistrationResult b = reg::RegisterToBaseline(series.visits[0].image, moving, o);
+      const PairError ea = FixedFrameError(series, k, a), eb = FixedFrameError(series, k, b);
+      linear.push_back(ea.mean);
+      deformable.push_back(eb.mean);
+      seconds.push_back(b.seconds);
+      applied += b.deformable_applied;
+      out << "F" << fitz << " visit " << k << ": linear mean " << ea.mean << " p95 " << ea.p95
+          << " | deformable mean " << eb.mean << " p95 " << eb.p95 << " (" << b.deformable_note
+          << ", " << b.seconds << " s)\n";
+    }
+  }
+  out << "linear: mean " << Mean(linear) << " px; with the deformable stage: mean "
+      << Mean(deformable) << " px, applied " << applied << "/" << deformable.size()
+      << ", wall time median " << Percentile(seconds, 0.5) << " s\n";
+}
+
 // ---- real pairs -------------------------------------------------------------------------------
 
 void RealPairs(const fs::path& dir, const fs::path& out_dir, reg::RegistrationOptions options,
@@ -397,6 +467,7 @@ int RunBench(Args& args, std::ostream& out) {
   const std::string only = args.Get("scenario").value_or("");
   const bool verbose = args.Flag("verbose");
   const bool real_only = args.Flag("real-only");
+  const double deformation = args.GetDouble("deformation", 0, 0, 100);
   args.CheckNoneLeft();
   if (elastix && !fs::is_regular_file(params / "par_photo_rigid.txt")) {
     throw Error(ErrorCode::kNotFound,
@@ -406,6 +477,10 @@ int RunBench(Args& args, std::ostream& out) {
 
   if (real_only) {
     RealPairs(real, out_dir / "real", options, out);
+    return 0;
+  }
+  if (deformation > 0) {
+    DeformationPairs(deformation, size, visits, seed0, options, out);
     return 0;
   }
   std::vector<Row> rows;
