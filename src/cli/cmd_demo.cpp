@@ -5,9 +5,6 @@
 // HTML reports and the cohort exports, then serves until interrupted (or exits with --exit).
 #include <signal.h>
 
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -22,6 +19,7 @@
 #include "skintrack/core/error.h"
 #include "skintrack/phantom/phantom.h"
 #include "skintrack/scoring/scores.h"
+#include "skintrack/service/http_client.h"
 #include "skintrack/service/report.h"
 #include "skintrack/service/service.h"
 #include "skintrack/storage/store.h"
@@ -29,10 +27,8 @@
 namespace skintrack::cli {
 namespace {
 
-namespace beast = boost::beast;
-namespace http = beast::http;
-namespace net = boost::asio;
 using nlohmann::json;
+using service::LoopbackRequest;
 
 constexpr char kUsage[] = R"(usage: skintrack demo [--out DIR] [--port N] [--size WxH] [--exit]
 
@@ -81,32 +77,6 @@ const std::vector<DemoPatient>& Patients() {
 }
 
 constexpr int kVisits = 4;
-
-struct Reply {
-  int status = 0;
-  std::string body;
-};
-
-Reply Send(int port, http::verb verb, const std::string& target, const std::string& token,
-           const std::string& body, const std::string& type) {
-  net::io_context ioc;
-  beast::tcp_stream stream(ioc);
-  stream.connect(net::ip::tcp::endpoint(net::ip::make_address("127.0.0.1"),
-                                        static_cast<unsigned short>(port)));
-  http::request<http::string_body> req{verb, target, 11};
-  req.set(http::field::host, "127.0.0.1");
-  if (!token.empty()) req.set(http::field::authorization, "Bearer " + token);
-  if (!type.empty()) req.set(http::field::content_type, type);
-  req.body() = body;
-  req.prepare_payload();
-  http::write(stream, req);
-  beast::flat_buffer buffer;
-  http::response<http::string_body> res;
-  http::read(stream, buffer, res);
-  beast::error_code ec;
-  stream.socket().shutdown(net::ip::tcp::socket::shutdown_both, ec);
-  return {static_cast<int>(res.result_int()), res.body()};
-}
 
 // The score a visit would have with the phantom's true areas and grades.
 double TrueVisitScore(const DemoPatient& p, const std::vector<phantom::Series>& series, int k) {
@@ -239,8 +209,8 @@ int RunDemo(Args& args, std::ostream& out) {
         const std::string target = "/v1/patients/" + p.id + "/sites/" + s.site +
                                    "/captures?condition=" + ConditionName(p.condition) +
                                    "&captured_at=" + when + "&visit=week-" + std::to_string(8 * k);
-        const Reply r = Send(port, http::verb::post, target, device,
-                             std::string(jpeg.begin(), jpeg.end()), "image/jpeg");
+        const service::HttpReply r = LoopbackRequest(
+            port, "POST", target, device, std::string(jpeg.begin(), jpeg.end()), "image/jpeg");
         if (r.status != 201) {
           throw Error(ErrorCode::kInternal,
                       "push failed with HTTP " + std::to_string(r.status) + ": " + r.body);
@@ -256,7 +226,7 @@ int RunDemo(Args& args, std::ostream& out) {
   out << "[4/6] processing (quality gate, registration, segmentation, scores)" << std::endl;
   long long last = -1;
   while (true) {
-    const json q = json::parse(Send(port, http::verb::get, "/healthz", "", "", "").body)["queue"];
+    const json q = json::parse(LoopbackRequest(port, "GET", "/healthz", "", "", "").body)["queue"];
     const long long done = q["processed"].get<long long>() + q["failed"].get<long long>();
     if (done != last) {
       out << "      " << done << "/" << total << " processed (" << static_cast<int>(elapsed())
@@ -274,7 +244,7 @@ int RunDemo(Args& args, std::ostream& out) {
   for (size_t i = 0; i < Patients().size(); ++i) {
     const DemoPatient& p = Patients()[i];
     const json resp = json::parse(
-        Send(port, http::verb::get, "/v1/patients/" + p.id + "/response", clinician, "", "")
+        LoopbackRequest(port, "GET", "/v1/patients/" + p.id + "/response", clinician, "", "")
             .body)["conditions"][0];
     const bool pso = p.condition == Condition::kPsoriasis;
     std::string sites;

@@ -5,9 +5,6 @@
 // writes every acknowledgement to a JSON-lines file for the durability check.
 #include <algorithm>
 #include <atomic>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -21,13 +18,13 @@
 #include "command.h"
 #include "skintrack/core/error.h"
 #include "skintrack/phantom/phantom.h"
+#include "skintrack/service/http_client.h"
 
 namespace skintrack::cli {
 namespace {
 
-namespace beast = boost::beast;
-namespace http = beast::http;
-namespace net = boost::asio;
+using service::HttpReply;
+using service::LoopbackRequest;
 using Clock = std::chrono::steady_clock;
 
 constexpr char kUsage[] = R"(usage: skintrack loadtest --port N --token T [options]
@@ -49,37 +46,6 @@ options:
   --verify FILE         instead of pushing: check that every capture acknowledged in FILE is
                         stored with its SHA-256 and processed (exit 1 if any is not)
 )";
-
-struct Reply {
-  int status = 0;  // 0 = no HTTP answer (connection refused, reset, timeout)
-  std::string body;
-};
-
-Reply Send(int port, http::verb verb, const std::string& target, const std::string& token,
-           const std::string& body, const std::string& type) {
-  try {
-    net::io_context ioc;
-    beast::tcp_stream stream(ioc);
-    stream.expires_after(std::chrono::seconds(120));
-    stream.connect(net::ip::tcp::endpoint(net::ip::make_address("127.0.0.1"),
-                                          static_cast<unsigned short>(port)));
-    http::request<http::string_body> req{verb, target, 11};
-    req.set(http::field::host, "127.0.0.1");
-    if (!token.empty()) req.set(http::field::authorization, "Bearer " + token);
-    if (!type.empty()) req.set(http::field::content_type, type);
-    req.body() = body;
-    req.prepare_payload();
-    http::write(stream, req);
-    beast::flat_buffer buffer;
-    http::response<http::string_body> res;
-    http::read(stream, buffer, res);
-    beast::error_code ec;
-    stream.socket().shutdown(net::ip::tcp::socket::shutdown_both, ec);
-    return {static_cast<int>(res.result_int()), res.body()};
-  } catch (const std::exception&) {
-    return {};
-  }
-}
 
 double Percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;
@@ -109,7 +75,7 @@ int VerifyAcks(int port, const std::string& token, const std::string& path, std:
     if (line.empty()) continue;
     const auto ack = nlohmann::json::parse(line);
     const std::string id = std::to_string(ack["capture_id"].get<long long>());
-    const Reply r = Send(port, http::verb::get, "/v1/captures/" + id, token, "", "");
+    const HttpReply r = LoopbackRequest(port, "GET", "/v1/captures/" + id, token, "", "");
     ++checked;
     if (r.status != 200) {
       ++missing;
@@ -196,7 +162,7 @@ int RunLoadtest(Args& args, std::ostream& out) {
                                    "&captured_at=" + when + "&visit=load-" + std::to_string(n);
         const auto start = Clock::now();
         while (true) {
-          const Reply r = Send(port, http::verb::post, target, token, pool[n], "image/jpeg");
+          const HttpReply r = LoopbackRequest(port, "POST", target, token, pool[n], "image/jpeg");
           if (r.status == 200 || r.status == 201) {
             const double ms =
                 std::chrono::duration<double, std::milli>(Clock::now() - start).count();
@@ -247,7 +213,7 @@ int RunLoadtest(Args& args, std::ostream& out) {
     // Processing throughput: from the first push until the queue is drained.
     long long processed = 0, failed = 0, pending = 1;
     while (std::chrono::duration<double>(Clock::now() - t0).count() < push_s + wait_s) {
-      const Reply h = Send(port, http::verb::get, "/healthz", "", "", "");
+      const HttpReply h = LoopbackRequest(port, "GET", "/healthz", "", "", "");
       if (h.status == 200) {
         const auto q = nlohmann::json::parse(h.body)["queue"];
         processed = q["processed"].get<long long>();

@@ -170,6 +170,9 @@ TEST_F(ApiTest, BadInputIsRejectedAndChangesNothing) {
   EXPECT_EQ(store_->repository().CountQueue().queued, 0);
   EXPECT_EQ(Call("POST", "/v1/patients", admin_, "{not json").status, 400);
   EXPECT_EQ(Call("POST", "/v1/patients", admin_, R"({"id":"a/b"})").status, 400);
+  EXPECT_EQ(Call("POST", "/v1/patients", admin_, R"({"id":"P2","age_band":7})").status, 400);
+  EXPECT_EQ(Call("POST", "/v1/patients", admin_, R"([1,2])").status, 400);
+  EXPECT_EQ(Call("POST", "/v1/tokens", admin_, R"({"role":"device","label":3})").status, 400);
   EXPECT_EQ(Call("POST", "/v1/patients", admin_, R"({"id":"P1"})").status, 409);
   EXPECT_EQ(Call("GET", "/v1/captures/abc", admin_).status, 400);
   EXPECT_EQ(Call("GET", "/v1/captures/999", admin_).status, 404);

@@ -5,50 +5,24 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 
 #include "../support/run_cli.h"
 #include "skintrack/phantom/phantom.h"
+#include "skintrack/service/http_client.h"
 #include "skintrack/service/service.h"
 #include "skintrack/storage/store.h"
 
 namespace skintrack::service {
 namespace {
 
-namespace beast = boost::beast;
-namespace http = beast::http;
-namespace net = boost::asio;
 using nlohmann::json;
 
-struct Reply {
-  int status = 0;
-  std::string body;
-};
-
-Reply Send(int port, http::verb verb, const std::string& target, const std::string& token,
-           const std::string& body = "", const std::string& type = "") {
-  net::io_context ioc;
-  net::ip::tcp::resolver resolver(ioc);
-  beast::tcp_stream stream(ioc);
-  stream.connect(resolver.resolve("127.0.0.1", std::to_string(port)));
-  http::request<http::string_body> req{verb, target, 11};
-  req.set(http::field::host, "127.0.0.1");
-  if (!token.empty()) req.set(http::field::authorization, "Bearer " + token);
-  if (!type.empty()) req.set(http::field::content_type, type);
-  req.body() = body;
-  req.prepare_payload();
-  http::write(stream, req);
-  beast::flat_buffer buffer;
-  http::response<http::string_body> res;
-  beast::error_code ec;
-  http::read(stream, buffer, res, ec);
-  stream.socket().shutdown(net::ip::tcp::socket::shutdown_both, ec);
-  return {static_cast<int>(res.result_int()), res.body()};
+HttpReply Send(int port, const std::string& method, const std::string& target,
+               const std::string& token, const std::string& body = "",
+               const std::string& type = "") {
+  return LoopbackRequest(port, method, target, token, body, type);
 }
 
 std::string Jpeg(const cv::Mat& img) {
@@ -79,9 +53,9 @@ TEST(ServerIntegration, IngestProcessReadAndRestart) {
     t.role = storage::Role::kAdmin;
     admin = svc.store().repository().CreateToken(t, "test").token;
     const int port = svc.Start();
-    EXPECT_EQ(Send(port, http::verb::get, "/healthz", "").status, 200);
-    EXPECT_EQ(Send(port, http::verb::get, "/v1/patients", "").status, 401);
-    ASSERT_EQ(Send(port, http::verb::post, "/v1/patients", admin, R"({"id":"P9"})").status, 201);
+    EXPECT_EQ(Send(port, "GET", "/healthz", "").status, 200);
+    EXPECT_EQ(Send(port, "GET", "/v1/patients", "").status, 401);
+    ASSERT_EQ(Send(port, "POST", "/v1/patients", admin, R"({"id":"P9"})").status, 201);
     std::vector<std::int64_t> ids;
     for (int k = 0; k < 3; ++k) {
       const std::string target =
@@ -89,30 +63,30 @@ TEST(ServerIntegration, IngestProcessReadAndRestart) {
           "&captured_at=2026-0" +
           std::to_string(k + 1) + "-01T08:00:00Z&visit=V" + std::to_string(k) + "&wait=true";
       const std::string bytes = Jpeg(series.visits[k].image);
-      const Reply r = Send(port, http::verb::post, target, admin, bytes, "image/jpeg");
+      const HttpReply r = Send(port, "POST", target, admin, bytes, "image/jpeg");
       ASSERT_EQ(r.status, 201) << r.body;
       const json j = json::parse(r.body);
       EXPECT_EQ(j["status"], "processed") << r.body;
       ids.push_back(j["id"].get<std::int64_t>());
-      const Reply retry = Send(port, http::verb::post, target, admin, bytes, "image/jpeg");
+      const HttpReply retry = Send(port, "POST", target, admin, bytes, "image/jpeg");
       EXPECT_EQ(retry.status, 200);
       EXPECT_EQ(json::parse(retry.body)["id"].get<std::int64_t>(), ids.back());
     }
     // A body over the limit is refused from its Content-Length, before it is read.
-    const Reply big = Send(port, http::verb::post,
-                           "/v1/patients/P9/sites/left-forearm/captures?condition=psoriasis"
-                           "&captured_at=2026-05-01T08:00:00Z",
-                           admin, std::string(3 * 1024 * 1024, 'x'), "image/jpeg");
+    const HttpReply big = Send(port, "POST",
+                               "/v1/patients/P9/sites/left-forearm/captures?condition=psoriasis"
+                               "&captured_at=2026-05-01T08:00:00Z",
+                               admin, std::string(3 * 1024 * 1024, 'x'), "image/jpeg");
     EXPECT_EQ(big.status, 413);
     EXPECT_NE(big.body.find("payload_too_large"), std::string::npos);
 
-    const Reply response = Send(port, http::verb::get, "/v1/patients/P9/response", admin);
+    const HttpReply response = Send(port, "GET", "/v1/patients/P9/response", admin);
     ASSERT_EQ(response.status, 200);
     const json visits = json::parse(response.body)["conditions"][0]["visits"];
     ASSERT_EQ(visits.size(), 3u);
     // The phantom is a responder: area and PASI fall; measured area tracks the truth.
     EXPECT_LT(visits[2]["bsa_percent"].get<double>(), visits[0]["bsa_percent"].get<double>());
-    const Reply metrics = Send(port, http::verb::get, "/metrics", "");
+    const HttpReply metrics = Send(port, "GET", "/metrics", "");
     EXPECT_NE(metrics.body.find("skintrack_captures{status=\"processed\"} 3"), std::string::npos)
         << metrics.body;
     svc.Stop();
@@ -121,7 +95,7 @@ TEST(ServerIntegration, IngestProcessReadAndRestart) {
     // The data survives a restart of the service on the same directory.
     Service svc(o);
     const int port = svc.Start();
-    const Reply series_reply = Send(port, http::verb::get, "/v1/patients/P9/timeseries", admin);
+    const HttpReply series_reply = Send(port, "GET", "/v1/patients/P9/timeseries", admin);
     ASSERT_EQ(series_reply.status, 200);
     EXPECT_EQ(json::parse(series_reply.body)["points"].size(), 3u);
     svc.Stop();
@@ -149,7 +123,7 @@ TEST(ServerIntegration, ServeStopsGracefullyOnSigterm) {
   char line[512] = {0};
   ASSERT_NE(std::fgets(line, sizeof line, child_out), nullptr);
   EXPECT_NE(std::string(line).find("skintrack serving"), std::string::npos) << line;
-  EXPECT_EQ(Send(port, http::verb::get, "/healthz", "").status, 200);
+  EXPECT_EQ(Send(port, "GET", "/healthz", "").status, 200);
   ::kill(pid, SIGTERM);
   std::string rest;
   while (std::fgets(line, sizeof line, child_out) != nullptr) rest += line;

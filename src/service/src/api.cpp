@@ -85,6 +85,27 @@ std::string ResolvePatient(ApiContext& ctx, const storage::TokenInfo& token,
   return path_id;
 }
 
+// The request body as a JSON object, or Error(kInvalidArgument).
+json ParseBodyObject(const HttpRequest& req) {
+  json body;
+  try {
+    body = json::parse(req.body);
+  } catch (const json::exception&) {
+    throw Error(ErrorCode::kInvalidArgument, "body must be a JSON object");
+  }
+  if (!body.is_object()) throw Error(ErrorCode::kInvalidArgument, "body must be a JSON object");
+  return body;
+}
+
+// An optional string field of a JSON body; Error(kInvalidArgument) when it is not a string.
+std::optional<std::string> StringField(const json& body, const char* key) {
+  if (!body.contains(key)) return std::nullopt;
+  if (!body[key].is_string()) {
+    throw Error(ErrorCode::kInvalidArgument, std::string(key) + " must be a string");
+  }
+  return body[key].get<std::string>();
+}
+
 std::int64_t ParseCaptureId(const std::string& text) {
   if (text.empty() || text.size() > 18 ||
       !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
@@ -374,24 +395,20 @@ void AddApiRoutes(Router& router, ApiContext& ctx) {
 
   router.Add("POST", "/v1/patients", [&ctx](const HttpRequest& req, const PathParams&) {
     const auto token = Authorize(ctx, req, {Role::kAdmin, Role::kClinician});
-    json body;
-    try {
-      body = json::parse(req.body);
-    } catch (const json::exception&) {
-      throw Error(ErrorCode::kInvalidArgument, "body must be a JSON object");
-    }
-    if (!body.is_object() || !body.contains("id") || !body["id"].is_string()) {
+    const json body = ParseBodyObject(req);
+    const auto id = StringField(body, "id");
+    if (!id) {
       throw Error(ErrorCode::kInvalidArgument, "body needs \"id\": the pseudonymous patient id");
     }
     storage::PatientInfo info;
-    info.id = body["id"].get<std::string>();
+    info.id = *id;
     if (body.contains("fitzpatrick")) {
       if (!body["fitzpatrick"].is_number_integer()) {
         throw Error(ErrorCode::kInvalidArgument, "fitzpatrick must be an integer 1..6");
       }
       info.fitzpatrick = body["fitzpatrick"].get<int>();
     }
-    if (body.contains("age_band")) info.age_band = body["age_band"].get<std::string>();
+    info.age_band = StringField(body, "age_band").value_or("");
     const storage::Patient p = ctx.store.repository().CreatePatient(info, Actor(token));
     return JsonResponse(
         201, {{"id", p.info.id},
@@ -402,18 +419,14 @@ void AddApiRoutes(Router& router, ApiContext& ctx) {
 
   router.Add("POST", "/v1/tokens", [&ctx](const HttpRequest& req, const PathParams&) {
     const auto token = Authorize(ctx, req, {Role::kAdmin});
-    json body;
-    try {
-      body = json::parse(req.body);
-    } catch (const json::exception&) {
-      throw Error(ErrorCode::kInvalidArgument, "body must be a JSON object");
-    }
-    if (!body.is_object() || !body.contains("role") || !body["role"].is_string()) {
+    const json body = ParseBodyObject(req);
+    const auto role = StringField(body, "role");
+    if (!role) {
       throw Error(ErrorCode::kInvalidArgument,
                   "body needs \"role\": admin, clinician, coordinator or device");
     }
     storage::NewToken t;
-    t.role = storage::ParseRole(body["role"].get<std::string>());
+    t.role = storage::ParseRole(*role);
     if (body.contains("patients")) {
       if (!body["patients"].is_array() || t.role != Role::kDevice) {
         throw Error(ErrorCode::kInvalidArgument, "patients: an array, for device tokens only");
@@ -423,11 +436,7 @@ void AddApiRoutes(Router& router, ApiContext& ctx) {
         t.patient_scope.push_back(p.get<std::string>());
       }
     }
-    if (body.contains("label")) {
-      if (!body["label"].is_string())
-        throw Error(ErrorCode::kInvalidArgument, "label must be text");
-      t.label = body["label"].get<std::string>();
-    }
+    t.label = StringField(body, "label").value_or("");
     const storage::CreatedToken created = ctx.store.repository().CreateToken(t, Actor(token));
     return JsonResponse(201, {{"id", created.info.id},
                               {"role", storage::RoleName(created.info.role)},
@@ -660,14 +669,7 @@ void AddApiRoutes(Router& router, ApiContext& ctx) {
       [&ctx](const HttpRequest& req, const PathParams& params) {
         const auto token = Authorize(ctx, req, {Role::kClinician, Role::kAdmin});
         const storage::Capture c = LoadCapture(ctx, params.at("id"));
-        json body;
-        try {
-          body = json::parse(req.body);
-        } catch (const json::exception&) {
-          throw Error(ErrorCode::kInvalidArgument, "body must be a JSON object");
-        }
-        if (!body.is_object())
-          throw Error(ErrorCode::kInvalidArgument, "body must be a JSON object");
+        const json body = ParseBodyObject(req);
         json grades = json::object();
         const std::set<std::string> severity = {"erythema", "induration", "desquamation"};
         for (const auto& [key, value] : body.items()) {
@@ -691,11 +693,7 @@ void AddApiRoutes(Router& router, ApiContext& ctx) {
         storage::NewAssessment a;
         a.capture_id = c.id;
         a.grades_json = grades.dump();
-        if (body.contains("note")) {
-          if (!body["note"].is_string())
-            throw Error(ErrorCode::kInvalidArgument, "note must be text");
-          a.note = body["note"].get<std::string>();
-        }
+        a.note = StringField(body, "note").value_or("");
         const storage::Assessment saved = ctx.store.AppendAssessment(a, std::nullopt, Actor(token));
         Rescore(ctx, c, Actor(token));
         return JsonResponse(
