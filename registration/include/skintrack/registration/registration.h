@@ -35,7 +35,8 @@ TransformModel ParseTransformModel(const std::string& text);
 
 struct RegistrationOptions {
   TransformModel model = TransformModel::kSimilarity;
-  // Smooth B-spline stage after the affine stage; fills RegistrationResult::field.
+  // Smooth B-spline stage after the linear stage; fills RegistrationResult::field. Experimental:
+  // about 4 s per pair and it can make a pair worse (docs/registration.md).
   bool deformable = false;
   double deformable_grid_px = 160;  // B-spline control-point spacing, full-resolution pixels
 
@@ -49,7 +50,7 @@ struct RegistrationOptions {
   // The intensity refinement runs on grey copies halved (power-of-two factors) until their long
   // side is at most this: 2 MP photos at full size, 12 MP photos at half size.
   int working_long_side = 2048;
-  bool use_features = true;  // false: start from the identity (small misalignments only)
+  bool use_features = true;  // false: start with the image centres on each other (small moves)
   bool refine = true;        // false: stop after the feature start
 
   int histogram_bins = 32;  // Mattes mutual information
