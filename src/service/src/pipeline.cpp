@@ -309,10 +309,24 @@ void ProcessCapture(storage::Store& store, const storage::Capture& capture,
   } else if (baseline_id) {
     const auto baseline = store.repository().FindCapture(*baseline_id);
     const cv::Mat base_img = DecodeStoredImage(store, *baseline);
-    const scoring::Segmentation base_seg = segmenter->Segment(base_img);
+    // The baseline's stored masks (clinician-corrected ones included) when it has been processed;
+    // otherwise segment it here.
+    cv::Mat base_skin, base_lesion;
+    if (auto skin = LatestMask(store, *baseline_id, "skin")) {
+      if (auto lesion = LatestMask(store, *baseline_id, "lesion")) {
+        base_skin = *skin;
+        base_lesion = *lesion;
+      }
+    }
+    if (base_skin.empty() || base_skin.size() != base_img.size() ||
+        base_lesion.size() != base_img.size()) {
+      const scoring::Segmentation base_seg = segmenter->Segment(base_img);
+      base_skin = base_seg.skin_mask;
+      base_lesion = base_seg.lesion_mask;
+    }
     registration::RegistrationOptions ro;
     ro.threads = options.registration_threads;
-    ro.fixed_mask = base_seg.skin_mask & ~base_seg.lesion_mask;
+    ro.fixed_mask = base_skin & ~base_lesion;
     ro.moving_mask = seg.skin_mask & ~seg.lesion_mask;
     const registration::RegistrationResult r =
         registration::RegisterToBaseline(base_img, image, ro);
@@ -337,13 +351,11 @@ void ProcessCapture(storage::Store& store, const storage::Capture& capture,
                 {"moving_size", {r.moving_size.width, r.moving_size.height}}},
                reg_inputs, json::object(), actor);
     if (r.converged) {
-      const cv::Mat base_lesion =
-          LatestMask(store, *baseline_id, "lesion").value_or(base_seg.lesion_mask);
       const cv::Mat warped = registration::WarpMaskToBaseline(seg.lesion_mask, r);
       const cv::Mat seen =
           registration::WarpMaskToBaseline(cv::Mat(image.size(), CV_8U, cv::Scalar(255)), r);
       const scoring::MaskChange change =
-          scoring::CompareMasks(base_lesion, warped, seen & base_seg.skin_mask);
+          scoring::CompareMasks(base_lesion, warped, seen & base_skin);
       json change_inputs = reg_inputs;
       change_inputs["registration_result_id"] = reg.id;
       const double headline = capture.condition == Condition::kVitiligo

@@ -165,6 +165,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void SendEarlyError(int status, const std::string& code) {
+    linger_ = true;  // the client may still be sending the body: drain it after answering
     server_.BeginRequest();
     HttpResponse resp =
         ErrorResponse(status, code,
@@ -196,9 +197,31 @@ class Session : public std::enable_shared_from_this<Session> {
     http::async_write(stream_, *res,
                       [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
                         self->server_.EndRequest();
+                        if (!ec && self->linger_) return self->LingerClose();
                         if (ec || !res->keep_alive()) return self->DoClose();
                         self->ReadHeader();
                       });
+  }
+
+  // After an early answer (413) the client may still be uploading: stop sending, read and discard
+  // what it sends for a few seconds, then close, so that it sees the answer instead of a reset.
+  void LingerClose() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.expires_after(std::chrono::seconds(5));
+    drain_.resize(64 * 1024);
+    LingerRead();
+  }
+
+  void LingerRead() {
+    stream_.async_read_some(net::buffer(drain_),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              self->drained_ += n;
+                              if (ec || self->drained_ > self->server_.options.max_body_bytes * 4) {
+                                return self->DoClose();
+                              }
+                              self->LingerRead();
+                            });
   }
 
   void DoClose() {
@@ -214,6 +237,9 @@ class Session : public std::enable_shared_from_this<Session> {
   HttpServer::Impl& server_;
   std::string remote_;
   std::chrono::steady_clock::time_point started_;
+  bool linger_ = false;
+  std::vector<char> drain_;
+  std::size_t drained_ = 0;
 };
 
 void Accept(HttpServer::Impl& server) {
