@@ -625,44 +625,38 @@ void AddApiRoutes(Router& router, ApiContext& ctx) {
                                    PatientResponse(ctx, token, patient, OptionalCondition(req)));
              });
 
-  router.Add(
-      "PUT", "/v1/captures/{id}/baseline",
-      [&ctx](const HttpRequest& req, const PathParams& params) {
-        const auto token = Authorize(ctx, req, {Role::kClinician, Role::kAdmin});
-        const storage::Capture c = LoadCapture(ctx, params.at("id"));
-        const auto quality = Latest(ctx, c.id, "quality");
-        if (!quality || !quality->value || *quality->value != 1.0) {
-          throw Error(ErrorCode::kConflict, "capture " + params.at("id") +
-                                                " has not passed the quality gate: it cannot be a "
-                                                "baseline");
-        }
-        storage::NewResult r;
-        r.capture_id = c.id;
-        r.kind = storage::ResultKind::kMeasurement;
-        r.name = "baseline_choice";
-        r.source = storage::ResultSource::kClinician;
-        r.algorithm = "clinician-choice";
-        r.algorithm_version = kPipelineVersion;
-        r.value = 1.0;
-        r.payload_json = json{{"site", c.site}, {"condition", ConditionName(c.condition)}}.dump();
-        ctx.store.AppendResult(r, std::nullopt, Actor(token));
-        // Re-register every processed capture of the series against the new baseline (new versions;
-        // the earlier results stay in the history).
-        storage::SeriesQuery q;
-        q.patient_id = c.patient_id;
-        q.site = c.site;
-        q.condition = c.condition;
-        int redone = 0;
-        for (const storage::SeriesPoint& p : ctx.store.repository().TimeSeries(q)) {
-          if (p.capture.status != storage::CaptureStatus::kProcessed) continue;
-          ProcessCapture(ctx.store, p.capture, ctx.pipeline, Actor(token));
-          ++redone;
-        }
-        return JsonResponse(200, {{"baseline_capture_id", c.id},
-                                  {"site", c.site},
-                                  {"condition", ConditionName(c.condition)},
-                                  {"reprocessed_captures", redone}});
-      });
+  router.Add("PUT", "/v1/captures/{id}/baseline",
+             [&ctx](const HttpRequest& req, const PathParams& params) {
+               const auto token = Authorize(ctx, req, {Role::kClinician, Role::kAdmin});
+               const storage::Capture c = LoadCapture(ctx, params.at("id"));
+               const auto quality = Latest(ctx, c.id, "quality");
+               if (!quality || !quality->value || *quality->value != 1.0) {
+                 throw Error(ErrorCode::kConflict,
+                             "capture " + params.at("id") +
+                                 " has not passed the quality gate: it cannot be a "
+                                 "baseline");
+               }
+               Append(ctx.store, c.id, storage::ResultKind::kMeasurement, "baseline_choice",
+                      storage::ResultSource::kClinician, "clinician-choice", 1.0,
+                      {{"site", c.site}, {"condition", ConditionName(c.condition)}}, json::object(),
+                      json::object(), Actor(token));
+               // Re-register every processed capture of the series against the new baseline (new
+               // versions; the earlier results stay in the history).
+               storage::SeriesQuery q;
+               q.patient_id = c.patient_id;
+               q.site = c.site;
+               q.condition = c.condition;
+               int redone = 0;
+               for (const storage::SeriesPoint& p : ctx.store.repository().TimeSeries(q)) {
+                 if (p.capture.status != storage::CaptureStatus::kProcessed) continue;
+                 ProcessCapture(ctx.store, p.capture, ctx.pipeline, Actor(token));
+                 ++redone;
+               }
+               return JsonResponse(200, {{"baseline_capture_id", c.id},
+                                         {"site", c.site},
+                                         {"condition", ConditionName(c.condition)},
+                                         {"reprocessed_captures", redone}});
+             });
 
   router.Add(
       "PUT", "/v1/captures/{id}/assessment",
@@ -724,16 +718,10 @@ void AddApiRoutes(Router& router, ApiContext& ctx) {
         a.capture_id = c.id;
         a.note = "corrected lesion mask";
         ctx.store.AppendAssessment(a, std::string_view(bytes), Actor(token));
-        storage::NewResult r;
-        r.capture_id = c.id;
-        r.kind = storage::ResultKind::kMask;
-        r.name = "lesion";
-        r.source = storage::ResultSource::kClinician;
-        r.algorithm = "clinician-mask";
-        r.algorithm_version = kPipelineVersion;
-        r.payload_json = json{{"pixels", cv::countNonZero(mask)}}.dump();
-        r.provenance_json = json{{"area", "clinician"}}.dump();
-        ctx.store.AppendResult(r, std::string_view(bytes), Actor(token));
+        Append(ctx.store, c.id, storage::ResultKind::kMask, "lesion",
+               storage::ResultSource::kClinician, "clinician-mask", std::nullopt,
+               {{"pixels", cv::countNonZero(mask)}}, json::object(), {{"area", "clinician"}},
+               Actor(token), bytes);
         Rescore(ctx, c, Actor(token));
         return JsonResponse(
             201, CaptureJson(ctx, token, *ctx.store.repository().FindCapture(c.id), true));

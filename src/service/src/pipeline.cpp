@@ -96,11 +96,19 @@ std::optional<bool> StoredQuality(storage::Store& store, std::int64_t capture_id
   return std::nullopt;
 }
 
+std::string EncodePng(const cv::Mat& mask) {
+  std::vector<unsigned char> bytes;
+  if (!cv::imencode(".png", mask, bytes)) throw Error(ErrorCode::kInternal, "PNG encoding failed");
+  return std::string(bytes.begin(), bytes.end());
+}
+
+}  // namespace
+
 storage::Result Append(storage::Store& store, std::int64_t capture_id, ResultKind kind,
                        const std::string& name, ResultSource source, const std::string& algorithm,
                        std::optional<double> value, const json& payload, const json& inputs,
                        const json& provenance, const std::string& actor,
-                       std::optional<std::string> blob = std::nullopt) {
+                       std::optional<std::string> blob) {
   storage::NewResult r;
   r.capture_id = capture_id;
   r.kind = kind;
@@ -115,14 +123,6 @@ storage::Result Append(storage::Store& store, std::int64_t capture_id, ResultKin
   if (blob) return store.AppendResult(r, std::string_view(*blob), actor);
   return store.AppendResult(r, std::nullopt, actor);
 }
-
-std::string EncodePng(const cv::Mat& mask) {
-  std::vector<unsigned char> bytes;
-  if (!cv::imencode(".png", mask, bytes)) throw Error(ErrorCode::kInternal, "PNG encoding failed");
-  return std::string(bytes.begin(), bytes.end());
-}
-
-}  // namespace
 
 cv::Mat DecodeStoredImage(storage::Store& store, const storage::Capture& capture) {
   const std::string bytes = store.ReadBlob(capture.blob.sha256);

@@ -12,6 +12,15 @@
 
 namespace skintrack::service {
 
+// Appends a new version of result `name` of a capture (algorithm version kPipelineVersion); the
+// blob (e.g. a mask PNG) is stored first when given. A non-finite value is stored as absent.
+storage::Result Append(storage::Store& store, std::int64_t capture_id, storage::ResultKind kind,
+                       const std::string& name, storage::ResultSource source,
+                       const std::string& algorithm, std::optional<double> value,
+                       const nlohmann::json& payload, const nlohmann::json& inputs,
+                       const nlohmann::json& provenance, const std::string& actor,
+                       std::optional<std::string> blob = std::nullopt);
+
 // The capture's stored (re-encoded) image, decoded. Error(kImageDecode) when it does not decode.
 cv::Mat DecodeStoredImage(storage::Store& store, const storage::Capture& capture);
 
