@@ -15,7 +15,12 @@ PACKAGES=(
   libsqlite3-dev libsqlitecpp-dev
   nlohmann-json3-dev
   libgtest-dev libgmock-dev googletest
+  chromium
 )
+# The dashboard test runs Node.js (playwright-core from the npm registry drives Chromium). Use the
+# machine's Node when there is one (playwright-core 1.64 wants Node >= 20); otherwise Debian's.
+command -v node >/dev/null 2>&1 || PACKAGES+=(nodejs)
+command -v npm >/dev/null 2>&1 || PACKAGES+=(npm)
 # Optional extras, only with SKINTRACK_SETUP_EXTRAS=1 (benchmarks compare against elastix).
 if [[ "${SKINTRACK_SETUP_EXTRAS:-0}" == "1" ]]; then
   PACKAGES+=(elastix)
@@ -28,8 +33,24 @@ for p in "${PACKAGES[@]}"; do
   fi
 done
 
+# npm packages for the browser test, pinned by tests/dashboard/package-lock.json; `npm ci` only
+# when the installed tree does not match the lock file.
+install_npm_packages() {
+  local dir
+  dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/dashboard"
+  if [[ -f "$dir/node_modules/.package-lock.json" ]] &&
+     cmp -s <(sed -n '/"node_modules\//,$p' "$dir/package-lock.json") \
+            <(sed -n '/"node_modules\//,$p' "$dir/node_modules/.package-lock.json"); then
+    echo "setup: npm packages for the dashboard test present"
+    return
+  fi
+  echo "setup: npm ci in tests/dashboard (playwright-core for the browser test)"
+  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+}
+
 if [[ ${#missing[@]} -eq 0 ]]; then
   echo "setup: all dependencies present"
+  install_npm_packages
   exit 0
 fi
 
@@ -48,4 +69,5 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+install_npm_packages
 echo "setup: done"

@@ -3,11 +3,13 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <set>
 
 #include "skintrack/phantom/phantom.h"
+#include "skintrack/service/dashboard.h"
 #include "skintrack/service/pipeline.h"
 #include "skintrack/service/report.h"
 #include "skintrack/service/service.h"
@@ -234,6 +236,24 @@ TEST_F(ApiTest, PhantomSeriesFlowsThroughToResponse) {
   }
   EXPECT_EQ(Call("GET", "/v1/captures/" + std::to_string(ids[0]) + "/image", clinician_).status,
             200);
+  // The dashboard's variants: reduced (?max_side) and the lesion outline in the baseline frame.
+  const std::string base = "/v1/captures/" + std::to_string(ids[2]);
+  const auto decode = [](const HttpResponse& r) {
+    return cv::imdecode(std::vector<unsigned char>(r.body.begin(), r.body.end()), cv::IMREAD_COLOR);
+  };
+  const cv::Mat plain = decode(Call("GET", base + "/aligned.png", clinician_));
+  const cv::Mat outlined = decode(Call("GET", base + "/aligned.png?overlay=true", clinician_));
+  ASSERT_EQ(outlined.size(), plain.size());                // the baseline's frame
+  EXPECT_GT(cv::norm(plain, outlined, cv::NORM_L1), 0.0);  // the outline was drawn
+  const cv::Mat small = decode(Call("GET", base + "/change.png?max_side=120", clinician_));
+  EXPECT_EQ(std::max(small.cols, small.rows), 120);
+  EXPECT_EQ(decode(Call("GET", base + "/overlay.png?max_side=4000", clinician_)).cols, 480);
+  for (const char* bad_query : {"/aligned.png?overlay=yes", "/aligned.png?max_side=10",
+                                "/overlay.png?max_side=abc", "/change.png?max_side=99999"}) {
+    const HttpResponse r = Call("GET", base + bad_query, clinician_);
+    EXPECT_EQ(r.status, 400) << bad_query;
+    EXPECT_EQ(Code(r), "invalid_argument") << bad_query;
+  }
 
   // Clinician grades: a new score version with clinician provenance, the automated one kept.
   const HttpResponse bad = Call("PUT", "/v1/captures/" + std::to_string(ids[1]) + "/assessment",
@@ -382,6 +402,42 @@ TEST_F(ApiTest, ReportsAndExportsMatchTheStoredScores) {
   EXPECT_EQ(observations, 4);  // PASI and BSA for each of two visits
   EXPECT_EQ(final_count, 2);
   EXPECT_EQ(bundle.dump().find("\"P1\""), std::string::npos);
+}
+
+TEST(Dashboard, ServesTheEmbeddedPagesWithAStrictPolicy) {
+  Router router;
+  AddDashboardRoutes(router);
+  HttpRequest req;
+  req.method = "GET";
+  req.path = "/";
+  const HttpResponse index = router.Dispatch(req);
+  ASSERT_EQ(index.status, 200);
+  EXPECT_EQ(index.content_type, "text/html; charset=utf-8");
+  EXPECT_NE(index.body.find("/dashboard/app.js"), std::string::npos);
+  bool csp = false;
+  for (const auto& [name, value] : index.headers) {
+    if (name == "Content-Security-Policy")
+      csp = value.find("script-src 'self'") != std::string::npos;
+  }
+  EXPECT_TRUE(csp);
+  // Every embedded file is served byte for byte from the source tree's web/.
+  for (std::size_t i = 0; i < kDashboardAssetCount; ++i) {
+    const std::string name = kDashboardAssets[i].name;
+    req.path = name == "index.html" ? "/" : "/dashboard/" + name;
+    const HttpResponse r = router.Dispatch(req);
+    std::ifstream in(std::string(SKINTRACK_SOURCE_DIR) + "/web/" + name, std::ios::binary);
+    const std::string source((std::istreambuf_iterator<char>(in)),
+                             std::istreambuf_iterator<char>());
+    EXPECT_EQ(r.body, source) << name;
+    EXPECT_NE(r.content_type, "application/octet-stream") << name;
+  }
+  req.path = "/dashboard/missing.js";
+  EXPECT_EQ(router.Dispatch(req).status, 404);
+  req.path = "/dashboard/..%2fservice.cpp";
+  EXPECT_EQ(router.Dispatch(req).status, 404);
+  req.method = "POST";
+  req.path = "/";
+  EXPECT_EQ(router.Dispatch(req).status, 405);
 }
 
 TEST(OpenApi, EveryRouteIsDocumented) {

@@ -5,6 +5,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 #include <set>
 
 #include "processing.h"
@@ -36,7 +37,27 @@ HttpResponse JsonResponse(int status, const json& body) {
   return r;
 }
 
-HttpResponse PngResponse(const cv::Mat& image) {
+// The optional ?max_side=N of an image route (N in 64..8192): the PNG is reduced (area
+// averaging) so that its longer side is at most N. Absent: full size.
+int MaxSide(const HttpRequest& req) {
+  auto it = req.query.find("max_side");
+  if (it == req.query.end()) return 0;
+  const std::string& t = it->second;
+  if (t.empty() || t.size() > 5 ||
+      !std::all_of(t.begin(), t.end(), [](char c) { return c >= '0' && c <= '9'; }) ||
+      std::stoi(t) < 64 || std::stoi(t) > 8192) {
+    throw Error(ErrorCode::kInvalidArgument, "max_side must be an integer from 64 to 8192");
+  }
+  return std::stoi(t);
+}
+
+HttpResponse PngResponse(const cv::Mat& full, int max_side = 0) {
+  cv::Mat image = full;
+  const int longer = std::max(full.cols, full.rows);
+  if (max_side > 0 && longer > max_side) {
+    const double f = static_cast<double>(max_side) / longer;
+    cv::resize(full, image, cv::Size(), f, f, cv::INTER_AREA);
+  }
   std::vector<unsigned char> bytes;
   if (!cv::imencode(".png", image, bytes)) throw Error(ErrorCode::kInternal, "PNG encoding failed");
   HttpResponse r;
@@ -550,8 +571,10 @@ void AddApiRoutes(Router& router, ApiContext& ctx) {
                const storage::Capture c = LoadCapture(ctx, params.at("id"));
                const cv::Mat lesion = RequireMask(ctx, c, "lesion");
                const cv::Mat image = DecodeStoredImage(ctx.store, c);
-               return PngResponse(scoring::RenderOverlay(
-                   image, lesion, LatestMask(ctx.store, c.id, "skin").value_or(cv::Mat())));
+               return PngResponse(
+                   scoring::RenderOverlay(image, lesion,
+                                          LatestMask(ctx.store, c.id, "skin").value_or(cv::Mat())),
+                   MaxSide(req));
              });
 
   router.Add("GET", "/v1/captures/{id}/aligned.png",
@@ -564,8 +587,27 @@ void AddApiRoutes(Router& router, ApiContext& ctx) {
                              "capture " + params.at("id") +
                                  " has no successful registration to its baseline");
                }
-               return PngResponse(
-                   registration::WarpImageToBaseline(DecodeStoredImage(ctx.store, c), reg->second));
+               bool overlay = false;
+               if (auto it = req.query.find("overlay"); it != req.query.end()) {
+                 if (it->second != "true" && it->second != "false") {
+                   throw Error(ErrorCode::kInvalidArgument, "overlay must be true or false");
+                 }
+                 overlay = it->second == "true";
+               }
+               const int max_side = MaxSide(req);
+               cv::Mat warped =
+                   registration::WarpImageToBaseline(DecodeStoredImage(ctx.store, c), reg->second);
+               if (overlay) {
+                 // The lesion outline in the baseline's frame: the capture's own masks warped
+                 // with the same transform (nearest neighbour), drawn on the warped photo.
+                 const cv::Mat lesion =
+                     registration::WarpMaskToBaseline(RequireMask(ctx, c, "lesion"), reg->second);
+                 const auto skin = LatestMask(ctx.store, c.id, "skin");
+                 warped = scoring::RenderOverlay(
+                     warped, lesion,
+                     skin ? registration::WarpMaskToBaseline(*skin, reg->second) : cv::Mat());
+               }
+               return PngResponse(warped, max_side);
              });
 
   router.Add(
@@ -585,7 +627,8 @@ void AddApiRoutes(Router& router, ApiContext& ctx) {
         const cv::Mat seen = registration::WarpMaskToBaseline(
             cv::Mat(cv::Size(c.width, c.height), CV_8U, cv::Scalar(255)), reg->second);
         const scoring::MaskChange change = scoring::CompareMasks(base_lesion, warped, seen);
-        return PngResponse(scoring::RenderChangeMap(DecodeStoredImage(ctx.store, *base), change));
+        return PngResponse(scoring::RenderChangeMap(DecodeStoredImage(ctx.store, *base), change),
+                           MaxSide(req));
       });
 
   router.Add(

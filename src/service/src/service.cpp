@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "skintrack/core/error.h"
+#include "skintrack/service/dashboard.h"
 #include "skintrack/storage/store.h"
 #include "time_format.h"
 
@@ -100,6 +101,7 @@ Service::Service(ServiceOptions options) : options_(std::move(options)) {
                                 options_.max_wait_s, LoadOrCreatePseudonymKey(options_.data_dir),
                                 options_.pipeline});
   AddApiRoutes(router_, *context_);
+  AddDashboardRoutes(router_);
 }
 
 Service::~Service() { Stop(); }
