@@ -306,8 +306,10 @@ int RunDemo(Args& args, std::ostream& out) {
     svc.Stop();
     return agree ? 0 : 1;
   }
-  out << "API: http://127.0.0.1:" << port << "/v1/patients  (clinician token: " << clinician
-      << ")\nserving until Ctrl-C" << std::endl;
+  out << "\nDashboard: http://127.0.0.1:" << port
+      << "/   (sign in with the clinician token below)\n"
+      << "API:       http://127.0.0.1:" << port << "/v1/patients\n"
+      << "clinician token: " << clinician << "\nserving until Ctrl-C" << std::endl;
   int sig = 0;
   sigwait(&signals, &sig);
   svc.Stop();

@@ -51,7 +51,8 @@ int RunServe(Args& args, std::ostream& out) {
   service::Service svc(o);
   const int port = svc.Start();
   out << "skintrack serving http://" << o.server.bind << ":" << port << " (data " << o.data_dir
-      << ", " << o.pipeline.workers << " worker(s)); SIGTERM or Ctrl-C stops" << std::endl;
+      << ", " << o.pipeline.workers << " worker(s)); dashboard at http://" << o.server.bind << ":"
+      << port << "/; SIGTERM or Ctrl-C stops" << std::endl;
   int sig = 0;
   sigwait(&signals, &sig);
   out << "skintrack: signal " << sig << ", stopping gracefully" << std::endl;
