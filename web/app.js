@@ -212,11 +212,14 @@
 
   // --- charts -----------------------------------------------------------------------------------
 
-  function niceCeil(v) {
-    if (!(v > 0)) return 1;
+  // The smallest "round" axis maximum >= v, and a division count that gives round ticks.
+  function niceScale(v) {
+    const steps = [[1, 5], [1.5, 3], [2, 4], [2.5, 5], [3, 3], [4, 4], [5, 5], [6, 3], [8, 4],
+                   [10, 5]];
+    if (!(v > 0)) return {max: 1, divisions: 5};
     const p = Math.pow(10, Math.floor(Math.log10(v)));
-    for (const m of [1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10]) if (m * p >= v) return m * p;
-    return 10 * p;
+    for (const [m, divisions] of steps) if (m * p >= v) return {max: m * p, divisions};
+    return {max: 10 * p, divisions: 5};
   }
 
   // A line chart over visits: one <circle class="point"> per visit and series with a value;
@@ -225,15 +228,16 @@
     const W = 560, H = 250, L = 50, R = 40, T = 30, B = 46;
     const values = series.flatMap((s) => s.values.filter((v) => typeof v === 'number'));
     const lines = (thresholds || []).filter((t) => typeof t.y === 'number' && t.y > 0);
-    const ymax = niceCeil(Math.max(0, ...values, ...lines.map((t) => t.y)) * 1.05);
+    const scale = niceScale(Math.max(0, ...values, ...lines.map((t) => t.y)) * 1.05);
+    const ymax = scale.max;
     const x = (i) => labels.length === 1 ? (L + W - R) / 2
                                          : L + (i * (W - L - R)) / (labels.length - 1);
     const y = (v) => T + (H - T - B) * (1 - v / ymax);
     const svg = h('svg', {id, class: 'chart', viewBox: `0 0 ${W} ${H}`, role: 'img',
                           'aria-label': title});
     svg.append(h('text', {x: L, y: 18, class: 'chart-title'}, title + (unit ? ` (${unit})` : '')));
-    for (let k = 0; k <= 4; ++k) {
-      const v = (ymax * k) / 4;
+    for (let k = 0; k <= scale.divisions; ++k) {
+      const v = (ymax * k) / scale.divisions;
       svg.append(h('line', {x1: L, x2: W - R, y1: y(v), y2: y(v), class: 'grid'}),
                  h('text', {x: L - 6, y: y(v) + 4, class: 'tick', 'text-anchor': 'end'},
                    fmt(v, ymax < 2 ? 2 : 1)));
@@ -363,6 +367,11 @@
     const section = h('section', {id: 'sites'}, h('h2', {}, 'Sites and visits'));
     for (const [key, points] of groups) {
       const [site, condition] = key.split('|');
+      // The site's own lesion area over its captures, with the 75 % / 90 % reduction lines.
+      const area = points.map((p) => p.results && p.results.measurements &&
+                                      typeof p.results.measurements.value === 'number'
+                                          ? 100 * p.results.measurements.value : null);
+      const first = area.find((a) => typeof a === 'number');
       section.append(h('h3', {}, `${site} `, h('span', {class: 'chip ' + condition}, condition)),
           h('div', {class: 'site-strip', 'data-site': site}, points.map((p) => {
             const reg = p.results && p.results.to_baseline;
@@ -371,7 +380,14 @@
             return h('a', {class: `capture-chip ${p.status}`, 'data-capture': p.id,
                            href: `#/patients/${enc(state.patient.id)}/captures/${p.id}`},
                      p.visit || day(p.captured_at), h('span', {class: 'state'}, label));
-          })));
+          })),
+          h('div', {class: 'site-chart'}, lineChart({
+            id: `chart-site-${site}-${condition}`,
+            title: `${site}: lesion area of the imaged skin`, unit: '%',
+            labels: points.map((p) => ({label: p.visit || day(p.captured_at), date: day(p.captured_at)})),
+            series: [{name: 'lesion area', values: area}],
+            thresholds: first ? [{y: 0.25 * first, label: '−75 %', cls: 't75'},
+                                 {y: 0.1 * first, label: '−90 %', cls: 't90'}] : []})));
     }
     return section;
   }

@@ -137,6 +137,13 @@ async function main() {
   assert.equal(await page.locator('#chart-pasi .threshold').count(), 2, 'PASI75 and PASI90 lines');
   assert.equal(await page.locator('#chart-bsa circle.point').count(), visits.length);
   assert.equal(await page.locator('#visits-psoriasis tbody tr').count(), visits.length);
+  const sitePoints = await page.$$eval('[id="chart-site-left-forearm-psoriasis"] circle.point',
+                                       (els) => els.map((e) => Number(e.dataset.value)));
+  assert.equal(sitePoints.length, captures.length, 'one site point per capture');
+  for (let k = 0; k < captures.length; ++k) {
+    const c = await call(`${api}/v1/captures/${captures[k]}`, clinician, 'GET');
+    assert.ok(Math.abs(sitePoints[k] - 100 * c.results.measurements.value) < 1e-9);
+  }
 
   step('image viewer: baseline and aligned visit, overlay, change map, blend');
   const last = captures[captures.length - 1];
