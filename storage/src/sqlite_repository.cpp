@@ -102,6 +102,10 @@ constexpr char kRetry[] =
 constexpr char kRequeue[] =
     "UPDATE captures SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL, "
     "next_attempt_at = ? WHERE status = 'processing'";
+constexpr char kRequeueProcessed[] =
+    "UPDATE captures SET status = 'queued', attempts = 0, lease_owner = NULL, "
+    "lease_expires_at = NULL, next_attempt_at = ?, last_error = '' "
+    "WHERE id = ? AND status = 'processed'";
 constexpr char kCountQueue[] = "SELECT status, n FROM capture_status_counts";
 constexpr char kCaptureExists[] = "SELECT patient_id FROM captures WHERE id = ?";
 // Results are keyed (patient_id, capture_id, kind, name, version): lookups by capture go through
@@ -691,6 +695,26 @@ class SqliteRepository final : public Repository {
       }
     });
     return status;
+  }
+
+  int RequeueProcessed(const std::vector<std::int64_t>& capture_ids, const std::string& reason,
+                       const std::string& actor) override {
+    ValidateActor(actor);
+    int count = 0;
+    Write([&](Connection& c) {
+      count = 0;
+      const TimeMs now = Now();
+      for (const std::int64_t id : capture_ids) {
+        Stmt st(c.Prepare(kRequeueProcessed));
+        st->bind(1, now);
+        st->bind(2, id);
+        if (st->exec() == 0) continue;  // not processed (queued, in progress, failed or unknown)
+        ++count;
+        Audit(c, actor, "capture.requeue", "capture:" + std::to_string(id), "", "",
+              nlohmann::json{{"reason", reason}}.dump());
+      }
+    });
+    return count;
   }
 
   int RequeueInterrupted() override {

@@ -77,12 +77,30 @@ class ApiTest : public ::testing::Test {
     EXPECT_EQ(r.status, expect) << r.body;
     json j = Body(r);
     if (r.status == 201) {
-      const auto c = store_->repository().FindCapture(j["id"].get<std::int64_t>());
-      ProcessCapture(*store_, *c, PipelineOptions{}, "worker:test");
-      store_->repository().ClaimWork("worker:test", 60000);
-      store_->repository().CompleteWork(c->id, "worker:test");
+      const auto item = store_->repository().ClaimWork("worker:test", 60000);
+      EXPECT_TRUE(item && item->capture.id == j["id"].get<std::int64_t>());
+      if (item) {
+        ProcessCapture(*store_, item->capture, PipelineOptions{}, "worker:test");
+        store_->repository().CompleteWork(item->capture.id, "worker:test");
+      }
     }
     return j;
+  }
+
+  // What the workers would do: process every queued capture. Returns how many.
+  int DrainQueue() {
+    int n = 0;
+    while (const auto item = store_->repository().ClaimWork("worker:test", 60000)) {
+      ProcessCapture(*store_, item->capture, PipelineOptions{}, "worker:test");
+      store_->repository().CompleteWork(item->capture.id, "worker:test");
+      ++n;
+    }
+    return n;
+  }
+
+  std::int64_t BaselineOf(std::int64_t capture_id) {
+    const json c = Body(Call("GET", "/v1/captures/" + std::to_string(capture_id), clinician_));
+    return c["results"]["to_baseline"]["payload"]["baseline_capture_id"].get<std::int64_t>();
   }
 
   std::unique_ptr<storage::Store> store_;
@@ -284,15 +302,17 @@ TEST_F(ApiTest, PhantomSeriesFlowsThroughToResponse) {
   EXPECT_EQ(m["source"], "clinician");
   EXPECT_NEAR(m["value"].get<double>(), s.visits[2].truth.lesion_fraction, 0.02);
 
-  // A clinician chooses visit 1 as the baseline: the series is registered against it again,
-  // and the corrected mask of visit 2 stays in force.
+  // A clinician chooses visit 1 as the baseline: it is processed at once, the two others go back
+  // in the queue and are registered against it again; the corrected mask of visit 2 stays.
   const HttpResponse choose =
       Call("PUT", "/v1/captures/" + std::to_string(ids[1]) + "/baseline", clinician_);
   ASSERT_EQ(choose.status, 200) << choose.body;
-  EXPECT_EQ(Body(choose)["reprocessed_captures"].get<int>(), 3);
+  EXPECT_EQ(Body(choose)["requeued_captures"].get<int>(), 2);
+  EXPECT_EQ(BaselineOf(ids[1]), ids[1]);
+  EXPECT_EQ(DrainQueue(), 2);
   const json c0 = Body(Call("GET", "/v1/captures/" + std::to_string(ids[0]), clinician_));
-  EXPECT_EQ(c0["results"]["to_baseline"]["payload"]["baseline_capture_id"].get<std::int64_t>(),
-            ids[1]);
+  EXPECT_EQ(BaselineOf(ids[0]), ids[1]);
+  EXPECT_EQ(BaselineOf(ids[2]), ids[1]);
   EXPECT_EQ(c0["results"]["to_baseline"]["version"].get<int>(), 2);
   const json c2 = Body(Call("GET", "/v1/captures/" + std::to_string(ids[2]), clinician_));
   EXPECT_EQ(c2["results"]["lesion"]["source"], "clinician");
@@ -309,6 +329,40 @@ TEST_F(ApiTest, PhantomSeriesFlowsThroughToResponse) {
   EXPECT_EQ(series.status, 200);
   EXPECT_EQ(Body(series)["points"].size(), 3u);
   EXPECT_EQ(Call("GET", "/v1/patients/P1/timeseries", coordinator_).status, 404);
+}
+
+TEST_F(ApiTest, ALateCaptureWithAnEarlierDateBecomesTheBaselineOfTheSeries) {
+  // A phone that was offline syncs its oldest photo last: the series is registered again to it.
+  CreatePatient("P2");
+  phantom::PhantomOptions o;
+  o.size = cv::Size(400, 300);
+  o.visits = 3;
+  o.seed = 9;
+  o.max_rotation_deg = 15;
+  o.new_lesions = false;
+  const phantom::Series s = phantom::GeneratePhantom(o);
+  const std::int64_t v1 = Push("P2", "left-forearm", "psoriasis", "2026-03-01T09:00:00Z",
+                               Jpeg(s.visits[1].image))["id"];
+  const std::int64_t v2 = Push("P2", "left-forearm", "psoriasis", "2026-05-01T09:00:00Z",
+                               Jpeg(s.visits[2].image))["id"];
+  EXPECT_EQ(BaselineOf(v2), v1);
+  const std::int64_t v0 = Push("P2", "left-forearm", "psoriasis", "2026-01-01T09:00:00Z",
+                               Jpeg(s.visits[0].image))["id"];
+  EXPECT_EQ(BaselineOf(v0), v0);
+  // Both earlier-processed captures were put back in the queue (durably, audited) ...
+  EXPECT_EQ(store_->repository().FindCapture(v1)->status, storage::CaptureStatus::kQueued);
+  EXPECT_EQ(store_->repository().FindCapture(v2)->status, storage::CaptureStatus::kQueued);
+  EXPECT_EQ(DrainQueue(), 2);
+  // ... and now point at the new baseline, with a change map against it.
+  EXPECT_EQ(BaselineOf(v1), v0);
+  EXPECT_EQ(BaselineOf(v2), v0);
+  const json c2 = Body(Call("GET", "/v1/captures/" + std::to_string(v2), clinician_));
+  EXPECT_EQ(c2["results"]["change"]["inputs"]["baseline_capture_id"].get<std::int64_t>(), v0);
+  EXPECT_EQ(c2["results"]["to_baseline"]["version"].get<int>(), 2);
+  // Processing the baseline again requeues nothing: the series already points at it.
+  EXPECT_EQ(ProcessCapture(*store_, *store_->repository().FindCapture(v0), PipelineOptions{},
+                           "worker:test"),
+            0);
 }
 
 TEST_F(ApiTest, QualityGateKeepsAndMarksBadCaptures) {

@@ -413,6 +413,22 @@ TEST_P(StoreTest, WorkQueueClaimsRetriesAndRecoversExpiredLeases) {
   EXPECT_EQ(counts.processed, 1);
   EXPECT_EQ(counts.failed, 1);
   EXPECT_EQ(counts.queued + counts.processing, 0);
+
+  // Requeue for reprocessing: only processed captures go back, attempts reset, audited.
+  const std::size_t audit_before = AuditCount();
+  EXPECT_EQ(repo().RequeueProcessed({a.id, b.id, 424242}, "new baseline", "worker:5"), 1);
+  EXPECT_EQ(repo().FindCapture(a.id)->status, CaptureStatus::kQueued);
+  EXPECT_EQ(repo().FindCapture(b.id)->status, CaptureStatus::kFailed);
+  EXPECT_EQ(AuditCount(), audit_before + 1);
+  const auto requeue = repo().ListAudit({"capture:" + std::to_string(a.id), 0, 10});
+  EXPECT_EQ(requeue.back().action, "capture.requeue");
+  item = repo().ClaimWork("worker:5", 60000);
+  ASSERT_TRUE(item);
+  EXPECT_EQ(item->capture.id, a.id);
+  EXPECT_EQ(item->capture.attempts, 1);
+  EXPECT_EQ(repo().RequeueProcessed({a.id}, "again", "worker:5"), 0);  // in progress: untouched
+  EXPECT_EQ(CodeOf([&] { repo().RequeueProcessed({a.id}, "x", "bad actor!"); }),
+            ErrorCode::kInvalidArgument);
 }
 
 TEST_P(StoreTest, TokensStoreOnlyHashesAndVerify) {

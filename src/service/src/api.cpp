@@ -683,22 +683,16 @@ void AddApiRoutes(Router& router, ApiContext& ctx) {
                       storage::ResultSource::kClinician, "clinician-choice", 1.0,
                       {{"site", c.site}, {"condition", ConditionName(c.condition)}}, json::object(),
                       json::object(), Actor(token));
-               // Re-register every processed capture of the series against the new baseline (new
-               // versions; the earlier results stay in the history).
-               storage::SeriesQuery q;
-               q.patient_id = c.patient_id;
-               q.site = c.site;
-               q.condition = c.condition;
-               int redone = 0;
-               for (const storage::SeriesPoint& p : ctx.store.repository().TimeSeries(q)) {
-                 if (p.capture.status != storage::CaptureStatus::kProcessed) continue;
-                 ProcessCapture(ctx.store, p.capture, ctx.pipeline, Actor(token));
-                 ++redone;
-               }
+               // The chosen capture is processed now (it becomes the baseline, identity
+               // registration); the series' other processed captures go back in the durable queue
+               // and the workers register them again, to it (new versions; the earlier results
+               // stay in the history).
+               const int requeued = ProcessCapture(ctx.store, c, ctx.pipeline, Actor(token));
+               if (ctx.workers) ctx.workers->Notify();
                return JsonResponse(200, {{"baseline_capture_id", c.id},
                                          {"site", c.site},
                                          {"condition", ConditionName(c.condition)},
-                                         {"reprocessed_captures", redone}});
+                                         {"requeued_captures", requeued}});
              });
 
   router.Add(

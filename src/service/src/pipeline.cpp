@@ -253,8 +253,32 @@ std::optional<std::int64_t> FindBaseline(storage::Store& store, const std::strin
   return std::nullopt;
 }
 
-void ProcessCapture(storage::Store& store, const storage::Capture& capture,
-                    const PipelineOptions& options, const std::string& actor) {
+int RequeueSeriesForBaseline(storage::Store& store, const storage::Capture& baseline,
+                             const std::string& actor) {
+  storage::SeriesQuery q;
+  q.patient_id = baseline.patient_id;
+  q.site = baseline.site;
+  q.condition = baseline.condition;
+  std::vector<std::int64_t> stale;
+  for (const storage::SeriesPoint& p : store.repository().TimeSeries(q)) {
+    if (p.capture.id == baseline.id || p.capture.status != storage::CaptureStatus::kProcessed) {
+      continue;
+    }
+    for (const storage::Result& r : store.repository().LatestResults(p.capture.id)) {
+      if (r.name != "to_baseline") continue;
+      const json payload = json::parse(r.payload_json);
+      if (payload.value("baseline_capture_id", std::int64_t{0}) != baseline.id) {
+        stale.push_back(p.capture.id);
+      }
+    }
+  }
+  if (stale.empty()) return 0;
+  return store.repository().RequeueProcessed(
+      stale, "the site's baseline is now capture " + std::to_string(baseline.id), actor);
+}
+
+int ProcessCapture(storage::Store& store, const storage::Capture& capture,
+                   const PipelineOptions& options, const std::string& actor) {
   const cv::Mat image = DecodeStoredImage(store, capture);
   const json inputs = {{"capture_id", capture.id},
                        {"image_sha256", capture.blob.sha256},
@@ -264,7 +288,7 @@ void ProcessCapture(storage::Store& store, const storage::Capture& capture,
   Append(store, capture.id, ResultKind::kMeasurement, "quality", ResultSource::kAutomated,
          "quality-gate", quality.passed ? 1.0 : 0.0, QualityJson(quality), inputs, json::object(),
          actor);
-  if (!quality.passed) return;  // kept and marked: the quality result says why
+  if (!quality.passed) return 0;  // kept and marked: the quality result says why
 
   scoring::ClassicalSegmenterOptions so;
   so.condition = capture.condition;
@@ -294,6 +318,7 @@ void ProcessCapture(storage::Store& store, const storage::Capture& capture,
   }
 
   // Registration to the site's baseline, and change against it.
+  int requeued = 0;
   json reg_inputs = inputs;
   const auto baseline_id =
       FindBaseline(store, capture.patient_id, capture.site, capture.condition, options.quality);
@@ -306,6 +331,10 @@ void ProcessCapture(storage::Store& store, const storage::Capture& capture,
             {"converged", true},
             {"stop_reason", "this capture is the baseline"}},
            reg_inputs, json::object(), actor);
+    // Captures registered to an earlier baseline (this one arrived late, or was chosen) are
+    // registered again by the workers; durable because the queue is in the database, and
+    // idempotent if this capture is processed again after a crash.
+    requeued = RequeueSeriesForBaseline(store, capture, actor);
   } else if (baseline_id) {
     const auto baseline = store.repository().FindCapture(*baseline_id);
     const cv::Mat base_img = DecodeStoredImage(store, *baseline);
@@ -367,6 +396,7 @@ void ProcessCapture(storage::Store& store, const storage::Capture& capture,
     }
   }
   ScoreCapture(store, capture, image, seg, actor, inputs);
+  return requeued;
 }
 
 // ------------------------------------------------------------------------------------------------

@@ -73,6 +73,12 @@ class Repository {
   // the capture failed. Returns the new status. Error(kConflict) as for CompleteWork.
   virtual CaptureStatus FailWork(std::int64_t capture_id, const std::string& worker,
                                  const std::string& error, bool retryable) = 0;
+  // Puts processed captures back in the queue to be processed again (e.g. registered again after
+  // their site's baseline changed), with their attempt count reset; their results stay (new
+  // processing appends new versions). Captures that are not kProcessed are left alone. Audited
+  // with `reason`. Returns how many were requeued.
+  virtual int RequeueProcessed(const std::vector<std::int64_t>& capture_ids,
+                               const std::string& reason, const std::string& actor) = 0;
   // Puts captures left in kProcessing by a previous process back in the queue (start-up only:
   // the data directory lock guarantees no live worker holds them). Returns how many.
   virtual int RequeueInterrupted() = 0;

@@ -54,9 +54,11 @@ struct PipelineOptions {
 };
 
 // Processes one capture end to end and stores its results. Throws skintrack::Error when the
-// capture cannot be processed (the caller records the failure in the queue).
-void ProcessCapture(storage::Store& store, const storage::Capture& capture,
-                    const PipelineOptions& options, const std::string& actor);
+// capture cannot be processed (the caller records the failure in the queue). When the capture
+// is its site's baseline, the captures registered to another one are requeued
+// (RequeueSeriesForBaseline); returns how many.
+int ProcessCapture(storage::Store& store, const storage::Capture& capture,
+                   const PipelineOptions& options, const std::string& actor);
 
 // The site's baseline: the capture a clinician chose (PUT .../baseline), else the earliest
 // capture (by captured_at) of (patient, site, condition) that passes the quality gate.
@@ -64,6 +66,14 @@ void ProcessCapture(storage::Store& store, const storage::Capture& capture,
 std::optional<std::int64_t> FindBaseline(storage::Store& store, const std::string& patient_id,
                                          const std::string& site, Condition condition,
                                          const QualityOptions& quality);
+
+// After `baseline` became its site's baseline (a capture pushed late with an earlier
+// captured_at, or a clinician's choice), puts back in the queue the series' processed captures
+// whose stored registration points at another capture, so that the workers register them (and
+// their change) again, to this baseline. ProcessCapture calls it for a baseline. Returns how
+// many were requeued.
+int RequeueSeriesForBaseline(storage::Store& store, const storage::Capture& baseline,
+                             const std::string& actor);
 
 // Counters exported at /metrics.
 struct PipelineStats {
