@@ -485,7 +485,12 @@
       } catch (err) {
         img.dataset.loaded = 'error';
         if (err instanceof ApiError && err.status === 403) {
-          message.textContent = 'Images are shown to clinicians and admins only.';
+          stage.replaceChildren();
+          controls.hidden = true;
+          legend.hidden = true;
+          message.className = 'muted';
+          message.textContent = 'Images are shown to clinicians and admins only; this token ' +
+              'may read the numbers below.';
         } else if (err instanceof ApiError && err.status === 401) {
           fail(err);
         } else {
