@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <limits>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <vector>
@@ -36,9 +37,19 @@ constexpr double kMinDepigmentedChroma = 5.0;
 constexpr double kPlaqueBorderLevel = 0.35;
 constexpr double kPatchBorderLevel = 0.5;
 constexpr double kCoreLevel = 0.8;
+// Vitiligo passes (see Segment). A patch that covers the end of a limb is its own local
+// reference at first: each pass sets the previous one's patches aside from the reference, which
+// uncovers the patch's outer part one pass later.
+constexpr int kVitiligoPasses = 3;
 // Hue window of skin in CIELAB, degrees: reddish (plaques, dark skin) to yellowish (light skin).
 constexpr double kSkinHueMin = 10.0;
 constexpr double kSkinHueMax = 82.0;
+// Pale (depigmented, scaly) skin may be up to this much yellower than the image's skin, within
+// kSkinHueMax..kPaleHueMaxCast (see SkinAtWork).
+constexpr double kPaleHueAboveSkin = 30.0;
+constexpr double kPaleHueMaxCast = 100.0;
+constexpr double kCastPartMinEnclosed = 0.6;
+constexpr double kCastPartMaxShare = 0.5;
 constexpr double kScaleChromaShare = 0.7;
 
 void CheckImage(const cv::Mat& bgr) {
@@ -70,11 +81,13 @@ WorkLab MakeWorkLab(const cv::Mat& work_bgr) {
 // or touching it with a mean hue inside the skin window. A pale patch inside or at the edge of the
 // skin passes; a pale background that only borders the skin, with a hue of its own, does not.
 cv::Mat SkinParts(const cv::Mat& candidates, const cv::Mat& seed, const cv::Mat& a_ch,
-                  const cv::Mat& b_ch, double min_enclosed) {
+                  const cv::Mat& b_ch, double min_enclosed,
+                  double max_area = std::numeric_limits<double>::infinity()) {
   cv::Mat labels;
   const int n = cv::connectedComponents(candidates, labels, 8, CV_32S);
   const size_t count = static_cast<size_t>(n);
   std::vector<double> touch(count, 0.0), border(count, 0.0), sum_a(count, 0.0), sum_b(count, 0.0);
+  std::vector<double> area(count, 0.0);
   const int rows = labels.rows, cols = labels.cols;
   for (int y = 0; y < rows; ++y) {
     const int* l = labels.ptr<int>(y);
@@ -85,6 +98,7 @@ cv::Mat SkinParts(const cv::Mat& candidates, const cv::Mat& seed, const cv::Mat&
       const size_t k = static_cast<size_t>(l[x]);
       sum_a[k] += pa[x];
       sum_b[k] += pb[x];
+      area[k] += 1;
       const int dx[4] = {1, -1, 0, 0}, dy[4] = {0, 0, 1, -1};
       for (int i = 0; i < 4; ++i) {
         const int nx = x + dx[i], ny = y + dy[i];
@@ -100,9 +114,10 @@ cv::Mat SkinParts(const cv::Mat& candidates, const cv::Mat& seed, const cv::Mat&
   std::vector<unsigned char> keep(count, 0);
   for (size_t k = 1; k < count; ++k) {
     const double hue = std::atan2(sum_b[k], sum_a[k]) * kRadToDeg;
-    const bool enclosed = border[k] > 0 && touch[k] >= min_enclosed * border[k];
+    const bool enclosed =
+        min_enclosed <= 1.0 && border[k] > 0 && touch[k] >= min_enclosed * border[k];
     const bool skin_hue = touch[k] > 0 && hue >= kSkinHueMin && hue <= kSkinHueMax;
-    keep[k] = enclosed || skin_hue ? 255 : 0;
+    keep[k] = (enclosed || skin_hue) && area[k] <= max_area ? 255 : 0;
   }
   cv::Mat out(candidates.size(), CV_8UC1);
   for (int y = 0; y < rows; ++y) {
@@ -113,26 +128,48 @@ cv::Mat SkinParts(const cv::Mat& candidates, const cv::Mat& seed, const cv::Mat&
   return out;
 }
 
+// Median hue of `mask` in degrees (from the median a* and b*).
+double MedianHue(const WorkLab& w, const cv::Mat& mask) {
+  std::vector<float> av = Gather(w.a, mask), bv = Gather(w.b, mask);
+  return std::atan2(Quantile(bv, 0.5), Quantile(av, 0.5)) * kRadToDeg;
+}
+
+// Pixels that may be skin when next to skin: some chroma, a hue from pink-violet (depigmented dark
+// skin) to `hue_max`.
+cv::Mat LooseSkin(const WorkLab& w, double hue_max) {
+  cv::Mat loose(w.l.size(), CV_8UC1);
+  for (int y = 0; y < w.l.rows; ++y) {
+    const float* l = w.l.ptr<float>(y);
+    const float* a = w.a.ptr<float>(y);
+    const float* b = w.b.ptr<float>(y);
+    unsigned char* o = loose.ptr<unsigned char>(y);
+    for (int x = 0; x < w.l.cols; ++x) {
+      const double chroma = std::hypot(a[x], b[x]);
+      const double hue = std::atan2(b[x], a[x]) * kRadToDeg;
+      o[x] = (l[x] > 5 && l[x] < 99.5 && chroma >= 4 && hue >= -35 && hue <= hue_max) ? 255 : 0;
+    }
+  }
+  return loose;
+}
+
 // Skin at the reduced size. Skin of every tone sits in one hue window of CIELAB (about 15-80
 // degrees: reddish to yellowish) with some chroma; what differs between tones is mostly L*, which
 // is therefore left wide open. Pale lesions (depigmented patches, silvery scale) fail the chroma
 // test, so holes are filled and low-chroma pixels next to skin are admitted.
 cv::Mat SkinAtWork(const WorkLab& w) {
   const int longest = std::max(w.l.cols, w.l.rows);
-  cv::Mat strict(w.l.size(), CV_8UC1), loose(w.l.size(), CV_8UC1);
+  cv::Mat strict(w.l.size(), CV_8UC1);
   for (int y = 0; y < w.l.rows; ++y) {
     const float* l = w.l.ptr<float>(y);
     const float* a = w.a.ptr<float>(y);
     const float* b = w.b.ptr<float>(y);
     unsigned char* s = strict.ptr<unsigned char>(y);
-    unsigned char* o = loose.ptr<unsigned char>(y);
     for (int x = 0; x < w.l.cols; ++x) {
       const double chroma = std::hypot(a[x], b[x]);
       const double hue = std::atan2(b[x], a[x]) * kRadToDeg;
       s[x] = (l[x] > 8 && l[x] < 97 && chroma >= 9 && hue >= kSkinHueMin && hue <= kSkinHueMax)
                  ? 255
                  : 0;
-      o[x] = (l[x] > 5 && l[x] < 99.5 && chroma >= 4 && hue >= -35 && hue <= kSkinHueMax) ? 255 : 0;
     }
   }
   const double image_area = static_cast<double>(w.l.total());
@@ -140,12 +177,26 @@ cv::Mat SkinAtWork(const WorkLab& w) {
   cv::Mat skin = RemoveSmall(strict, 0.01 * image_area);
   if (cv::countNonZero(skin) == 0) return skin;
   // Pale skin mostly enclosed by skin (a depigmented patch, which on dark skin can be pink with
-  // b* < 0, or a plaque's scale) joins it; darker low-chroma pixels there are background or
-  // shadow.
+  // b* < 0, or a plaque's scale) or touching it with a skin hue joins it; darker low-chroma
+  // pixels there are background or shadow.
   std::vector<float> lv = Gather(w.l, skin);
   const double l_skin = Quantile(lv, 0.5);
-  cv::Mat pale = loose & (w.l > l_skin + 3.0) & ~skin;
-  skin |= SkinParts(pale, skin, w.a, w.b, 0.25);
+  const cv::Mat lighter = w.l > l_skin + 3.0;
+  const cv::Mat loose = LooseSkin(w, kSkinHueMax);
+  skin |= SkinParts(loose & lighter & ~skin, skin, w.a, w.b, 0.25);
+  // A warm colour cast (tungsten light, a camera's white balance) turns every hue toward yellow;
+  // depigmented skin, with little a* left, then has pixels past the window's yellow end while
+  // the normal skin stays inside it, and a patch at the skin's outline or the frame's edge falls
+  // apart. Pixels up to kPaleHueAboveSkin yellower than the skin may join, but only as parts
+  // that are mostly bordered by skin and smaller
+  // than a fraction of the skin: a cream background under the same cast has the same hue, but
+  // it runs along the frame and is as large as the skin.
+  const double pale_hue_max =
+      std::clamp(MedianHue(w, skin) + kPaleHueAboveSkin, kSkinHueMax, kPaleHueMaxCast);
+  if (pale_hue_max > kSkinHueMax) {
+    skin |= SkinParts(LooseSkin(w, pale_hue_max) & lighter & ~skin, skin, w.a, w.b,
+                      kCastPartMinEnclosed, kCastPartMaxShare * cv::countNonZero(skin));
+  }
   // Closing bridges hair and creases; it may only add pixels of skin-like colour, so that the
   // background between fingers does not become skin.
   cv::Mat closed;
@@ -350,9 +401,11 @@ class ClassicalSegmenter : public Segmenter {
     cv::Mat scale_candidates;
     Split split;
     cv::Mat score, membership;
-    // Two passes: the first against the whole skin, the second against the skin outside the
-    // first pass's lesions, so that large lesions do not pull the normal reference toward them.
-    for (int pass = 0; pass < 2 && cv::countNonZero(skin) > 0; ++pass) {
+    // Passes: the first against the whole skin, each later one against the skin outside the
+    // previous pass's lesions, so that large lesions do not pull the normal reference toward
+    // them. Vitiligo takes one more (kVitiligoPasses).
+    const int passes = options_.condition == Condition::kPsoriasis ? 2 : kVitiligoPasses;
+    for (int pass = 0; pass < passes && cv::countNonZero(skin) > 0; ++pass) {
       cv::Mat normal = skin.clone();
       if (pass > 0) {
         cv::Mat grown;
