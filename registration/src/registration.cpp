@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "itk_refine.h"
+#include "polish.h"
 #include "skintrack/core/error.h"
 
 namespace skintrack::registration {
@@ -270,6 +271,38 @@ Score ScoreMatrix(const QualityFrame& q, const cv::Matx23d& moving_to_fixed) {
   return ScoreWarped(q, warped, warped_roi);
 }
 
+// What decides whether the polish is kept. The quality score (NMI of the raw working copies)
+// cannot rank alignments a few hundredths of a pixel apart: interpolation smooths the noise by an
+// amount that depends on the sub-pixel phase, and a lighting ramp smears the joint histogram.
+// Measured on 24 lighting + lesion phantom pairs: polishes that cut the error from 0.54 to
+// 0.004 px or from 0.05 to 0.004 px lowered the NMI by up to 0.6 %. Local correlation on smoothed
+// copies, away from excluded regions, is invariant to the ramp and falls with the square of the
+// error; the NMI may then drop by at most kPolishQualitySlack (a wrong basin drops it far more).
+constexpr double kPolishQualitySlack = 0.02;
+
+struct LocalFrame {
+  cv::Mat fixed, moving;          // smoothed (sigma 1 px) working copies
+  cv::Mat fixed_roi, moving_roi;  // eroded by detail::kRoiMargin
+};
+
+LocalFrame MakeLocalFrame(const QualityFrame& q) {
+  LocalFrame l;
+  cv::GaussianBlur(q.fixed, l.fixed, cv::Size(0, 0), 1.0);
+  cv::GaussianBlur(q.moving, l.moving, cv::Size(0, 0), 1.0);
+  detail::ErodeRoi(q.fixed_roi, q.moving_roi, &l.fixed_roi, &l.moving_roi);
+  return l;
+}
+
+double LocalScore(const QualityFrame& q, const LocalFrame& l, const cv::Matx23d& moving_to_fixed) {
+  const cv::Matx23d m = To23(q.fixed_to_full.inv() * To33(moving_to_fixed) * q.moving_to_full);
+  cv::Mat warped, warped_roi, both;
+  cv::warpAffine(l.moving, warped, m, l.fixed.size(), cv::INTER_LINEAR, cv::BORDER_CONSTANT);
+  cv::warpAffine(l.moving_roi, warped_roi, m, l.fixed.size(), cv::INTER_NEAREST,
+                 cv::BORDER_CONSTANT);
+  cv::bitwise_and(warped_roi, l.fixed_roi, both);
+  return detail::LocalCorrelation(l.fixed, warped, both);
+}
+
 // cv::remap map for an output grid whose pixel (x, y) sits at full-resolution fixed coordinate
 // out_to_full * (x, y), into the moving copy whose pixels sit at moving_to_full * (i, j):
 // moving = A (p + d(p)), d bilinear in the stage's displacement grid. Both scalings are diagonal.
@@ -422,6 +455,44 @@ RegistrationResult Register(const cv::Mat& baseline, const cv::Mat& moving,
       r.refinement_note = note.str();
     }
 
+    if (options.polish && (r.refined || start.ok || !options.use_features)) {
+      const cv::Matx33d a_w = q.moving_to_full.inv() * To33(r.matrix).inv() * q.fixed_to_full;
+      const detail::PolishOutcome polished = detail::PolishLinear(
+          q.fixed, q.moving, q.fixed_roi, q.moving_roi, options.model, a_w, options.polish_points);
+      std::ostringstream note;
+      note.precision(4);
+      if (!polished.ok) {
+        note << "not kept: " << polished.note;
+      } else {
+        const cv::Matx23d candidate =
+            To23(q.fixed_to_full * polished.fixed_to_moving.inv() * q.moving_to_full.inv());
+        const Score candidate_score = ScoreMatrix(q, candidate);
+        const double moved =
+            start.ok ? Residual(start, candidate).first - Residual(start, start.matrix).first : 0;
+        const LocalFrame local = MakeLocalFrame(q);
+        const double before = LocalScore(q, local, r.matrix);
+        const double after = LocalScore(q, local, candidate);
+        if (moved > options.guard_px) {
+          note << "not kept: moves matched features away by " << moved << " px";
+        } else if (!(after > before)) {
+          note << "not kept: local correlation " << after << " not above " << before;
+        } else if (candidate_score.quality < (1 - kPolishQualitySlack) * score.quality) {
+          note << "not kept: quality " << candidate_score.quality << " more than "
+               << 100 * kPolishQualitySlack << " % below " << score.quality;
+        } else {
+          note << "kept: local correlation " << before << " -> " << after << ", quality "
+               << score.quality << " -> " << candidate_score.quality;
+          r.polished = true;
+          r.matrix = candidate;
+          score = candidate_score;
+        }
+        note << " (" << polished.iterations << " iterations, " << polished.points
+             << " pixels, residual sigma " << polished.robust_sigma << ")";
+      }
+      r.iterations += polished.iterations;
+      r.polish_note = note.str();
+    }
+
     if (options.deformable && (r.refined || start.ok)) {
       const cv::Matx33d fixed_to_moving = To33(r.matrix).inv();
       const detail::DeformOutcome deformed =
@@ -523,6 +594,8 @@ void RegistrationOptions::Check() const {
   need(max_iterations >= 1 && max_iterations <= 10000, "max_iterations must be in 1..10000");
   need(samples >= 256 && samples <= 10000000, "samples must be in 256..10000000");
   need(threads >= 0 && threads <= 256, "threads must be in 0..256");
+  need(polish_points >= 1000 && polish_points <= 10000000,
+       "polish_points must be in 1000..10000000");
   need(min_inliers >= 3, "min_inliers must be at least 3");
   need(guard_px > 0, "guard_px must be positive");
   need(min_quality >= 0 && min_quality <= 1, "min_quality must be in 0..1");

@@ -24,6 +24,7 @@
 #include "skintrack/core/error.h"
 #include "skintrack/phantom/phantom.h"
 #include "skintrack/registration/registration.h"
+#include "skintrack/scoring/segmentation.h"
 
 namespace skintrack::cli {
 namespace {
@@ -45,7 +46,10 @@ options:
   --size WxH           phantom size (default 1633x1225, 2 MP)
   --seed S             first phantom seed (default 100)
   --model M            rigid | similarity (default) | affine
-  --masks              pass skin-minus-lesion masks (from the phantom truth) to the registration
+  --masks MODE         regions of interest passed to the registration (and to elastix):
+                       pipeline (default): skin minus lesions from the classical segmenter, as the
+                       service pipeline passes them; truth: skin minus lesions (grown 7 px) from
+                       the phantom truth; none: whole images
   --elastix            also run `elastix` (rigid -> affine) on every pair
   --elastix-pairs N    ... but only on the first N pairs of each scenario (default all)
   --elastix-params DIR folder with par_photo_rigid.txt, par_photo_affine.txt
@@ -55,6 +59,8 @@ options:
                        with a message when absent); overlays go to OUT/real
   --threads N          ITK work units of the metric (default 1; elastix gets 2)
   --scenario S         only geometry-only or lighting+lesion
+  --no-polish          skip the final sub-pixel polish
+  --polish-points N    pixels of the polish (default that of RegistrationOptions)
   --levels N, --samples N, --iterations N, --working-size PX, --feature-size PX
                        registration options (defaults: those of RegistrationOptions)
   --verbose            one line per pair
@@ -192,7 +198,9 @@ struct ElastixRun {
   std::string error;
 };
 
-ElastixRun RunElastix(const cv::Mat& fixed_grey, const cv::Mat& moving_grey, const fs::path& dir,
+// The same regions of interest as ours (-fMask / -mMask, 0/1 PNGs) when masks are given.
+ElastixRun RunElastix(const cv::Mat& fixed_grey, const cv::Mat& moving_grey,
+                      const cv::Mat& fixed_mask, const cv::Mat& moving_mask, const fs::path& dir,
                       const fs::path& params, int threads) {
   ElastixRun run;
   fs::remove_all(dir);
@@ -200,10 +208,20 @@ ElastixRun RunElastix(const cv::Mat& fixed_grey, const cv::Mat& moving_grey, con
   const std::string f = (dir / "fixed.png").string(), m = (dir / "moving.png").string();
   cv::imwrite(f, fixed_grey);
   cv::imwrite(m, moving_grey);
-  const std::string command =
-      "elastix -f '" + f + "' -m '" + m + "' -p '" + (params / "par_photo_rigid.txt").string() +
-      "' -p '" + (params / "par_photo_affine.txt").string() + "' -out '" + dir.string() +
-      "' -threads " + std::to_string(threads) + " > '" + (dir / "stdout.txt").string() + "' 2>&1";
+  std::string mask_args;
+  const auto add_mask = [&](const cv::Mat& mask, const char* name, const char* option) {
+    if (mask.empty()) return;
+    const std::string path = (dir / name).string();
+    cv::imwrite(path, (mask > 0) & 1);
+    mask_args += std::string(" ") + option + " '" + path + "'";
+  };
+  add_mask(fixed_mask, "fixed_mask.png", "-fMask");
+  add_mask(moving_mask, "moving_mask.png", "-mMask");
+  const std::string command = "elastix -f '" + f + "' -m '" + m + "'" + mask_args + " -p '" +
+                              (params / "par_photo_rigid.txt").string() + "' -p '" +
+                              (params / "par_photo_affine.txt").string() + "' -out '" +
+                              dir.string() + "' -threads " + std::to_string(threads) + " > '" +
+                              (dir / "stdout.txt").string() + "' 2>&1";
   const auto t0 = std::chrono::steady_clock::now();
   const double c0 = CpuSeconds(RUSAGE_CHILDREN);
   const int status = std::system(command.c_str());
@@ -305,6 +323,27 @@ void PrintSummary(const std::string& scenario, const std::vector<Row>& rows, std
   }
 }
 
+enum class MaskMode { kPipeline, kTruth, kNone };
+
+MaskMode ParseMaskMode(const std::string& text) {
+  if (text == "pipeline") return MaskMode::kPipeline;
+  if (text == "truth") return MaskMode::kTruth;
+  if (text == "none") return MaskMode::kNone;
+  throw Error(ErrorCode::kInvalidArgument, "--masks must be pipeline, truth or none");
+}
+
+const char* MaskModeName(MaskMode mode) {
+  switch (mode) {
+    case MaskMode::kPipeline:
+      return "skin-minus-lesion masks from the classical segmenter (as the pipeline)";
+    case MaskMode::kTruth:
+      return "skin-minus-lesion masks from the phantom truth";
+    case MaskMode::kNone:
+      break;
+  }
+  return "no masks";
+}
+
 cv::Mat SkinMinusLesion(const phantom::Visit& v) {
   cv::Mat m = v.skin_mask.clone();
   cv::Mat lesion = v.envelope_mask.empty() ? v.lesion_mask : (v.lesion_mask | v.envelope_mask);
@@ -312,6 +351,31 @@ cv::Mat SkinMinusLesion(const phantom::Visit& v) {
   cv::dilate(lesion, grown, cv::getStructuringElement(cv::MORPH_ELLIPSE, cv::Size(15, 15)));
   m.setTo(0, grown);
   return m;
+}
+
+// The region of interest the service pipeline passes (src/service/src/pipeline.cpp): skin minus
+// lesions, both from the classical segmenter of the capture's condition, nothing grown.
+cv::Mat PipelineMask(const cv::Mat& bgr, Condition condition) {
+  scoring::ClassicalSegmenterOptions so;
+  so.condition = condition;
+  const scoring::Segmentation seg = scoring::MakeClassicalSegmenter(so)->Segment(bgr);
+  cv::Mat m = seg.skin_mask & ~seg.lesion_mask;
+  // RegisterToBaseline rejects an (almost) empty region; the pipeline would fail the same way,
+  // the bench falls back to the whole image and says so.
+  if (cv::countNonZero(m) < 64) return cv::Mat();
+  return m;
+}
+
+cv::Mat MaskFor(MaskMode mode, const phantom::Visit& v, Condition condition) {
+  switch (mode) {
+    case MaskMode::kPipeline:
+      return PipelineMask(v.image, condition);
+    case MaskMode::kTruth:
+      return SkinMinusLesion(v);
+    case MaskMode::kNone:
+      break;
+  }
+  return cv::Mat();
 }
 
 // ---- non-rigid phantoms ----------------------------------------------------------------------
@@ -449,7 +513,7 @@ int RunBench(Args& args, std::ostream& out) {
   const long long seed0 = args.GetInt("seed", 100, 0, 1LL << 40);
   reg::RegistrationOptions options;
   if (auto m = args.Get("model")) options.model = reg::ParseTransformModel(*m);
-  const bool masks = args.Flag("masks");
+  const MaskMode masks = ParseMaskMode(args.Get("masks").value_or("pipeline"));
   const bool elastix = args.Flag("elastix");
   const long long elastix_pairs = args.GetInt("elastix-pairs", 1LL << 30, 0, 1LL << 30);
   const fs::path params = args.Get("elastix-params").value_or("../shared/elastix");
@@ -460,6 +524,9 @@ int RunBench(Args& args, std::ostream& out) {
   options.samples = static_cast<int>(args.GetInt("samples", options.samples, 256, 10000000));
   options.max_iterations =
       static_cast<int>(args.GetInt("iterations", options.max_iterations, 1, 10000));
+  if (args.Flag("no-polish")) options.polish = false;
+  options.polish_points =
+      static_cast<int>(args.GetInt("polish-points", options.polish_points, 1000, 10000000));
   options.working_long_side =
       static_cast<int>(args.GetInt("working-size", options.working_long_side, 64, 8192));
   options.feature_long_side =
@@ -488,9 +555,8 @@ int RunBench(Args& args, std::ostream& out) {
   std::map<std::string, long long> elastix_count;
   long long seed = seed0;
   out << "registration benchmark: " << size.width << "x" << size.height << ", model "
-      << reg::TransformModelName(options.model)
-      << (masks ? ", skin-minus-lesion masks" : ", no masks") << ", threads " << options.threads
-      << (elastix ? ", with elastix" : "") << "\n";
+      << reg::TransformModelName(options.model) << ", " << MaskModeName(masks) << ", threads "
+      << options.threads << (elastix ? ", with elastix" : "") << "\n";
   for (const char* scenario : scenarios) {
     if (!only.empty() && only != scenario) continue;
     const bool change = std::string(scenario) != "geometry-only";
@@ -508,13 +574,12 @@ int RunBench(Args& args, std::ostream& out) {
           po.new_lesions = change;
           const phantom::Series series = phantom::GeneratePhantom(po);
           const phantom::Visit& base = series.visits[0];
+          const cv::Mat base_mask = MaskFor(masks, base, condition);
           for (int k = 1; k < visits; ++k) {
             const phantom::Visit& v = series.visits[static_cast<std::size_t>(k)];
             reg::RegistrationOptions o = options;
-            if (masks) {
-              o.fixed_mask = SkinMinusLesion(base);
-              o.moving_mask = SkinMinusLesion(v);
-            }
+            o.fixed_mask = base_mask;
+            o.moving_mask = MaskFor(masks, v, condition);
             const double c0 = CpuSeconds(RUSAGE_SELF);
             const reg::RegistrationResult r = reg::RegisterToBaseline(base.image, v.image, o);
             const double cpu_seconds = CpuSeconds(RUSAGE_SELF) - c0;
@@ -531,8 +596,8 @@ int RunBench(Args& args, std::ostream& out) {
             row.cpu_seconds = cpu_seconds;
             row.quality = r.quality;
             if (elastix && elastix_count[scenario]++ < elastix_pairs) {
-              const ElastixRun e =
-                  RunElastix(Grey8(base.image), Grey8(v.image), out_dir / "elastix", params, 2);
+              const ElastixRun e = RunElastix(Grey8(base.image), Grey8(v.image), o.fixed_mask,
+                                              o.moving_mask, out_dir / "elastix", params, 2);
               row.elastix_ran = true;
               row.elastix_seconds = e.seconds;
               row.elastix_cpu_seconds = e.cpu_seconds;
@@ -555,7 +620,8 @@ int RunBench(Args& args, std::ostream& out) {
                 out << " | elastix mean " << row.elastix.mean << " p95 " << row.elastix.p95 << " "
                     << row.elastix_seconds << " s";
               }
-              out << "\n  " << r.stop_reason << " / " << r.refinement_note << "\n";
+              out << "\n  " << r.stop_reason << " / " << r.refinement_note << " / polish "
+                  << r.polish_note << "\n";
               out.flush();
             }
           }
@@ -574,9 +640,12 @@ int RunBench(Args& args, std::ostream& out) {
       po.fitzpatrick = 1 + i % 6;
       po.size = cv::Size(4000, 3000);
       const phantom::Series series = phantom::GeneratePhantom(po);
+      reg::RegistrationOptions o = options;
+      o.fixed_mask = MaskFor(masks, series.visits[0], po.condition);
+      o.moving_mask = MaskFor(masks, series.visits[1], po.condition);
       const double c0 = CpuSeconds(RUSAGE_SELF);
       const reg::RegistrationResult r =
-          reg::RegisterToBaseline(series.visits[0].image, series.visits[1].image, options);
+          reg::RegisterToBaseline(series.visits[0].image, series.visits[1].image, o);
       cpu_times.push_back(CpuSeconds(RUSAGE_SELF) - c0);
       times.push_back(r.seconds);
       errors.push_back(ErrorOf(series, 1, [&](cv::Point2d p) { return Apply(r.matrix, p); }).mean);
@@ -594,7 +663,7 @@ const bool kRegistered =
     RegisterCommand({"bench-registration",
                      "benchmark registration on phantom pairs (vs elastix) and real pairs",
                      kUsage,
-                     {"masks", "elastix", "verbose", "real-only"},
+                     {"elastix", "verbose", "real-only", "no-polish"},
                      RunBench});
 
 }  // namespace

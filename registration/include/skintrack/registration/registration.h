@@ -63,6 +63,12 @@ struct RegistrationOptions {
   // order they take a lock, so runs then differ in the last digits (~1e-13 px measured).
   int threads = 1;
 
+  // Final sub-pixel polish on the working copies: robust Gauss-Newton on `polish_points` pixels
+  // of strongest gradient, with the lighting change modelled as a smooth (quadratic) gain. Kept
+  // only if it raises the quality score and passes the feature guard.
+  bool polish = true;
+  int polish_points = 60000;
+
   int min_inliers = 12;       // fewer RANSAC inliers = the feature start failed
   double guard_px = 1.5;      // refinement may move matched features by at most this (mean)
   double min_quality = 0.08;  // below this quality score the alignment is reported as failed
@@ -100,6 +106,8 @@ struct RegistrationResult {
 
   bool refined = false;         // the ITK refinement was kept (guard passed)
   std::string refinement_note;  // why it was or was not kept
+  bool polished = false;        // the final polish was kept
+  std::string polish_note;      // why it was or was not kept
   double metric = 0;            // final Mattes MI value of the optimiser (negative, sampled)
   int iterations = 0;           // optimiser iterations over all levels (both stages)
 
