@@ -226,10 +226,18 @@ cv::Mat ScoreMap(Condition condition, const WorkLab& w, const cv::Mat& normal,
   };
   if (condition == Condition::kPsoriasis) return w.a - ref(w.a);
   const cv::Mat dl = w.l - ref(w.l);
-  cv::Mat score = dl - (w.b - ref(w.b));
+  const cv::Mat db = w.b - ref(w.b);
+  cv::Mat score = dl - db;
   // Loss of melanin always lightens: a pixel that is not lighter (lips, shadowed or inflamed skin
   // with less yellow) keeps only its lightness difference as its score.
   dl.copyTo(score, dl < 0);
+  // ... and always takes yellow away, unless the blood shows through pink (depigmented dark
+  // skin can keep the b* of the brown skin around it): a lighter pixel that is neither less
+  // yellow nor pinker than the skin (light wood, a beige wall, skin in brighter light) gets no
+  // credit for its lightness.
+  const cv::Mat da = w.a - ref(w.a);
+  const cv::Mat not_less_yellow = -db;
+  not_less_yellow.copyTo(score, (db >= 0) & (dl >= 0) & (da <= 0));
   // Skin without melanin still shows the blood under it (pink, chroma of about 8 and more);
   // nearly neutral white is sclera, teeth, a highlight or a white background.
   cv::Mat chroma;
