@@ -56,8 +56,10 @@ struct RegistrationOptions {
   int histogram_bins = 32;  // Mattes mutual information
   int levels = 2;  // pyramid levels (shrink 2, 1); at least 3 when the feature start failed
   int max_iterations = 150;  // per level
-  int samples = 40000;       // metric sample points per level (fixed-image grid, jittered)
-  std::uint32_t seed = 1;    // jitter of the sample grid
+  // Metric sample points per level (fixed-image grid, jittered). 20 000 since the polish does the
+  // last hundredths: 40 000 gave the same final error for 0.1 s more CPU per 2 MP pair.
+  int samples = 20000;
+  std::uint32_t seed = 1;  // jitter of the sample grid
   // ITK work units of the metric; 0 = ITK's default. 1 (default) is reproducible bit for bit.
   // More are faster, but ITK 5.2's Mattes metric sums per-work-unit derivative buffers in the
   // order they take a lock, so runs then differ in the last digits (~1e-13 px measured).
