@@ -1,12 +1,15 @@
-// Phantom sweep (label `eval`, about a minute): both conditions on every Fitzpatrick type I-VI,
-// four visits each at the phantom's default 1600 x 1200. Prints one row per visit and the
-// summary against the targets (Dice >= 0.90 and |area error| <= 2 points on every visit,
-// grades exact >= 80 % and within one 100 %, ladder within one step), and asserts floors set from
-// the measured results (docs/scoring.md) so that a regression shows. Where a floor is below the
-// target, the target is not met yet; the summary line says so.
+// Phantom sweep (label `eval`, about half a minute): both conditions on every Fitzpatrick type
+// I-VI, four visits each at the phantom's default 1600 x 1200. Prints one row per visit, one per
+// skin type and the summary against the targets (Dice >= 0.90 and |area error| <= 2
+// points on every skin type, grades exact >= 80 % and within one 100 %, ladder within one step).
+// It asserts the targets that are met (per skin type: mean Dice >= 0.90, |area error| <= 2
+// points) and, per visit, floors set a little under the measured results (docs/scoring.md) so
+// that a regression shows. Where a floor is below the target, the target is not met yet on every
+// visit; the summary line says so.
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <vector>
 
 #include "phantom_eval.h"
 
@@ -18,13 +21,16 @@ using testing::PhantomCase;
 using testing::PrintCase;
 using testing::RunPhantom;
 
-// Floors from the measured sweep (psoriasis: Dice mean 0.969, min 0.874, max |error| 0.60 pts;
-// vitiligo: Dice mean 0.936, min 0.833, max |error| 3.85 pts), with a little slack.
+// Floors from the measured sweep of 2026-11-26 (psoriasis: Dice mean 0.969, min of a visit 0.874
+// (FP5's faint last visit), max |error| 0.60 pts; vitiligo: Dice mean 0.947, min of a visit 0.903,
+// max |error| 1.58 pts), with a little slack. The per-skin-type targets are asserted as they are.
 struct Floors {
   double mean_dice, min_dice, max_abs_err;
 };
-constexpr Floors kPsoriasisFloors{0.95, 0.85, 1.0};
-constexpr Floors kVitiligoFloors{0.92, 0.80, 4.5};
+constexpr Floors kPsoriasisFloors{0.96, 0.85, 1.0};
+constexpr Floors kVitiligoFloors{0.94, 0.89, 2.0};
+constexpr double kTargetDice = 0.90;
+constexpr double kTargetAbsErr = 2.0;
 
 struct Totals {
   int n = 0, grade_n = 0, grade_exact = 0, grade_within_one = 0, ladder_within_one = 0;
@@ -52,11 +58,23 @@ void Add(Totals& t, const PhantomCase& c) {
 TEST(PhantomSweep, AllSkinTypesBothConditions) {
   for (Condition cond : {Condition::kPsoriasis, Condition::kVitiligo}) {
     Totals t;
+    std::vector<Totals> per_type;
     for (int fp = 1; fp <= 6; ++fp) {
+      Totals ft;
       for (const PhantomCase& c : RunPhantom(cond, fp, 4, cv::Size(1600, 1200), 100 + fp)) {
         PrintCase(c);
         Add(t, c);
+        Add(ft, c);
       }
+      per_type.push_back(ft);
+    }
+    for (size_t i = 0; i < per_type.size(); ++i) {
+      const Totals& ft = per_type[i];
+      std::printf("%s FP%zu: Dice mean %.3f min %.3f, max |area error| %.2f pts\n",
+                  ConditionName(cond), i + 1, ft.sum_dice / ft.n, ft.min_dice, ft.max_abs_err);
+      // The targets, per skin type.
+      EXPECT_GE(ft.sum_dice / ft.n, kTargetDice) << ConditionName(cond) << " FP" << i + 1;
+      EXPECT_LE(ft.max_abs_err, kTargetAbsErr) << ConditionName(cond) << " FP" << i + 1;
     }
     std::printf("%s: %d visits, Dice mean %.3f min %.3f, max |area error| %.2f pts",
                 ConditionName(cond), t.n, t.sum_dice / t.n, t.min_dice, t.max_abs_err);
@@ -70,8 +88,9 @@ TEST(PhantomSweep, AllSkinTypesBothConditions) {
       std::printf(", ladder within one step %d/%d\n", t.ladder_within_one, t.n);
       EXPECT_EQ(t.ladder_within_one, t.n);
     }
-    std::printf("  target min Dice 0.90: %s; target max |area error| 2 pts: %s\n",
-                t.min_dice >= 0.90 ? "met" : "NOT met", t.max_abs_err <= 2.0 ? "met" : "NOT met");
+    std::printf("  every visit Dice >= 0.90: %s; every visit |area error| <= 2 pts: %s\n",
+                t.min_dice >= kTargetDice ? "met" : "NOT met",
+                t.max_abs_err <= kTargetAbsErr ? "met" : "NOT met");
     EXPECT_GE(t.sum_dice / t.n, f.mean_dice) << ConditionName(cond);
     EXPECT_GE(t.min_dice, f.min_dice) << ConditionName(cond);
     EXPECT_LE(t.max_abs_err, f.max_abs_err) << ConditionName(cond);
