@@ -49,6 +49,7 @@ int RunRegister(Args& args, std::ostream& out) {
   reg::RegistrationOptions options;
   if (auto model = args.Get("model")) options.model = reg::ParseTransformModel(*model);
   options.deformable = args.Flag("deformable");
+  options.polish = !args.Flag("no-polish");
   options.deformable_grid_px = args.GetDouble("grid", options.deformable_grid_px, 16, 4096);
   const auto fixed_mask_path = args.Get("fixed-mask");
   const auto moving_mask_path = args.Get("moving-mask");
@@ -91,6 +92,8 @@ int RunRegister(Args& args, std::ostream& out) {
         {"feature_residual_px", r.feature_residual_px},
         {"refined", r.refined},
         {"refinement_note", r.refinement_note},
+        {"polished", r.polished},
+        {"polish_note", r.polish_note},
         {"fixed_size", {r.fixed_size.width, r.fixed_size.height}},
         {"moving_size", {r.moving_size.width, r.moving_size.height}},
     };
@@ -109,7 +112,8 @@ int RunRegister(Args& args, std::ostream& out) {
         << ", inliers " << r.feature_inliers << "/" << r.feature_matches << ", residual "
         << r.feature_residual_px << " px, " << r.iterations << " iterations, " << r.seconds
         << " s\n"
-        << "refinement " << r.refinement_note << "\n";
+        << "refinement " << r.refinement_note << "\n"
+        << "polish " << r.polish_note << "\n";
     if (options.deformable) out << "deformable " << r.deformable_note << "\n";
   }
   // A result that ran but did not align is not a success for a script either.
@@ -121,12 +125,13 @@ const bool kRegistered = RegisterCommand(
      "align a capture to a baseline capture (ITK, features + mutual information)",
      "usage: skintrack register --fixed BASELINE --moving CAPTURE [--model "
      "rigid|similarity|affine]\n"
-     "         [--deformable [--grid PX]] [--fixed-mask M.png] [--moving-mask M.png]\n"
+     "         [--deformable [--grid PX]] [--no-polish] [--fixed-mask M.png] [--moving-mask "
+     "M.png]\n"
      "         [--warped OUT.png] [--working-size PX] [--seed N] [--threads N] [--json]\n"
      "  matrix maps moving pixels to fixed pixels (cv::warpAffine convention).\n"
      "  masks: 8-bit, nonzero = pixels the alignment may use (skin minus lesions).\n"
      "  exit 0 converged, 3 ran but did not converge (JSON says why), 1/2 on errors.\n",
-     {"deformable", "json"},
+     {"deformable", "no-polish", "json"},
      RunRegister});
 
 }  // namespace

@@ -29,8 +29,11 @@ TEST(RegisterCli, PrintsMatrixMovingToFixedAndWritesWarped) {
   EXPECT_NEAR(j.at("matrix")[0][2].get<double>(), 7.5, 0.05);
   EXPECT_NEAR(j.at("matrix")[1][2].get<double>(), -3.25, 0.05);
   EXPECT_NEAR(j.at("matrix")[0][0].get<double>(), 1.0, 1e-3);
+  // A pure shift of a sharp scene: the polish takes it to the hundredth.
+  EXPECT_NEAR(j.at("matrix")[0][2].get<double>(), 7.5, 0.01) << j.at("polish_note");
+  EXPECT_NEAR(j.at("matrix")[1][2].get<double>(), -3.25, 0.01) << j.at("polish_note");
   for (const char* key : {"metric", "iterations", "seconds", "quality", "overlap_fraction",
-                          "feature_residual_px", "stop_reason"}) {
+                          "feature_residual_px", "stop_reason", "polished", "polish_note"}) {
     EXPECT_TRUE(j.contains(key)) << key;
   }
   const cv::Mat out = cv::imread(warped);
