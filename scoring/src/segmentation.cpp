@@ -381,7 +381,7 @@ class ClassicalSegmenter : public Segmenter {
   }
 
   std::string Name() const override {
-    return std::string("classical-") + ConditionName(options_.condition) + "/1.0";
+    return std::string("classical-") + ConditionName(options_.condition) + "/1.1";
   }
 
   Segmentation Segment(const cv::Mat& bgr) const override {
