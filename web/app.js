@@ -606,11 +606,26 @@
           ? ` (threshold range ${fmt(100 * meas.lesion_fraction_low)}–` +
             `${fmt(100 * meas.lesion_fraction_high)} %)` : '';
       box.append(h('dl', {class: 'kv'},
-          h('dt', {}, 'Lesion fraction of skin'), h('dd', {}, `${fmt(100 * (r.measurements.value || 0))} %${range}`),
+          h('dt', {}, 'Lesion fraction of this photo\'s skin'), h('dd', {}, `${fmt(100 * (r.measurements.value || 0))} %${range}`),
+          siteAreaRows(meas.site_area, capture.condition),
           h('dt', {}, 'Skin tone (ITA)'), h('dd', {}, `${fmt(meas.ita_degrees, 1)}° (${meas.ita_group || '—'})`),
           h('dt', {}, 'Lesions'), h('dd', {}, fmt(meas.lesion_count, 0))));
     }
     return box;
+  }
+
+  // The area the scores use: the site's, in the baseline frame (see docs/service.md).
+  function siteAreaRows(site, condition) {
+    if (!site) return null;
+    if (!site.used) {
+      return [h('dt', {}, 'Site area'), h('dd', {class: 'muted', id: 'site-area'}, `photo's own (${site.note})`)];
+    }
+    const value = condition === 'vitiligo' && typeof site.envelope_fraction === 'number'
+        ? `patch envelope ${fmt(100 * site.envelope_fraction)} %, lesion ${fmt(100 * site.lesion_fraction)} % of the site`
+        : `${fmt(100 * site.lesion_fraction)} % of the site`;
+    return [h('dt', {}, 'Site area (scored)'),
+            h('dd', {id: 'site-area', title: site.note},
+              `${value}; ${fmt(100 * site.unseen_skin_fraction, 0)} % of the baseline's skin outside this photo`)];
   }
 
   function registrationDetail(capture) {

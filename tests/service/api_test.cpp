@@ -365,6 +365,44 @@ TEST_F(ApiTest, ALateCaptureWithAnEarlierDateBecomesTheBaselineOfTheSeries) {
             0);
 }
 
+TEST_F(ApiTest, SiteAreaDoesNotDependOnTheFieldOfView) {
+  // Lesions that do not change, photographed from varying distance and position: the share of
+  // the photo's skin that is lesion varies, the share of the site does not.
+  CreatePatient("P3");
+  phantom::PhantomOptions o;
+  o.size = cv::Size(480, 360);
+  o.visits = 4;
+  o.seed = 5;
+  o.max_rotation_deg = 20;
+  o.min_scale = 1.1;
+  o.max_scale = 1.33;
+  o.lesion_changes = false;
+  o.new_lesions = false;
+  const phantom::Series s = phantom::GeneratePhantom(o);
+  double worst_photo = 0, worst_site = 0;
+  for (int k = 0; k < o.visits; ++k) {
+    const json c =
+        Push("P3", "left-forearm", "psoriasis", "2026-0" + std::to_string(k + 1) + "-10T09:00:00Z",
+             Jpeg(s.visits[k].image));
+    const json full = Body(
+        Call("GET", "/v1/captures/" + std::to_string(c["id"].get<std::int64_t>()), clinician_));
+    const json& m = full["results"]["measurements"];
+    const json& site = m["payload"]["site_area"];
+    ASSERT_TRUE(site["used"].get<bool>()) << site.dump();
+    const double truth = s.visits[k].truth.lesion_fraction_site;
+    worst_photo = std::max(worst_photo, std::abs(m["value"].get<double>() - truth));
+    worst_site = std::max(worst_site, std::abs(site["lesion_fraction"].get<double>() - truth));
+    // The score uses the site's area; the measurement keeps the photo's own fraction.
+    const json& region = full["results"]["pasi_site"]["payload"]["pasi"]["regions"][0];
+    EXPECT_NEAR(region["area_percent"].get<double>(), 100.0 * site["lesion_fraction"].get<double>(),
+                1e-9);
+    EXPECT_EQ(full["results"]["pasi_site"]["provenance"]["area_frame"], "baseline");
+  }
+  // Measured (seed 5): photo up to 0.060 from the site's truth, site area 0.011.
+  EXPECT_GT(worst_photo, 0.04);  // the field of view does move the photo's fraction ...
+  EXPECT_LT(worst_site, 0.02);   // ... and not the site's
+}
+
 TEST_F(ApiTest, QualityGateKeepsAndMarksBadCaptures) {
   CreatePatient("P1");
   const json c = Push("P1", "left-forearm", "psoriasis", "2026-01-01T00:00:00Z",

@@ -209,26 +209,6 @@ std::optional<storage::Result> Latest(ApiContext& ctx, std::int64_t capture_id,
   return std::nullopt;
 }
 
-// The capture's registration to its baseline as a RegistrationResult (matrix only).
-std::optional<std::pair<std::int64_t, registration::RegistrationResult>> StoredRegistration(
-    ApiContext& ctx, const storage::Capture& c) {
-  const auto r = Latest(ctx, c.id, "to_baseline");
-  if (!r) return std::nullopt;
-  const json p = json::parse(r->payload_json);
-  if (!p.value("converged", false)) return std::nullopt;
-  registration::RegistrationResult reg;
-  for (int i = 0; i < 2; ++i) {
-    for (int k = 0; k < 3; ++k) reg.matrix(i, k) = p["matrix"][i][k].get<double>();
-  }
-  const std::int64_t baseline_id = p["baseline_capture_id"].get<std::int64_t>();
-  const auto base = ctx.store.repository().FindCapture(baseline_id);
-  if (!base) return std::nullopt;
-  reg.fixed_size = cv::Size(base->width, base->height);
-  reg.moving_size = cv::Size(c.width, c.height);
-  reg.converged = true;
-  return std::make_pair(baseline_id, reg);
-}
-
 cv::Mat RequireMask(ApiContext& ctx, const storage::Capture& c, const std::string& name) {
   auto m = LatestMask(ctx.store, c.id, name);
   if (!m) {
@@ -297,7 +277,9 @@ json ResponseForCondition(ApiContext& ctx, const storage::TokenInfo& token,
         const json& region = payload["pasi"]["regions"][0];
         scoring::PsoriasisSiteMeasurement m;
         m.site = site;
-        m.lesion_fraction = meas->value.value_or(0.0);
+        // The area the site's score used (the site's area in the baseline frame when the
+        // capture is registered; see MeasureSiteArea), not the photo's own fraction.
+        m.lesion_fraction = region.value("area_percent", 100.0 * meas->value.value_or(0.0)) / 100.0;
         m.area_provenance = scoring::ParseProvenance(region.value("area_provenance", "measured"));
         m.erythema = GradeFromJson(region["erythema"]);
         m.induration = GradeFromJson(region["induration"]);
@@ -581,7 +563,7 @@ void AddApiRoutes(Router& router, ApiContext& ctx) {
              [&ctx](const HttpRequest& req, const PathParams& params) {
                Authorize(ctx, req, {Role::kAdmin, Role::kClinician});
                const storage::Capture c = LoadCapture(ctx, params.at("id"));
-               const auto reg = StoredRegistration(ctx, c);
+               const auto reg = StoredRegistration(ctx.store, c);
                if (!reg) {
                  throw Error(ErrorCode::kNotFound,
                              "capture " + params.at("id") +
@@ -615,7 +597,7 @@ void AddApiRoutes(Router& router, ApiContext& ctx) {
       [&ctx](const HttpRequest& req, const PathParams& params) {
         Authorize(ctx, req, {Role::kAdmin, Role::kClinician});
         const storage::Capture c = LoadCapture(ctx, params.at("id"));
-        const auto reg = StoredRegistration(ctx, c);
+        const auto reg = StoredRegistration(ctx.store, c);
         if (!reg) {
           throw Error(ErrorCode::kNotFound, "capture " + params.at("id") +
                                                 " has no successful registration to its baseline");

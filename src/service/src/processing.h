@@ -6,7 +6,9 @@
 #include <opencv2/core.hpp>
 #include <optional>
 #include <string>
+#include <utility>
 
+#include "skintrack/registration/registration.h"
 #include "skintrack/scoring/segmentation.h"
 #include "skintrack/storage/store.h"
 
@@ -27,6 +29,29 @@ cv::Mat DecodeStoredImage(storage::Store& store, const storage::Capture& capture
 // The latest version of the capture's mask result `name` ("lesion", "skin"), if any.
 std::optional<cv::Mat> LatestMask(storage::Store& store, std::int64_t capture_id,
                                   const std::string& name);
+
+// The capture's latest stored registration to its baseline, when it converged: (baseline capture
+// id, the transform with its sizes). The baseline itself has an identity registration.
+std::optional<std::pair<std::int64_t, registration::RegistrationResult>> StoredRegistration(
+    storage::Store& store, const storage::Capture& capture);
+
+// The lesion (and vitiligo envelope) area of a capture as a fraction of its SITE, so that it does
+// not depend on the photo's field of view (a photo taken closer, or showing part of the site,
+// sees another share of lesion): the capture's masks are warped into the baseline's frame, the
+// change is measured where both photos see the site, and applied to the baseline's own fraction.
+// Not used (`used` false, `note` says why) when the capture has no converged registration, the
+// baseline has no stored masks, or the photo shows less than half of the baseline's skin.
+struct SiteArea {
+  bool used = false;
+  std::string note;
+  std::int64_t baseline_capture_id = 0;
+  double lesion_fraction = 0;
+  std::optional<double> envelope_fraction;  // vitiligo
+  double unseen_skin_fraction = 0;          // of the baseline's skin, not in this photo
+  nlohmann::json ToJson() const;
+};
+SiteArea MeasureSiteArea(storage::Store& store, const storage::Capture& capture,
+                         const scoring::Segmentation& segmentation);
 
 // The grades of the capture's clinician assessments (later entries override earlier ones).
 struct ClinicianInput {
