@@ -398,6 +398,7 @@ RegistrationResult Register(const cv::Mat& baseline, const cv::Mat& moving,
   q.moving_to_full = cv::Matx33d(pair.moving_factor, 0, 0, 0, pair.moving_factor, 0, 0, 0, 1);
 
   FeatureStart start;
+  std::string start_note;  // how the start was found, when not the usual way
   if (options.use_features) {
     double ff = 1, fm = 1;
     const cv::Mat f8 = ToGrey8(Reduce(fixed_grey, options.feature_long_side, &ff, cv::INTER_AREA));
@@ -406,6 +407,20 @@ RegistrationResult Register(const cv::Mat& baseline, const cv::Mat& moving,
         f8, m8, options.fixed_mask.empty() ? cv::Mat() : ResizeMask(options.fixed_mask, f8.size()),
         options.moving_mask.empty() ? cv::Mat() : ResizeMask(options.moving_mask, m8.size()), ff,
         fm, options);
+    // Dark skin with large vitiligo patches can leave too little texture outside the lesions for
+    // a start (3 of 240 phantom pairs with the pipeline's masks, all Fitzpatrick 6 vitiligo). The
+    // lesions move with the skin and RANSAC tolerates the part of them that changed, so try the
+    // whole images before falling back to intensity alone; the refinement and the polish still
+    // use the regions of interest.
+    if (!start.ok && (!options.fixed_mask.empty() || !options.moving_mask.empty())) {
+      FeatureStart whole = StartFromFeatures(f8, m8, cv::Mat(), cv::Mat(), ff, fm, options);
+      if (whole.ok) {
+        start_note =
+            "feature start on the whole images (within the regions of interest: " + start.reason +
+            "); ";
+        start = whole;
+      }
+    }
     r.feature_matches = start.matches;
     r.feature_inliers = start.inliers;
   } else {
@@ -552,7 +567,9 @@ RegistrationResult Register(const cv::Mat& baseline, const cv::Mat& moving,
     if (!start.ok && options.use_features) {
       why << "intensity-only alignment (feature start failed: " << start.reason << "); ";
     }
+    why << start_note;
     why << (r.refined ? optimiser_stop : "feature start only (" + r.refinement_note + ")");
+    if (r.polished) why << "; sub-pixel polish kept";
   }
   r.stop_reason = why.str();
   return r;
