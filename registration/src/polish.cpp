@@ -190,7 +190,9 @@ LevelResult FitLevel(const LevelImages& l, TransformModel model, const cv::Matx3
       out.note = "too few usable pixels (" + std::to_string(used) + ")";
       return out;
     }
-    // Robust scale: 1.4826 x the median absolute residual. Huber weights beyond 1.345 sigma.
+    // Robust scale: 1.4826 x the median absolute residual. Huber weights beyond 1.345 sigma for
+    // the first two steps (the start may be off), then Tukey's biweight (cut at 4.685 sigma): a
+    // repigmented island or a new lesion outside the masks then stops pulling at all.
     const std::size_t mid = scratch.size() / 2;
     std::nth_element(scratch.begin(), scratch.begin() + static_cast<std::ptrdiff_t>(mid),
                      scratch.end());

@@ -2,13 +2,14 @@
 // (Lucas-Kanade) fit of the geometric transform together with a smooth photometric model, on the
 // grey working copies. OpenCV and std only (no ITK).
 //
-// Why: the ITK refinement maximises Mattes mutual information on 40 000 sampled points; it stops
-// 0.03-0.3 px from the truth on some pairs, and a smooth lighting change (an exposure ramp across
-// the photo) blurs the joint histogram that mutual information relies on. Here every selected
-// pixel's intensity is compared directly, with the lighting change modelled rather than
+// Why: the ITK refinement maximises Mattes mutual information on sampled points (40 000 then); it
+// stops 0.03-0.3 px from the truth on some pairs, and a smooth lighting change (an exposure ramp
+// across the photo) blurs the joint histogram that mutual information relies on. Here every
+// selected pixel's intensity is compared directly, with the lighting change modelled rather than
 // tolerated: fixed(x) ~ g(x) * moving(W(x)) + o, g a quadratic polynomial of the position. Pixels
-// that do not follow the model (lesions that changed, specular spots) are down-weighted (Huber
-// IRLS). Its basin is a few pixels, so it polishes a result, it does not find one.
+// that do not follow the model (lesions that changed, specular spots) are down-weighted (IRLS:
+// Huber for two iterations, then Tukey's biweight, which gives gross outliers weight 0). Its
+// basin is a few pixels, so it polishes a result, it does not find one.
 //
 // Coordinates: all matrices are 3x3 homogeneous maps between WORKING-copy pixels (pixel centres
 // at integers), FIXED -> MOVING (the direction the resampling needs).

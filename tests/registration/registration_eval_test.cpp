@@ -55,8 +55,9 @@ TEST(RegistrationEval, PhantomPairsAcrossSkinTypes) {
       total += e;
       ++pairs;
     }
-    // Floors well above the measured figures (docs/registration.md), below a broken stage.
-    EXPECT_LT(total / pairs, change ? 0.3 : 0.08);
+    // Floors well above the measured figures (docs/registration.md), below a broken stage:
+    // measured 0.055 / 0.008 px with the polish (whole images, no masks), 0.098 / 0.021 before it.
+    EXPECT_LT(total / pairs, change ? 0.15 : 0.03);
     EXPECT_LT(worst, 1.0);
   }
 }

@@ -10,7 +10,9 @@
 // Method: a coarse start from SIFT matches + RANSAC on reduced copies (capture range: any
 // rotation, large scale and shift), then ITK multi-resolution refinement with Mattes mutual
 // information on a grey working copy, kept only when a guard accepts it (it must not move the
-// matched features away and must not lower the independent quality score). See
+// matched features away and must not lower the independent quality score), then a sub-pixel
+// polish (robust Gauss-Newton with a smooth lighting model, kept when the local correlation rises
+// and the quality score does not drop by more than 10 %). See
 // docs/registration.md for the measurements behind the defaults.
 //
 // Thread safety: all functions are reentrant; RegisterToBaseline uses `threads` work units inside
