@@ -18,7 +18,7 @@ PACKAGES=(
   chromium
 )
 # The dashboard test runs Node.js (playwright-core from the npm registry drives Chromium). Use the
-# machine's Node when there is one (playwright-core 1.64 wants Node >= 20); otherwise Debian's.
+# machine's Node when there is one, otherwise Debian's (18; playwright-core 1.58 needs >= 18).
 command -v node >/dev/null 2>&1 || PACKAGES+=(nodejs)
 command -v npm >/dev/null 2>&1 || PACKAGES+=(npm)
 # Optional extras, only with SKINTRACK_SETUP_EXTRAS=1 (benchmarks compare against elastix).
