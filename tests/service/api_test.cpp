@@ -26,6 +26,18 @@ std::string Jpeg(const cv::Mat& img) {
   return std::string(b.begin(), b.end());
 }
 
+// A small psoriasis phantom series with moderate poses and no new lesions.
+phantom::PhantomOptions SeriesOptions(cv::Size size, int visits, std::uint64_t seed,
+                                      double max_rotation_deg) {
+  phantom::PhantomOptions o;
+  o.size = size;
+  o.visits = visits;
+  o.seed = seed;
+  o.max_rotation_deg = max_rotation_deg;
+  o.new_lesions = false;
+  return o;
+}
+
 class ApiTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -201,13 +213,7 @@ TEST_F(ApiTest, BadInputIsRejectedAndChangesNothing) {
 
 TEST_F(ApiTest, PhantomSeriesFlowsThroughToResponse) {
   CreatePatient("P1");
-  phantom::PhantomOptions o;
-  o.size = cv::Size(480, 360);
-  o.visits = 3;
-  o.seed = 4;
-  o.max_rotation_deg = 20;
-  o.new_lesions = false;
-  const phantom::Series s = phantom::GeneratePhantom(o);
+  const phantom::Series s = phantom::GeneratePhantom(SeriesOptions(cv::Size(480, 360), 3, 4, 20));
   std::vector<std::int64_t> ids;
   for (int k = 0; k < 3; ++k) {
     const json c =
@@ -334,13 +340,7 @@ TEST_F(ApiTest, PhantomSeriesFlowsThroughToResponse) {
 TEST_F(ApiTest, ALateCaptureWithAnEarlierDateBecomesTheBaselineOfTheSeries) {
   // A phone that was offline syncs its oldest photo last: the series is registered again to it.
   CreatePatient("P2");
-  phantom::PhantomOptions o;
-  o.size = cv::Size(400, 300);
-  o.visits = 3;
-  o.seed = 9;
-  o.max_rotation_deg = 15;
-  o.new_lesions = false;
-  const phantom::Series s = phantom::GeneratePhantom(o);
+  const phantom::Series s = phantom::GeneratePhantom(SeriesOptions(cv::Size(400, 300), 3, 9, 15));
   const std::int64_t v1 = Push("P2", "left-forearm", "psoriasis", "2026-03-01T09:00:00Z",
                                Jpeg(s.visits[1].image))["id"];
   const std::int64_t v2 = Push("P2", "left-forearm", "psoriasis", "2026-05-01T09:00:00Z",
@@ -369,15 +369,10 @@ TEST_F(ApiTest, SiteAreaDoesNotDependOnTheFieldOfView) {
   // Lesions that do not change, photographed from varying distance and position: the share of
   // the photo's skin that is lesion varies, the share of the site does not.
   CreatePatient("P3");
-  phantom::PhantomOptions o;
-  o.size = cv::Size(480, 360);
-  o.visits = 4;
-  o.seed = 5;
-  o.max_rotation_deg = 20;
+  phantom::PhantomOptions o = SeriesOptions(cv::Size(480, 360), 4, 5, 20);
   o.min_scale = 1.1;
   o.max_scale = 1.33;
   o.lesion_changes = false;
-  o.new_lesions = false;
   const phantom::Series s = phantom::GeneratePhantom(o);
   double worst_photo = 0, worst_site = 0;
   for (int k = 0; k < o.visits; ++k) {

@@ -30,6 +30,21 @@ std::string SubjectId(const std::string& key, const std::string& patient_id) {
 
 namespace {
 
+bool AllDigits(const std::string& text) {
+  return !text.empty() &&
+         std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// An optional true/false query parameter; Error(kInvalidArgument) for any other value.
+std::optional<bool> BoolQuery(const HttpRequest& req, const std::string& name) {
+  auto it = req.query.find(name);
+  if (it == req.query.end()) return std::nullopt;
+  if (it->second != "true" && it->second != "false") {
+    throw Error(ErrorCode::kInvalidArgument, name + " must be true or false");
+  }
+  return it->second == "true";
+}
+
 HttpResponse JsonResponse(int status, const json& body) {
   HttpResponse r;
   r.status = status;
@@ -43,9 +58,7 @@ int MaxSide(const HttpRequest& req) {
   auto it = req.query.find("max_side");
   if (it == req.query.end()) return 0;
   const std::string& t = it->second;
-  if (t.empty() || t.size() > 5 ||
-      !std::all_of(t.begin(), t.end(), [](char c) { return c >= '0' && c <= '9'; }) ||
-      std::stoi(t) < 64 || std::stoi(t) > 8192) {
+  if (!AllDigits(t) || t.size() > 5 || std::stoi(t) < 64 || std::stoi(t) > 8192) {
     throw Error(ErrorCode::kInvalidArgument, "max_side must be an integer from 64 to 8192");
   }
   return std::stoi(t);
@@ -128,8 +141,7 @@ std::optional<std::string> StringField(const json& body, const char* key) {
 }
 
 std::int64_t ParseCaptureId(const std::string& text) {
-  if (text.empty() || text.size() > 18 ||
-      !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+  if (!AllDigits(text) || text.size() > 18) {
     throw Error(ErrorCode::kInvalidArgument, "capture id must be a positive integer");
   }
   return std::stoll(text);
@@ -201,14 +213,6 @@ json CaptureJson(ApiContext& ctx, const storage::TokenInfo& token, const storage
   return j;
 }
 
-std::optional<storage::Result> Latest(ApiContext& ctx, std::int64_t capture_id,
-                                      const std::string& name) {
-  for (const storage::Result& r : ctx.store.repository().LatestResults(capture_id)) {
-    if (r.name == name) return r;
-  }
-  return std::nullopt;
-}
-
 cv::Mat RequireMask(ApiContext& ctx, const storage::Capture& c, const std::string& name) {
   auto m = LatestMask(ctx.store, c.id, name);
   if (!m) {
@@ -264,9 +268,9 @@ json ResponseForCondition(ApiContext& ctx, const storage::TokenInfo& token,
     std::vector<std::string> pending;
     for (const auto& [site, c] : visits[key]) {
       captures.push_back(c.id);
-      const auto score =
-          Latest(ctx, c.id, condition == Condition::kPsoriasis ? "pasi_site" : "vasi_site");
-      const auto meas = Latest(ctx, c.id, "measurements");
+      const auto score = LatestResult(
+          ctx.store, c.id, condition == Condition::kPsoriasis ? "pasi_site" : "vasi_site");
+      const auto meas = LatestResult(ctx.store, c.id, "measurements");
       if (!score || !meas) {
         pending.push_back(site + " (capture " + std::to_string(c.id) + ": " +
                           storage::CaptureStatusName(c.status) + ")");
@@ -319,7 +323,7 @@ json ResponseForCondition(ApiContext& ctx, const storage::TokenInfo& token,
       // Repigmentation per site from the registered change against the site's baseline.
       json repig = json::object();
       for (const auto& [site, c] : visits[key]) {
-        if (const auto change = Latest(ctx, c.id, "change")) {
+        if (const auto change = LatestResult(ctx.store, c.id, "change")) {
           repig[site] = json::parse(change->payload_json)["repigmentation"];
         }
       }
@@ -351,7 +355,7 @@ void Rescore(ApiContext& ctx, const storage::Capture& c, const std::string& acto
   const auto lesion = LatestMask(ctx.store, c.id, "lesion");
   if (!lesion) return;  // not processed yet: the worker will score with the assessment
   const auto skin = LatestMask(ctx.store, c.id, "skin");
-  const auto latest_mask = Latest(ctx, c.id, "lesion");
+  const auto latest_mask = LatestResult(ctx.store, c.id, "lesion");
   std::unique_ptr<scoring::Segmenter> seg;
   if (latest_mask && latest_mask->source == storage::ResultSource::kClinician) {
     seg = std::make_unique<scoring::SuppliedMaskSegmenter>(c.condition, *lesion,
@@ -498,13 +502,7 @@ void AddApiRoutes(Router& router, ApiContext& ctx) {
         nc.captured_at = ParseRfc3339(*captured_text);
         nc.visit = q("visit").value_or("");
         nc.device = token.role == Role::kDevice ? token.id : "";
-        bool wait = false;
-        if (const auto w = q("wait")) {
-          if (*w != "true" && *w != "false") {
-            throw Error(ErrorCode::kInvalidArgument, "wait must be true or false");
-          }
-          wait = *w == "true";
-        }
+        const bool wait = BoolQuery(req, "wait").value_or(false);
         const DecodedImage img = DecodeUpload(req.body, req.Header("content-type"), ctx.limits);
         nc.media_type = img.media_type;
         nc.width = img.bgr.cols;
@@ -569,13 +567,7 @@ void AddApiRoutes(Router& router, ApiContext& ctx) {
                              "capture " + params.at("id") +
                                  " has no successful registration to its baseline");
                }
-               bool overlay = false;
-               if (auto it = req.query.find("overlay"); it != req.query.end()) {
-                 if (it->second != "true" && it->second != "false") {
-                   throw Error(ErrorCode::kInvalidArgument, "overlay must be true or false");
-                 }
-                 overlay = it->second == "true";
-               }
+               const bool overlay = BoolQuery(req, "overlay").value_or(false);
                const int max_side = MaxSide(req);
                cv::Mat warped =
                    registration::WarpImageToBaseline(DecodeStoredImage(ctx.store, c), reg->second);
@@ -654,7 +646,7 @@ void AddApiRoutes(Router& router, ApiContext& ctx) {
              [&ctx](const HttpRequest& req, const PathParams& params) {
                const auto token = Authorize(ctx, req, {Role::kClinician, Role::kAdmin});
                const storage::Capture c = LoadCapture(ctx, params.at("id"));
-               const auto quality = Latest(ctx, c.id, "quality");
+               const auto quality = LatestResult(ctx.store, c.id, "quality");
                if (!quality || !quality->value || *quality->value != 1.0) {
                  throw Error(ErrorCode::kConflict,
                              "capture " + params.at("id") +

@@ -148,12 +148,17 @@ std::optional<cv::Mat> LatestMask(storage::Store& store, std::int64_t capture_id
   return std::nullopt;
 }
 
+std::optional<storage::Result> LatestResult(storage::Store& store, std::int64_t capture_id,
+                                            const std::string& name) {
+  for (const storage::Result& r : store.repository().LatestResults(capture_id)) {
+    if (r.name == name) return r;
+  }
+  return std::nullopt;
+}
+
 std::optional<std::pair<std::int64_t, registration::RegistrationResult>> StoredRegistration(
     storage::Store& store, const storage::Capture& capture) {
-  std::optional<storage::Result> latest;
-  for (const storage::Result& r : store.repository().LatestResults(capture.id)) {
-    if (r.name == "to_baseline") latest = r;
-  }
+  const auto latest = LatestResult(store, capture.id, "to_baseline");
   if (!latest) return std::nullopt;
   const json p = json::parse(latest->payload_json);
   if (!p.value("converged", false)) return std::nullopt;
@@ -369,12 +374,10 @@ int RequeueSeriesForBaseline(storage::Store& store, const storage::Capture& base
     if (p.capture.id == baseline.id || p.capture.status != storage::CaptureStatus::kProcessed) {
       continue;
     }
-    for (const storage::Result& r : store.repository().LatestResults(p.capture.id)) {
-      if (r.name != "to_baseline") continue;
-      const json payload = json::parse(r.payload_json);
-      if (payload.value("baseline_capture_id", std::int64_t{0}) != baseline.id) {
-        stale.push_back(p.capture.id);
-      }
+    const auto reg = LatestResult(store, p.capture.id, "to_baseline");
+    if (reg && json::parse(reg->payload_json).value("baseline_capture_id", std::int64_t{0}) !=
+                   baseline.id) {
+      stale.push_back(p.capture.id);
     }
   }
   if (stale.empty()) return 0;

@@ -26,6 +26,10 @@ storage::Result Append(storage::Store& store, std::int64_t capture_id, storage::
 // The capture's stored (re-encoded) image, decoded. Error(kImageDecode) when it does not decode.
 cv::Mat DecodeStoredImage(storage::Store& store, const storage::Capture& capture);
 
+// The latest version of the capture's result `name` (any kind), if any.
+std::optional<storage::Result> LatestResult(storage::Store& store, std::int64_t capture_id,
+                                            const std::string& name);
+
 // The latest version of the capture's mask result `name` ("lesion", "skin"), if any.
 std::optional<cv::Mat> LatestMask(storage::Store& store, std::int64_t capture_id,
                                   const std::string& name);
