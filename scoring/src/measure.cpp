@@ -7,6 +7,8 @@
 #include "image_ops.h"
 #include "skintrack/core/colour.h"
 #include "skintrack/core/error.h"
+#include "skintrack/scoring/induration.h"
+#include "skintrack/scoring/vasi_envelope.h"
 
 namespace skintrack::scoring {
 namespace {
@@ -227,16 +229,10 @@ Measurements Measure(const cv::Mat& bgr, const Segmentation& seg, const MeasureO
       m.induration.provenance = Provenance::kClinician;
       m.induration.method = "entered by a clinician";
     } else {
-      m.induration.grade =
-          static_cast<int>(std::lround((m.erythema.grade + m.desquamation.grade) / 2.0));
-      m.induration.provenance = Provenance::kImputed;
-      m.induration.method =
-          "imputed: round((erythema + desquamation) / 2); thickness is not measurable in 2-D";
+      m.induration = ImputeInduration(m.erythema, m.desquamation);
     }
   } else {
-    cv::Mat envelope = seg.envelope_mask.empty() ? VitiligoEnvelope(lesion_full)
-                                                 : (seg.envelope_mask != 0) & skin_full;
-    envelope |= lesion_full;
+    const cv::Mat envelope = VasiEnvelope(lesion_full, skin_full, seg.envelope_mask);
     m.envelope_pixels = cv::countNonZero(envelope);
     m.envelope_fraction =
         m.skin_pixels > 0 ? static_cast<double>(m.envelope_pixels) / m.skin_pixels : 0.0;

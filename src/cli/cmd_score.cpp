@@ -12,10 +12,12 @@
 #include "command.h"
 #include "skintrack/core/error.h"
 #include "skintrack/scoring/change.h"
+#include "skintrack/scoring/induration.h"
 #include "skintrack/scoring/json.h"
 #include "skintrack/scoring/measure.h"
 #include "skintrack/scoring/scores.h"
 #include "skintrack/scoring/segmentation.h"
+#include "skintrack/scoring/vasi_envelope.h"
 
 namespace skintrack::cli {
 namespace {
@@ -116,7 +118,7 @@ Measured MeasureCapture(const Capture& c, Condition condition) {
       seg.lesion_mask = lesion & skin;
       if (condition == Condition::kVitiligo) {
         // The envelope and the residual depigmentation need no colour.
-        cv::Mat envelope = (scoring::VitiligoEnvelope(seg.lesion_mask) & skin) | seg.lesion_mask;
+        const cv::Mat envelope = scoring::VasiEnvelope(seg.lesion_mask, skin);
         const double env_px = cv::countNonZero(envelope);
         out.envelope_fraction = skin_px > 0 ? env_px / skin_px : 0.0;
         out.depigmentation_percent =
@@ -267,24 +269,20 @@ int RunScore(Args& args, std::ostream& out) {
       } else if (me.m) {
         in.induration = me.m->induration;
       } else {
-        in.induration.grade =
-            static_cast<int>(std::lround((in.erythema.grade + in.desquamation.grade) / 2.0));
-        in.induration.provenance = Provenance::kImputed;
-        in.induration.method = "imputed: round((erythema + desquamation) / 2)";
+        in.induration = scoring::ImputeInduration(in.erythema, in.desquamation);
       }
       inputs.push_back(in);
       json sj = {{"site", c.site},
                  {"lesion_fraction", me.lesion_fraction},
                  {"area_provenance", ProvenanceName(me.area_provenance)}};
-      if (me.m) sj["measurements"] = json::parse(scoring::ToJson(*me.m));
-      if (me.change) sj["change"] = json::parse(scoring::ToJson(*me.change));
+      if (me.m) sj["measurements"] = json(*me.m);
+      if (me.change) sj["change"] = json(*me.change);
       sites.push_back(sj);
     }
     const scoring::PsoriasisVisitScore v = scoring::ScorePsoriasisVisit(inputs);
-    result["visit"] = json::parse(scoring::ToJson(v));
+    result["visit"] = json(v);
     if (base_pasi) {
-      result["response"] =
-          json::parse(scoring::ToJson(scoring::ComputePasiResponse(*base_pasi, v.pasi.pasi)));
+      result["response"] = json(scoring::ComputePasiResponse(*base_pasi, v.pasi.pasi));
     }
     if (!json_out) {
       out << "PASI " << v.pasi.pasi << " (continuous " << v.pasi.pasi_continuous << ")"
@@ -316,22 +314,20 @@ int RunScore(Args& args, std::ostream& out) {
       json sj = {{"site", c.site},
                  {"lesion_fraction", me.lesion_fraction},
                  {"area_provenance", ProvenanceName(me.area_provenance)}};
-      if (me.m) sj["measurements"] = json::parse(scoring::ToJson(*me.m));
-      if (me.change) sj["change"] = json::parse(scoring::ToJson(*me.change));
+      if (me.m) sj["measurements"] = json(*me.m);
+      if (me.change) sj["change"] = json(*me.change);
       sites.push_back(sj);
     }
     const scoring::VasiResult v = scoring::ComputeVasi(inputs);
-    result["vasi"] = json::parse(scoring::ToJson(v));
+    result["vasi"] = json(v);
     if (base_t) {
-      result["t_vasi_response"] =
-          json::parse(scoring::ToJson(scoring::ComputeVasiResponse(*base_t, v.t_vasi)));
+      result["t_vasi_response"] = json(scoring::ComputeVasiResponse(*base_t, v.t_vasi));
     }
     if (base_f) {
       if (!v.face_imaged) {
         throw Error(ErrorCode::kInvalidArgument, "a baseline F-VASI needs a face site this visit");
       }
-      result["f_vasi_response"] =
-          json::parse(scoring::ToJson(scoring::ComputeVasiResponse(*base_f, v.f_vasi)));
+      result["f_vasi_response"] = json(scoring::ComputeVasiResponse(*base_f, v.f_vasi));
     }
     if (!json_out) {
       out << "T-VASI " << v.t_vasi << " (continuous " << v.t_vasi_continuous << ")";

@@ -75,7 +75,7 @@ int RunSegment(Args& args, std::ostream& out) {
     WritePng(*overlay_out, scoring::RenderOverlay(image, seg.lesion_mask, seg.skin_mask));
 
   if (json) {
-    nlohmann::json j = nlohmann::json::parse(scoring::ToJson(m));
+    nlohmann::json j = m;
     j["image"] = {{"path", image_path}, {"width", image.cols}, {"height", image.rows}};
     j["mask"] = out_path;
     if (skin_out) j["skin_mask"] = *skin_out;
