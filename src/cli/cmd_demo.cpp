@@ -18,9 +18,11 @@
 #include "command.h"
 #include "skintrack/core/error.h"
 #include "skintrack/phantom/phantom.h"
+#include "skintrack/pipeline/pseudonym.h"
+#include "skintrack/pipeline/response.h"
+#include "skintrack/report/report.h"
 #include "skintrack/scoring/scores.h"
 #include "skintrack/service/http_client.h"
-#include "skintrack/service/report.h"
 #include "skintrack/service/service.h"
 #include "skintrack/storage/store.h"
 
@@ -243,9 +245,8 @@ int RunDemo(Args& args, std::ostream& out) {
   char line[256];
   for (size_t i = 0; i < Patients().size(); ++i) {
     const DemoPatient& p = Patients()[i];
-    const json resp = json::parse(
-        LoopbackRequest(port, "GET", "/v1/patients/" + p.id + "/response", clinician, "", "")
-            .body)["conditions"][0];
+    const pipeline::ConditionResponse resp =
+        pipeline::ComputePatientResponse(svc.store(), p.id).conditions.at(0);
     const bool pso = p.condition == Condition::kPsoriasis;
     std::string sites;
     for (const auto& s : p.sites) sites += (sites.empty() ? "" : ", ") + s.site;
@@ -255,22 +256,22 @@ int RunDemo(Args& args, std::ostream& out) {
                 : "    visit     T-VASI        change %       VASI75\n");
     const double true0 = TrueVisitScore(p, all[i], 0);
     for (int k = 0; k < kVisits; ++k) {
-      const json& v = resp["visits"][k];
+      const pipeline::VisitResponse& v = resp.visits.at(static_cast<size_t>(k));
       const double t = TrueVisitScore(p, all[i], k);
       const double true_change = true0 > 0 ? 100.0 * (true0 - t) / true0 : 0.0;
-      const double m = v[pso ? "pasi" : "t_vasi"].get<double>();
-      const double change = v["response"].value("change_percent", 0.0);
-      const bool r75 = v["response"].value(pso ? "pasi75" : "vasi75", false);
+      const double m = pso ? v.pasi.value().pasi.pasi : v.vasi.value().t_vasi;
+      const double change = v.change_percent().value_or(0.0);
+      const bool r75 = pso ? v.pasi_response.value().pasi75 : v.vasi_response.value().vasi75;
       const bool t75 = true_change >= 75.0 - 1e-9;
       if (pso) {
         std::snprintf(line, sizeof line,
-                      "    %-8s %5.2f (%5.2f)  %5.2f  %6.1f (%6.1f)  %-3s (%s)\n",
-                      v["visit"].get<std::string>().c_str(), m, t, v["bsa_percent"].get<double>(),
-                      change, true_change, r75 ? "yes" : "no", t75 ? "yes" : "no");
+                      "    %-8s %5.2f (%5.2f)  %5.2f  %6.1f (%6.1f)  %-3s (%s)\n", v.visit.c_str(),
+                      m, t, v.pasi->bsa_percent, change, true_change, r75 ? "yes" : "no",
+                      t75 ? "yes" : "no");
       } else {
         std::snprintf(line, sizeof line, "    %-8s %5.2f (%5.2f)  %6.1f (%6.1f)  %-3s (%s)\n",
-                      v["visit"].get<std::string>().c_str(), m, t, change, true_change,
-                      r75 ? "yes" : "no", t75 ? "yes" : "no");
+                      v.visit.c_str(), m, t, change, true_change, r75 ? "yes" : "no",
+                      t75 ? "yes" : "no");
       }
       out << line;
       // The self-check: at the last visit the responder status at the 50 % and 75 % levels
@@ -287,16 +288,15 @@ int RunDemo(Args& args, std::ostream& out) {
 
   // 6. Reports and exports.
   out << "[6/6] reports and exports" << std::endl;
-  const std::string key = service::LoadOrCreatePseudonymKey(data.string());
+  const pipeline::PseudonymKey key = pipeline::LoadOrCreatePseudonymKey(data.string());
   for (const DemoPatient& p : Patients()) {
     const fs::path report = fs::path(out_dir) / ("report-" + p.id + ".html");
-    std::ofstream(report) << service::PatientReport(svc.store(), p.id, service::ReportFormat::kHtml,
-                                                    key);
+    std::ofstream(report) << report::PatientReport(svc.store(), p.id, report::ReportFormat::kHtml);
     out << "      " << report.string() << std::endl;
   }
-  std::ofstream(fs::path(out_dir) / "cohort.csv") << service::ExportCohortCsv(svc.store(), key);
+  std::ofstream(fs::path(out_dir) / "cohort.csv") << report::ExportCohortCsv(svc.store(), key);
   std::ofstream(fs::path(out_dir) / "cohort-fhir.json")
-      << service::ExportCohortFhir(svc.store(), key);
+      << report::ExportCohortFhir(svc.store(), key);
   out << "      " << (fs::path(out_dir) / "cohort.csv").string() << ", "
       << (fs::path(out_dir) / "cohort-fhir.json").string() << std::endl;
   std::snprintf(line, sizeof line, "demo finished in %.0f s: %d captures, summary %s the truth\n",

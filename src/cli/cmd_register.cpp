@@ -8,6 +8,7 @@
 
 #include "command.h"
 #include "skintrack/core/error.h"
+#include "skintrack/pipeline/registration_json.h"
 #include "skintrack/registration/registration.h"
 
 namespace skintrack::cli {
@@ -74,29 +75,7 @@ int RunRegister(Args& args, std::ostream& out) {
   if (warped_path) WriteImage(*warped_path, reg::WarpImageToBaseline(moving, r));
 
   if (json) {
-    nlohmann::json j = {
-        {"matrix",
-         {{r.matrix(0, 0), r.matrix(0, 1), r.matrix(0, 2)},
-          {r.matrix(1, 0), r.matrix(1, 1), r.matrix(1, 2)}}},
-        {"model", reg::TransformModelName(r.model)},
-        {"converged", r.converged},
-        {"stop_reason", r.stop_reason},
-        {"metric", r.metric},
-        {"iterations", r.iterations},
-        {"seconds", r.seconds},
-        {"quality", r.quality},
-        {"quality_features", r.quality_features},
-        {"overlap_fraction", r.overlap_fraction},
-        {"feature_matches", r.feature_matches},
-        {"feature_inliers", r.feature_inliers},
-        {"feature_residual_px", r.feature_residual_px},
-        {"refined", r.refined},
-        {"refinement_note", r.refinement_note},
-        {"polished", r.polished},
-        {"polish_note", r.polish_note},
-        {"fixed_size", {r.fixed_size.width, r.fixed_size.height}},
-        {"moving_size", {r.moving_size.width, r.moving_size.height}},
-    };
+    nlohmann::json j = r;  // the one JSON form of a registration (pipeline/registration_json.h)
     if (options.deformable) {
       j["deformable"] = {{"applied", r.deformable_applied}, {"note", r.deformable_note}};
     }

@@ -5,8 +5,8 @@
 
 #include "command.h"
 #include "skintrack/core/error.h"
-#include "skintrack/service/report.h"
-#include "skintrack/service/service.h"
+#include "skintrack/pipeline/pseudonym.h"
+#include "skintrack/report/report.h"
 #include "skintrack/storage/store.h"
 
 namespace skintrack::cli {
@@ -41,12 +41,11 @@ must not be held by a running server.
 int RunReport(Args& args, std::ostream& out) {
   const std::string dir = args.Require("data-dir");
   const std::string patient = args.Require("patient");
-  const auto format = service::ParseReportFormat(args.Get("format").value_or("html"));
+  const auto format = report::ParseReportFormat(args.Get("format").value_or("html"));
   const auto path = args.Get("out");
   args.CheckNoneLeft();
   auto store = storage::Store::OpenDataDir(dir);
-  WriteOut(service::PatientReport(*store, patient, format, service::LoadOrCreatePseudonymKey(dir)),
-           path, out);
+  WriteOut(report::PatientReport(*store, patient, format), path, out);
   if (path) std::cerr << "wrote " << *path << "\n";
   return 0;
 }
@@ -70,9 +69,9 @@ int RunExport(Args& args, std::ostream& out) {
     throw Error(ErrorCode::kInvalidArgument, "--format must be csv or fhir, got '" + format + "'");
   }
   auto store = storage::Store::OpenDataDir(dir);
-  const std::string key = service::LoadOrCreatePseudonymKey(dir);
-  WriteOut(format == "csv" ? service::ExportCohortCsv(*store, key)
-                           : service::ExportCohortFhir(*store, key),
+  const pipeline::PseudonymKey key = pipeline::LoadOrCreatePseudonymKey(dir);
+  WriteOut(format == "csv" ? report::ExportCohortCsv(*store, key)
+                           : report::ExportCohortFhir(*store, key),
            path, out);
   storage::AuditEntry audit;
   audit.actor = "cli";

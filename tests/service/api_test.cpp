@@ -9,9 +9,14 @@
 #include <set>
 
 #include "skintrack/phantom/phantom.h"
+#include "skintrack/pipeline/baseline.h"
+#include "skintrack/pipeline/change.h"
+#include "skintrack/pipeline/pipeline.h"
+#include "skintrack/pipeline/pseudonym.h"
+#include "skintrack/registration/registration.h"
+#include "skintrack/report/report.h"
+#include "skintrack/scoring/change.h"
 #include "skintrack/service/dashboard.h"
-#include "skintrack/service/pipeline.h"
-#include "skintrack/service/report.h"
 #include "skintrack/service/service.h"
 #include "skintrack/storage/store.h"
 
@@ -19,6 +24,17 @@ namespace skintrack::service {
 namespace {
 
 using nlohmann::json;
+using pipeline::PipelineOptions;
+using pipeline::ProcessCapture;
+using pipeline::SubjectId;
+using report::ExportCohortCsv;
+using report::ExportCohortFhir;
+using report::kSkintrackCodeSystem;
+using report::PatientReport;
+using report::ReportFormat;
+
+// The tests' pseudonym key (HMAC-SHA256, the scheme of new data directories).
+const pipeline::PseudonymKey kTestKey{pipeline::PseudonymKey::Scheme::kHmacSha256, "test-key"};
 
 std::string Jpeg(const cv::Mat& img) {
   std::vector<unsigned char> b;
@@ -42,7 +58,7 @@ class ApiTest : public ::testing::Test {
  protected:
   void SetUp() override {
     store_ = storage::Store::OpenInMemory();
-    context_.reset(new ApiContext{*store_, nullptr, &metrics_, IntakeLimits{}, 1.0, "test-key",
+    context_.reset(new ApiContext{*store_, nullptr, &metrics_, IntakeLimits{}, 1.0, kTestKey,
                                   PipelineOptions{}});
     AddApiRoutes(router_, *context_);
     admin_ = Token(storage::Role::kAdmin);
@@ -329,7 +345,7 @@ TEST_F(ApiTest, PhantomSeriesFlowsThroughToResponse) {
   // Coordinators see subject ids, never the patient id.
   const HttpResponse list = Call("GET", "/v1/patients", coordinator_);
   EXPECT_EQ(list.body.find("\"P1\""), std::string::npos);
-  const std::string subject = SubjectId("test-key", "P1");
+  const std::string subject = SubjectId(kTestKey, "P1");
   EXPECT_NE(list.body.find(subject), std::string::npos);
   const HttpResponse series = Call("GET", "/v1/patients/" + subject + "/timeseries", coordinator_);
   EXPECT_EQ(series.status, 200);
@@ -398,6 +414,78 @@ TEST_F(ApiTest, SiteAreaDoesNotDependOnTheFieldOfView) {
   EXPECT_LT(worst_site, 0.02);   // ... and not the site's
 }
 
+TEST_F(ApiTest, TheChangeMapServedIsTheStoredChange) {
+  // The change.png route, the report's figure and the stored "change" result come from one
+  // function (pipeline::ChangeInBaselineFrame): recomputed from the stored masks and
+  // registration, the counts equal the stored ones, and the PNG served is that change rendered.
+  CreatePatient("P4");
+  const phantom::Series s = phantom::GeneratePhantom(SeriesOptions(cv::Size(480, 360), 3, 11, 25));
+  std::vector<std::int64_t> ids;
+  for (int k = 0; k < 2; ++k) {
+    ids.push_back(Push("P4", "left-forearm", "psoriasis",
+                       "2026-0" + std::to_string(k + 1) + "-01T09:00:00Z",
+                       Jpeg(s.visits[k].image))["id"]
+                      .get<std::int64_t>());
+  }
+  // Visit 3 with a clinician's mask drawn before processing that reaches beyond the skin (a strip
+  // along the photo's border, into the background): there the baseline's skin mask matters.
+  const HttpResponse pushed = Call("POST",
+                                   "/v1/patients/P4/sites/left-forearm/captures?condition="
+                                   "psoriasis&captured_at=2026-03-01T09:00:00Z",
+                                   admin_, Jpeg(s.visits[2].image), "image/jpeg");
+  ASSERT_EQ(pushed.status, 201);
+  ids.push_back(Body(pushed)["id"].get<std::int64_t>());
+  cv::Mat outline(s.visits[2].image.size(), CV_8U, cv::Scalar(255));
+  outline(cv::Rect(16, 16, outline.cols - 32, outline.rows - 32)).setTo(0);
+  std::vector<unsigned char> outline_png;
+  cv::imencode(".png", outline, outline_png);
+  ASSERT_EQ(Call("PUT", "/v1/captures/" + std::to_string(ids[2]) + "/mask", clinician_,
+                 std::string(outline_png.begin(), outline_png.end()), "image/png")
+                .status,
+            201);
+  ASSERT_EQ(DrainQueue(), 1);
+  long long differs_from_field_of_view_only = 0;
+  for (int k = 1; k < 3; ++k) {
+    const std::string base = "/v1/captures/" + std::to_string(ids[k]);
+    const json stored = Body(Call("GET", base, clinician_))["results"]["change"]["payload"];
+    ASSERT_FALSE(stored.is_null());
+    const storage::Capture capture = *store_->repository().FindCapture(ids[k]);
+    const auto served = pipeline::StoredChange(*store_, capture);
+    ASSERT_TRUE(served.has_value());
+    EXPECT_EQ(served->baseline_capture_id, ids[0]);
+    const scoring::MaskChange& c = served->change;
+    EXPECT_EQ(c.baseline_pixels, stored["baseline_pixels"].get<long long>());
+    EXPECT_EQ(c.current_pixels, stored["current_pixels"].get<long long>());
+    EXPECT_EQ(c.new_pixels, stored["new_pixels"].get<long long>());
+    EXPECT_EQ(c.persisting_pixels, stored["persisting_pixels"].get<long long>());
+    EXPECT_EQ(c.cleared_pixels, stored["cleared_pixels"].get<long long>());
+
+    const HttpResponse png = Call("GET", base + "/change.png", clinician_);
+    ASSERT_EQ(png.status, 200);
+    const cv::Mat shown = cv::imdecode(
+        cv::Mat(1, static_cast<int>(png.body.size()), CV_8U, const_cast<char*>(png.body.data())),
+        cv::IMREAD_COLOR);
+    const cv::Mat expected = scoring::RenderChangeMap(
+        pipeline::DecodeStoredImage(*store_, *store_->repository().FindCapture(ids[0])), c);
+    ASSERT_EQ(shown.size(), expected.size());
+    EXPECT_EQ(cv::norm(shown, expected, cv::NORM_INF), 0.0);
+
+    // What the route computed before: the field of view alone, without the baseline's skin.
+    const auto reg = pipeline::StoredRegistration(*store_, capture);
+    const cv::Mat lesion = *pipeline::LatestMask(*store_, ids[k], pipeline::result::kLesionMask);
+    const cv::Mat seen = registration::WarpMaskToBaseline(
+        cv::Mat(lesion.size(), CV_8U, cv::Scalar(255)), reg->result);
+    const scoring::MaskChange fov_only =
+        scoring::CompareMasks(*pipeline::LatestMask(*store_, ids[0], pipeline::result::kLesionMask),
+                              registration::WarpMaskToBaseline(lesion, reg->result), seen);
+    differs_from_field_of_view_only += std::abs(fov_only.new_pixels - c.new_pixels) +
+                                       std::abs(fov_only.cleared_pixels - c.cleared_pixels);
+  }
+  // Where the two rules differ (visit 3), the served map follows the stored one: the equality
+  // above is not a coincidence of the data.
+  EXPECT_GT(differs_from_field_of_view_only, 0);
+}
+
 TEST_F(ApiTest, QualityGateKeepsAndMarksBadCaptures) {
   CreatePatient("P1");
   const json c = Push("P1", "left-forearm", "psoriasis", "2026-01-01T00:00:00Z",
@@ -437,12 +525,12 @@ TEST_F(ApiTest, ReportsAndExportsMatchTheStoredScores) {
   const json& visits = response["conditions"][0]["visits"];
   ASSERT_EQ(visits.size(), 2u);
 
-  const std::string html = PatientReport(*store_, "P1", ReportFormat::kHtml, "test-key");
+  const std::string html = PatientReport(*store_, "P1", ReportFormat::kHtml);
   EXPECT_NE(html.find("<svg"), std::string::npos);
   EXPECT_NE(html.find("PASI75"), std::string::npos);
   EXPECT_NE(html.find("data:image/jpeg;base64,"), std::string::npos);
 
-  const std::string csv = ExportCohortCsv(*store_, "test-key");
+  const std::string csv = ExportCohortCsv(*store_, kTestKey);
   EXPECT_EQ(csv.find("P1,"), std::string::npos) << "subject ids must be pseudonymised";
   std::vector<std::string> lines;
   for (size_t start = 0, end; (end = csv.find('\n', start)) != std::string::npos; start = end + 1) {
@@ -451,10 +539,10 @@ TEST_F(ApiTest, ReportsAndExportsMatchTheStoredScores) {
   ASSERT_EQ(lines.size(), 3u);  // header + one row per visit
   char pasi[32];
   std::snprintf(pasi, sizeof pasi, ",%.3f,", visits[1]["pasi"].get<double>());
-  EXPECT_NE(lines[2].find(SubjectId("test-key", "P1") + ",psoriasis,"), std::string::npos);
+  EXPECT_NE(lines[2].find(SubjectId(kTestKey, "P1") + ",psoriasis,"), std::string::npos);
   EXPECT_NE(lines[2].find(pasi), std::string::npos) << lines[2];
 
-  const json bundle = json::parse(ExportCohortFhir(*store_, "test-key"));
+  const json bundle = json::parse(ExportCohortFhir(*store_, kTestKey));
   EXPECT_EQ(bundle["resourceType"], "Bundle");
   std::set<std::string> urls;
   for (const json& e : bundle["entry"]) urls.insert(e["fullUrl"].get<std::string>());
@@ -533,7 +621,7 @@ TEST(OpenApi, EveryRouteIsDocumented) {
   const json doc = json::parse(in);
   auto store = storage::Store::OpenInMemory();
   Metrics metrics;
-  ApiContext ctx{*store, nullptr, &metrics, IntakeLimits{}, 1.0, "k", PipelineOptions{}};
+  ApiContext ctx{*store, nullptr, &metrics, IntakeLimits{}, 1.0, kTestKey, PipelineOptions{}};
   Router router;
   AddApiRoutes(router, ctx);
   std::set<std::string> served;

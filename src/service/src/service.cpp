@@ -1,19 +1,14 @@
 #include "skintrack/service/service.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cstdio>
-#include <filesystem>
-#include <fstream>
+#include <algorithm>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "skintrack/core/error.h"
+#include "skintrack/pipeline/time_format.h"
 #include "skintrack/service/dashboard.h"
 #include "skintrack/storage/store.h"
-#include "time_format.h"
 
 namespace skintrack::service {
 
@@ -28,7 +23,7 @@ void Metrics::Observe(const HttpRequest&, const HttpResponse& response, double s
   }
 }
 
-std::string Metrics::Render(storage::Store& store, const PipelineStats* pipeline) const {
+std::string Metrics::Render(storage::Store& store, const pipeline::PipelineStats* pipeline) const {
   std::ostringstream out;
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -67,39 +62,14 @@ std::string Metrics::Render(storage::Store& store, const PipelineStats* pipeline
   return out.str();
 }
 
-// A random secret kept in the data directory, created on first use.
-std::string LoadOrCreatePseudonymKey(const std::string& dir) {
-  const std::filesystem::path path = std::filesystem::path(dir) / "pseudonym.key";
-  {
-    std::ifstream in(path);
-    std::string key;
-    if (in >> key && key.size() == 64) return key;
-  }
-  unsigned char raw[32];
-  std::ifstream urandom("/dev/urandom", std::ios::binary);
-  if (!urandom.read(reinterpret_cast<char*>(raw), sizeof raw)) {
-    throw Error(ErrorCode::kIo, "cannot read /dev/urandom");
-  }
-  char hex[65];
-  for (int i = 0; i < 32; ++i) std::snprintf(hex + 2 * i, 3, "%02x", raw[i]);
-  const std::string tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << hex << "\n";
-    if (!out) throw Error(ErrorCode::kIo, "cannot write " + tmp);
-  }
-  std::filesystem::rename(tmp, path);
-  return hex;
-}
-
 Service::Service(ServiceOptions options) : options_(std::move(options)) {
   options_.pipeline.Check();
   options_.server.Check();
   store_ = storage::Store::OpenDataDir(options_.data_dir);
-  workers_ = std::make_unique<WorkerPool>(*store_, options_.pipeline);
-  context_.reset(new ApiContext{*store_, workers_.get(), &metrics_, options_.limits,
-                                options_.max_wait_s, LoadOrCreatePseudonymKey(options_.data_dir),
-                                options_.pipeline});
+  workers_ = std::make_unique<pipeline::WorkerPool>(*store_, options_.pipeline);
+  context_.reset(
+      new ApiContext{*store_, workers_.get(), &metrics_, options_.limits, options_.max_wait_s,
+                     pipeline::LoadOrCreatePseudonymKey(options_.data_dir), options_.pipeline});
   AddApiRoutes(router_, *context_);
   AddDashboardRoutes(router_);
 }
@@ -116,7 +86,7 @@ int Service::Start() {
       [this, log](const HttpRequest& req, const HttpResponse& resp, double seconds) {
         metrics_.Observe(req, resp, seconds);
         if (!log) return;
-        const nlohmann::json line = {{"ts", FormatRfc3339(storage::NowMs())},
+        const nlohmann::json line = {{"ts", pipeline::FormatRfc3339(storage::NowMs())},
                                      {"method", req.method},
                                      {"path", req.path},
                                      {"status", resp.status},

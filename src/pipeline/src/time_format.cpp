@@ -1,33 +1,12 @@
-#include "time_format.h"
+#include "skintrack/pipeline/time_format.h"
 
 #include <cstdio>
+#include <ctime>
 
 #include "skintrack/core/error.h"
 
-namespace skintrack::service {
+namespace skintrack::pipeline {
 namespace {
-
-// Days since 1970-01-01 of a proleptic Gregorian date (era-based, valid for years 0..9999).
-std::int64_t DaysFromCivil(int y, unsigned m, unsigned d) {
-  y -= m <= 2 ? 1 : 0;
-  const int era = y / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return static_cast<std::int64_t>(era) * 146097 + static_cast<std::int64_t>(doe) - 719468;
-}
-
-void CivilFromDays(std::int64_t z, int* y, unsigned* m, unsigned* d) {
-  z += 719468;
-  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const unsigned doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  *d = doy - (153 * mp + 2) / 5 + 1;
-  *m = mp < 10 ? mp + 3 : mp - 9;
-  *y = static_cast<int>(yoe) + static_cast<int>(era) * 400 + (*m <= 2 ? 1 : 0);
-}
 
 bool Digits(const std::string& s, size_t at, size_t n, int* out) {
   if (at + n > s.size()) return false;
@@ -42,6 +21,8 @@ bool Digits(const std::string& s, size_t at, size_t n, int* out) {
 
 }  // namespace
 
+// The grammar is checked by hand (strptime accepts more than RFC 3339: single digits, spaces);
+// the calendar arithmetic is timegm's.
 std::int64_t ParseRfc3339(const std::string& text) {
   auto bad = [&]() {
     return Error(
@@ -89,8 +70,14 @@ std::int64_t ParseRfc3339(const std::string& text) {
     throw bad();
   }
   if (i != text.size()) throw bad();
-  const std::int64_t days = DaysFromCivil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
-  const std::int64_t secs = days * 86400 + h * 3600 + mi * 60 + std::min(s, 59) - offset_min * 60;
+  std::tm tm{};
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = d;
+  tm.tm_hour = h;
+  tm.tm_min = mi;
+  tm.tm_sec = s == 60 ? 59 : s;  // a leap second reads as the second before it
+  const std::int64_t secs = static_cast<std::int64_t>(timegm(&tm)) - offset_min * 60;
   return secs * 1000 + millis;
 }
 
@@ -101,20 +88,15 @@ std::string FormatRfc3339(std::int64_t ms) {
     millis += 1000;
     --secs;
   }
-  std::int64_t days = secs / 86400;
-  std::int64_t rem = secs % 86400;
-  if (rem < 0) {
-    rem += 86400;
-    --days;
+  const std::time_t t = static_cast<std::time_t>(secs);
+  std::tm tm{};
+  if (gmtime_r(&t, &tm) == nullptr) {
+    throw Error(ErrorCode::kInvalidArgument, "time out of range: " + std::to_string(ms) + " ms");
   }
-  int y;
-  unsigned m, d;
-  CivilFromDays(days, &y, &m, &d);
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", y, m, d,
-                static_cast<int>(rem / 3600), static_cast<int>(rem / 60 % 60),
-                static_cast<int>(rem % 60), millis);
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
   return buf;
 }
 
-}  // namespace skintrack::service
+}  // namespace skintrack::pipeline

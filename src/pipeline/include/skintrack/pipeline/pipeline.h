@@ -1,0 +1,40 @@
+// Processing of one stored capture, in the order a newcomer should read it (src/process.cpp):
+//   decode -> quality gate -> segment -> register to the site's baseline (+ change) ->
+//   measure -> score -> store.
+// (Segmentation comes before registration because the registration ignores lesions: it aligns
+// skin minus lesions of both photos.) Every output is appended to storage as a new result
+// version, never overwritten, with the algorithm version and what it was computed from. The
+// worker pool (workers.h) runs this for the durable queue; the API runs it for a clinician's
+// baseline choice and re-scores after clinician input (Rescore).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "skintrack/pipeline/results.h"
+#include "skintrack/scoring/quality.h"
+#include "skintrack/storage/store.h"
+
+namespace skintrack::pipeline {
+
+struct PipelineOptions {
+  int workers = 2;  // processing threads
+  std::int64_t lease_ms = 10 * 60 * 1000;
+  int registration_threads = 1;  // ITK threads per registration (workers x this <= cores)
+  scoring::QualityOptions quality;
+  void Check() const;  // throws Error(kInvalidArgument)
+};
+
+// Processes one capture end to end and stores its results. Throws skintrack::Error when the
+// capture cannot be processed (the caller records the failure in the queue). When the capture
+// is its site's baseline, the captures registered to another one are requeued
+// (RequeueSeriesForBaseline); returns how many.
+int ProcessCapture(storage::Store& store, const storage::Capture& capture,
+                   const PipelineOptions& options, const std::string& actor);
+
+// Measures and scores a processed capture again after clinician input (a new assessment or a
+// corrected mask): new versions of its measurements and scores. Does nothing for a capture not
+// segmented yet (the worker will score it with the input).
+void Rescore(storage::Store& store, const storage::Capture& capture, const std::string& actor);
+
+}  // namespace skintrack::pipeline

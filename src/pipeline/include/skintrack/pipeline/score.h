@@ -1,0 +1,51 @@
+// Measure and score one capture (the last steps of processing, and what runs again after a
+// clinician's input): measurements of the photo, the site's area in the baseline frame, PASI /
+// BSA or VASI with each sub-score's provenance, appended as new result versions.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "skintrack/scoring/segmentation.h"
+#include "skintrack/scoring/site_area.h"
+#include "skintrack/storage/store.h"
+
+namespace skintrack::pipeline {
+
+// The segmenter of a capture, decided here only: a clinician's corrected lesion mask stays in
+// force (with the capture's stored skin mask), otherwise the classical segmenter for its
+// condition.
+struct CaptureSegmenter {
+  std::unique_ptr<scoring::Segmenter> segmenter;
+  bool clinician_mask = false;  // the segmenter returns the clinician's mask
+};
+CaptureSegmenter SegmenterFor(storage::Store& store, const storage::Capture& capture);
+
+// The grades of the capture's clinician assessments (later entries override earlier ones).
+struct ClinicianInput {
+  std::optional<int> erythema, induration, desquamation, depigmentation_level;
+  std::int64_t assessment_id = 0;  // 0 = none
+  bool any() const { return erythema || induration || desquamation || depigmentation_level; }
+};
+ClinicianInput LatestClinicianInput(storage::Store& store, std::int64_t capture_id);
+
+// The capture's site area in its baseline's frame (scoring::MeasureSiteArea on the masks warped
+// with the stored registration). Not used (`note` says why) without a converged registration or
+// the baseline's stored masks.
+struct SiteAreaOfCapture {
+  scoring::SiteArea area;
+  std::int64_t baseline_capture_id = 0;
+};
+SiteAreaOfCapture MeasureSiteArea(storage::Store& store, const storage::Capture& capture,
+                                  const scoring::Segmentation& segmentation);
+
+// Measurements and scores of a capture from its image and masks, appended as new result versions
+// (clinician grades and a supplied mask give clinician provenance). `inputs` is stored with each.
+void ScoreCapture(storage::Store& store, const storage::Capture& capture, const cv::Mat& image,
+                  const scoring::Segmentation& segmentation, const std::string& actor,
+                  const nlohmann::json& inputs);
+
+}  // namespace skintrack::pipeline

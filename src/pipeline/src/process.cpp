@@ -1,0 +1,182 @@
+// ProcessCapture, top to bottom: decode, quality gate, segment, register (+ change), score.
+#include <nlohmann/json.hpp>
+
+#include "skintrack/core/error.h"
+#include "skintrack/pipeline/baseline.h"
+#include "skintrack/pipeline/change.h"
+#include "skintrack/pipeline/pipeline.h"
+#include "skintrack/pipeline/registration_json.h"
+#include "skintrack/pipeline/score.h"
+#include "skintrack/scoring/json.h"
+#include "skintrack/scoring/scores.h"
+#include "skintrack/storage/store.h"
+
+namespace skintrack::pipeline {
+
+using nlohmann::json;
+using storage::ResultKind;
+using storage::ResultSource;
+
+void PipelineOptions::Check() const {
+  if (workers < 0 || workers > 64)
+    throw Error(ErrorCode::kInvalidArgument, "workers must be 0..64");
+  if (lease_ms < 1000) throw Error(ErrorCode::kInvalidArgument, "lease must be >= 1 s");
+  if (registration_threads < 1 || registration_threads > 64) {
+    throw Error(ErrorCode::kInvalidArgument, "registration threads must be 1..64");
+  }
+}
+
+namespace {
+
+// Quality gate: stored as a result either way; a capture that fails is kept and marked.
+bool PassesQualityGate(storage::Store& store, const storage::Capture& capture, const cv::Mat& image,
+                       const PipelineOptions& options, const json& inputs,
+                       const std::string& actor) {
+  const scoring::QualityReport quality = scoring::CheckQuality(image, options.quality);
+  ResultRecord r;
+  r.name = result::kQuality;
+  r.algorithm = "quality-gate";
+  r.value = quality.passed ? 1.0 : 0.0;
+  r.payload = quality;
+  r.inputs = inputs;
+  Append(store, capture.id, r, actor);
+  return quality.passed;
+}
+
+// Segmentation; new automated masks are stored (a clinician's corrected mask stays in force).
+scoring::Segmentation Segment(storage::Store& store, const storage::Capture& capture,
+                              const cv::Mat& image, const json& inputs, const std::string& actor) {
+  const CaptureSegmenter segmenter = SegmenterFor(store, capture);
+  const scoring::Segmentation seg = segmenter.segmenter->Segment(image);
+  if (segmenter.clinician_mask) return seg;
+  ResultRecord mask;
+  mask.kind = ResultKind::kMask;
+  mask.algorithm = "segment";
+  mask.inputs = inputs;
+  mask.provenance = {{"segmenter", seg.segmenter}, {"lesion_found", seg.lesion_found}};
+  mask.name = result::kLesionMask;
+  mask.payload = {
+      {"segmenter", seg.segmenter}, {"contrast", seg.contrast}, {"threshold", seg.threshold}};
+  mask.blob = EncodePng(seg.lesion_mask);
+  Append(store, capture.id, mask, actor);
+  mask.name = result::kSkinMask;
+  mask.payload = {{"segmenter", seg.segmenter}};
+  mask.blob = EncodePng(seg.skin_mask);
+  Append(store, capture.id, mask, actor);
+  return seg;
+}
+
+// The baseline's stored masks (clinician-corrected ones included) when it has been processed;
+// otherwise it is segmented here with the classical segmenter.
+std::pair<cv::Mat, cv::Mat> BaselineMasks(storage::Store& store, const storage::Capture& baseline,
+                                          const cv::Mat& baseline_image) {
+  const auto skin = LatestMask(store, baseline.id, result::kSkinMask);
+  const auto lesion = LatestMask(store, baseline.id, result::kLesionMask);
+  if (skin && lesion && skin->size() == baseline_image.size() &&
+      lesion->size() == baseline_image.size()) {
+    return {*skin, *lesion};
+  }
+  scoring::ClassicalSegmenterOptions so;
+  so.condition = baseline.condition;
+  const scoring::Segmentation seg = scoring::MakeClassicalSegmenter(so)->Segment(baseline_image);
+  return {seg.skin_mask, seg.lesion_mask};
+}
+
+// Registration of a capture that is not its site's baseline, and its change against it.
+void RegisterAndCompare(storage::Store& store, const storage::Capture& capture,
+                        const cv::Mat& image, const scoring::Segmentation& seg,
+                        std::int64_t baseline_id, const PipelineOptions& options,
+                        const json& inputs, const std::string& actor) {
+  const auto baseline = store.repository().FindCapture(baseline_id);
+  if (!baseline) throw Error(ErrorCode::kNotFound, "baseline capture vanished");
+  const cv::Mat base_image = DecodeStoredImage(store, *baseline);
+  const auto [base_skin, base_lesion] = BaselineMasks(store, *baseline, base_image);
+  registration::RegistrationOptions ro;
+  ro.threads = options.registration_threads;
+  ro.fixed_mask = base_skin & ~base_lesion;
+  ro.moving_mask = seg.skin_mask & ~seg.lesion_mask;
+  BaselineRegistration stored;
+  stored.baseline_capture_id = baseline_id;
+  stored.result = registration::RegisterToBaseline(base_image, image, ro);
+  ResultRecord reg;
+  reg.kind = ResultKind::kRegistration;
+  reg.name = result::kToBaseline;
+  reg.algorithm = "register";
+  reg.value = stored.result.quality;
+  reg.payload = stored;
+  reg.inputs = inputs;
+  reg.inputs["baseline_capture_id"] = baseline_id;
+  const storage::Result saved = Append(store, capture.id, reg, actor);
+  if (!stored.result.converged) return;
+
+  const scoring::MaskChange change =
+      ChangeInBaselineFrame(base_lesion, base_skin, seg.lesion_mask, stored.result);
+  ResultRecord r;
+  r.name = result::kChange;
+  r.algorithm = "compare-masks";
+  r.value = capture.condition == Condition::kVitiligo ? change.repigmentation.percent
+                                                      : change.area_change_percent.value_or(0.0);
+  r.payload = change;
+  r.inputs = reg.inputs;
+  r.inputs["registration_result_id"] = saved.id;
+  Append(store, capture.id, r, actor);
+}
+
+// The capture is its site's baseline: identity registration; the series' captures registered
+// to an earlier baseline (this one arrived late, or was chosen) are requeued, which is durable
+// because the queue is in the database, and idempotent if this capture is processed again.
+int StoreAsBaseline(storage::Store& store, const storage::Capture& capture, const json& inputs,
+                    const std::string& actor) {
+  BaselineRegistration stored;
+  stored.baseline_capture_id = capture.id;
+  stored.is_baseline = true;
+  stored.result.converged = true;
+  stored.result.stop_reason = "this capture is the baseline";
+  ResultRecord reg;
+  reg.kind = ResultKind::kRegistration;
+  reg.name = result::kToBaseline;
+  reg.algorithm = "identity";
+  reg.value = 1.0;
+  reg.payload = stored;
+  reg.inputs = inputs;
+  Append(store, capture.id, reg, actor);
+  return RequeueSeriesForBaseline(store, capture, actor);
+}
+
+}  // namespace
+
+int ProcessCapture(storage::Store& store, const storage::Capture& capture,
+                   const PipelineOptions& options, const std::string& actor) {
+  // 1. Decode the stored image; every result records what it was computed from.
+  const cv::Mat image = DecodeStoredImage(store, capture);
+  const json inputs = {{"capture_id", capture.id},
+                       {"image_sha256", capture.blob.sha256},
+                       {"pipeline", kPipelineVersion},
+                       {"scoring", scoring::kScoringVersion}};
+  // 2. Quality gate: a failing capture is kept and marked, not scored.
+  if (!PassesQualityGate(store, capture, image, options, inputs, actor)) return 0;
+  // 3. Segment skin and lesions.
+  const scoring::Segmentation seg = Segment(store, capture, image, inputs, actor);
+  // 4. Register to the site's baseline and measure the change against it.
+  int requeued = 0;
+  const auto baseline_id =
+      FindBaseline(store, capture.patient_id, capture.site, capture.condition, options.quality);
+  if (baseline_id && *baseline_id == capture.id) {
+    requeued = StoreAsBaseline(store, capture, inputs, actor);
+  } else if (baseline_id) {
+    RegisterAndCompare(store, capture, image, seg, *baseline_id, options, inputs, actor);
+  }
+  // 5. Measure and score (site area in the baseline frame), store.
+  ScoreCapture(store, capture, image, seg, actor, inputs);
+  return requeued;
+}
+
+void Rescore(storage::Store& store, const storage::Capture& capture, const std::string& actor) {
+  if (!LatestMask(store, capture.id, result::kLesionMask)) return;
+  const cv::Mat image = DecodeStoredImage(store, capture);
+  ScoreCapture(
+      store, capture, image, SegmenterFor(store, capture).segmenter->Segment(image), actor,
+      {{"capture_id", capture.id}, {"reason", "clinician input"}, {"pipeline", kPipelineVersion}});
+}
+
+}  // namespace skintrack::pipeline

@@ -1,0 +1,70 @@
+#include "skintrack/pipeline/results.h"
+
+#include <cmath>
+#include <opencv2/imgcodecs.hpp>
+
+#include "skintrack/core/error.h"
+
+namespace skintrack::pipeline {
+
+storage::Result Append(storage::Store& store, std::int64_t capture_id, const ResultRecord& record,
+                       const std::string& actor) {
+  storage::NewResult r;
+  r.capture_id = capture_id;
+  r.kind = record.kind;
+  r.name = record.name;
+  r.source = record.source;
+  r.algorithm = record.algorithm;
+  r.algorithm_version = kPipelineVersion;
+  if (record.value && std::isfinite(*record.value)) r.value = record.value;
+  r.payload_json = record.payload.dump();
+  r.inputs_json = record.inputs.dump();
+  r.provenance_json = record.provenance.dump();
+  if (record.blob) return store.AppendResult(r, std::string_view(*record.blob), actor);
+  return store.AppendResult(r, std::nullopt, actor);
+}
+
+namespace {
+
+cv::Mat Decode(const std::string& bytes, int flags) {
+  const cv::Mat raw(1, static_cast<int>(bytes.size()), CV_8U,
+                    const_cast<char*>(bytes.data()));  // imdecode only reads
+  return cv::imdecode(raw, flags);
+}
+
+}  // namespace
+
+cv::Mat DecodeStoredImage(storage::Store& store, const storage::Capture& capture) {
+  cv::Mat img = Decode(store.ReadBlob(capture.blob.sha256), cv::IMREAD_COLOR);
+  if (img.empty()) {
+    throw Error(ErrorCode::kImageDecode,
+                "stored image of capture " + std::to_string(capture.id) + " does not decode");
+  }
+  return img;
+}
+
+std::string EncodePng(const cv::Mat& mask) {
+  std::vector<unsigned char> bytes;
+  if (!cv::imencode(".png", mask, bytes)) throw Error(ErrorCode::kInternal, "PNG encoding failed");
+  return std::string(bytes.begin(), bytes.end());
+}
+
+std::optional<storage::Result> LatestResult(storage::Store& store, std::int64_t capture_id,
+                                            const std::string& name) {
+  for (const storage::Result& r : store.repository().LatestResults(capture_id)) {
+    if (r.name == name) return r;
+  }
+  return std::nullopt;
+}
+
+std::optional<cv::Mat> LatestMask(storage::Store& store, std::int64_t capture_id,
+                                  const std::string& name) {
+  for (const storage::Result& r : store.repository().LatestResults(capture_id)) {
+    if (r.kind != storage::ResultKind::kMask || r.name != name || r.blob_sha256.empty()) continue;
+    cv::Mat m = Decode(store.ReadBlob(r.blob_sha256), cv::IMREAD_GRAYSCALE);
+    if (!m.empty()) return m;
+  }
+  return std::nullopt;
+}
+
+}  // namespace skintrack::pipeline

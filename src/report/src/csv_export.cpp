@@ -1,0 +1,81 @@
+// CSV rows of the treatment response: one per subject, condition and visit (shaped for CDISC
+// SDTM RS: the responder flags beside the scores they came from).
+#include <map>
+#include <set>
+
+#include "exports.h"
+#include "text.h"
+
+namespace skintrack::report::detail {
+namespace {
+
+using pipeline::VisitResponse;
+
+std::optional<double> Opt(bool present, double value) {
+  return present ? std::optional<double>(value) : std::nullopt;
+}
+
+// Y / N for a responder flag of a defined response, empty otherwise (a psoriasis row carries
+// N for the VASI flags, and the reverse).
+std::string YesNo(bool defined, bool flag) {
+  if (!defined) return "";
+  return flag ? "Y" : "N";
+}
+
+void Row(const std::string& subject, Condition condition, const VisitResponse& v,
+         std::ostringstream& out) {
+  const scoring::PasiResult* pasi = v.pasi ? &v.pasi->pasi : nullptr;
+  std::map<std::string, std::string> region;
+  std::set<std::string> prov;
+  std::vector<std::string> missing;
+  if (pasi) {
+    for (const scoring::PasiRegionScore& r : pasi->regions) {
+      region[PasiRegionName(r.input.region)] = Num(r.contribution, 3);
+      prov.insert(scoring::ProvenanceName(r.input.area_provenance));
+      prov.insert(scoring::ProvenanceName(r.input.erythema.provenance));
+      prov.insert(scoring::ProvenanceName(r.input.induration.provenance));
+      prov.insert(scoring::ProvenanceName(r.input.desquamation.provenance));
+    }
+    for (PasiRegion r : pasi->missing) missing.push_back(PasiRegionName(r));
+  }
+  if (v.vasi) {
+    for (const scoring::VasiSiteScore& s : v.vasi->sites) {
+      prov.insert(scoring::ProvenanceName(s.level_provenance));
+    }
+  }
+  std::vector<std::string> captures;
+  for (std::int64_t id : v.capture_ids) captures.push_back(std::to_string(id));
+  const auto contribution = [&](const char* name) {
+    return region.count(name) ? region[name] : std::string();
+  };
+  const bool defined = v.response_defined();
+  const scoring::PasiResponse pr = v.pasi_response.value_or(scoring::PasiResponse{});
+  const scoring::VasiResponse vr = v.vasi_response.value_or(scoring::VasiResponse{});
+  out << subject << "," << ConditionName(condition) << "," << v.visit << "," << Date(v.date_ms)
+      << "," << CsvNum(Opt(pasi, pasi ? pasi->pasi : 0), 3) << ","
+      << CsvNum(Opt(pasi, pasi ? pasi->pasi_continuous : 0), 3) << ","
+      << (pasi ? (pasi->complete ? "Y" : "N") : "") << "," << Join(missing, ";") << ","
+      << contribution("head_neck") << "," << contribution("upper_limbs") << ","
+      << contribution("trunk") << "," << contribution("lower_limbs") << ","
+      << CsvNum(Opt(pasi, v.pasi ? v.pasi->bsa_percent : 0), 3) << ","
+      << CsvNum(Opt(v.vasi.has_value(), v.vasi ? v.vasi->t_vasi : 0), 3) << ","
+      << CsvNum(Opt(v.vasi && v.vasi->face_imaged, v.vasi ? v.vasi->f_vasi : 0), 3) << ","
+      << (defined ? CsvNum(v.change_percent(), 2) : "") << "," << YesNo(defined, pr.pasi50) << ","
+      << YesNo(defined, pr.pasi75) << "," << YesNo(defined, pr.pasi90) << ","
+      << YesNo(defined, pr.pasi100) << "," << YesNo(defined, vr.vasi50) << ","
+      << YesNo(defined, vr.vasi75) << "," << YesNo(defined, vr.vasi90) << ","
+      << scoring::kScoringVersion << ","
+      << Join(std::vector<std::string>(prov.begin(), prov.end()), ";") << "," << Join(captures, ";")
+      << "\n";
+}
+
+}  // namespace
+
+void CsvRows(const pipeline::PatientResponse& response, const std::string& subject,
+             std::ostringstream& out) {
+  for (const pipeline::ConditionResponse& cond : response.conditions) {
+    for (const VisitResponse& v : cond.visits) Row(subject, cond.condition, v, out);
+  }
+}
+
+}  // namespace skintrack::report::detail

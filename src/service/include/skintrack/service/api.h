@@ -1,0 +1,37 @@
+// The /v1 HTTP API, /healthz and /metrics: route handlers are named functions in files by area
+// (src/routes_*.cpp), registered in one table (src/api.cpp). JSON is written here, at the edge;
+// everything behind it is typed (storage, src/pipeline).
+#pragma once
+
+#include <string>
+
+#include "skintrack/pipeline/pipeline.h"
+#include "skintrack/pipeline/pseudonym.h"
+#include "skintrack/service/http.h"
+#include "skintrack/service/image_intake.h"
+
+namespace skintrack::storage {
+class Store;
+}
+namespace skintrack::pipeline {
+class WorkerPool;
+}
+
+namespace skintrack::service {
+
+class Metrics;
+
+struct ApiContext {
+  storage::Store& store;
+  pipeline::WorkerPool* workers = nullptr;  // for ?wait=true and to wake workers; may be null
+  Metrics* metrics = nullptr;
+  IntakeLimits limits;
+  double max_wait_s = 120;             // longest ?wait=true
+  pipeline::PseudonymKey pseudonym;    // coordinators' subject ids
+  pipeline::PipelineOptions pipeline;  // for a clinician's baseline choice
+};
+
+// Registers every /v1 route, /healthz and /metrics on `router`. `context` must outlive it.
+void AddApiRoutes(Router& router, ApiContext& context);
+
+}  // namespace skintrack::service

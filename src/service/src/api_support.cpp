@@ -1,0 +1,210 @@
+#include "api_support.h"
+
+#include <algorithm>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "skintrack/core/error.h"
+#include "skintrack/pipeline/results.h"
+#include "skintrack/pipeline/time_format.h"
+
+namespace skintrack::service {
+
+using nlohmann::json;
+using pipeline::FormatRfc3339;
+using storage::Role;
+
+namespace {
+
+bool AllDigits(const std::string& text) {
+  return !text.empty() &&
+         std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+}  // namespace
+
+storage::TokenInfo Authorize(ApiContext& ctx, const HttpRequest& req,
+                             const std::vector<Role>& roles) {
+  const std::string header = req.Header("authorization");
+  const std::string prefix = "Bearer ";
+  if (header.size() <= prefix.size() || header.compare(0, prefix.size(), prefix) != 0) {
+    throw Error(ErrorCode::kUnauthorized, "missing bearer token (Authorization: Bearer <token>)");
+  }
+  const auto info = ctx.store.repository().VerifyToken(header.substr(prefix.size()));
+  if (!info) throw Error(ErrorCode::kUnauthorized, "invalid, revoked or expired token");
+  if (std::find(roles.begin(), roles.end(), info->role) == roles.end()) {
+    throw Error(ErrorCode::kForbidden,
+                std::string("a ") + storage::RoleName(info->role) + " token may not do this");
+  }
+  return *info;
+}
+
+const std::vector<Role>& AllReaders() {
+  static const std::vector<Role> kReaders = {Role::kAdmin, Role::kClinician, Role::kCoordinator};
+  return kReaders;
+}
+
+std::string Actor(const storage::TokenInfo& token) { return "token:" + token.id; }
+
+std::string ResolvePatient(ApiContext& ctx, const storage::TokenInfo& token,
+                           const std::string& path_id) {
+  if (token.role == Role::kCoordinator) {
+    for (const storage::Patient& p : ctx.store.repository().ListPatients()) {
+      if (pipeline::SubjectId(ctx.pseudonym, p.info.id) == path_id) return p.info.id;
+    }
+    throw Error(ErrorCode::kNotFound, "unknown subject '" + path_id + "'");
+  }
+  storage::ValidateId(path_id, "patient id");
+  if (!ctx.store.repository().FindPatient(path_id)) {
+    throw Error(ErrorCode::kNotFound, "unknown patient '" + path_id + "'");
+  }
+  if (token.role == Role::kDevice && !token.patient_scope.empty() &&
+      std::find(token.patient_scope.begin(), token.patient_scope.end(), path_id) ==
+          token.patient_scope.end()) {
+    throw Error(ErrorCode::kForbidden, "this device token is not scoped to patient " + path_id);
+  }
+  return path_id;
+}
+
+storage::Capture LoadCapture(ApiContext& ctx, const std::string& id_text) {
+  if (!AllDigits(id_text) || id_text.size() > 18) {
+    throw Error(ErrorCode::kInvalidArgument, "capture id must be a positive integer");
+  }
+  auto c = ctx.store.repository().FindCapture(std::stoll(id_text));
+  if (!c) throw Error(ErrorCode::kNotFound, "unknown capture " + id_text);
+  return *c;
+}
+
+cv::Mat RequireMask(ApiContext& ctx, const storage::Capture& c, const std::string& name) {
+  auto m = pipeline::LatestMask(ctx.store, c.id, name);
+  if (!m) {
+    throw Error(ErrorCode::kNotFound, "capture " + std::to_string(c.id) + " has no " + name +
+                                          " mask yet (status " +
+                                          storage::CaptureStatusName(c.status) + ")");
+  }
+  return *m;
+}
+
+std::optional<bool> BoolQuery(const HttpRequest& req, const std::string& name) {
+  auto it = req.query.find(name);
+  if (it == req.query.end()) return std::nullopt;
+  if (it->second != "true" && it->second != "false") {
+    throw Error(ErrorCode::kInvalidArgument, name + " must be true or false");
+  }
+  return it->second == "true";
+}
+
+std::optional<Condition> OptionalCondition(const HttpRequest& req) {
+  auto it = req.query.find("condition");
+  if (it == req.query.end()) return std::nullopt;
+  return ParseCondition(it->second);
+}
+
+int MaxSide(const HttpRequest& req) {
+  auto it = req.query.find("max_side");
+  if (it == req.query.end()) return 0;
+  const std::string& t = it->second;
+  if (!AllDigits(t) || t.size() > 5 || std::stoi(t) < 64 || std::stoi(t) > 8192) {
+    throw Error(ErrorCode::kInvalidArgument, "max_side must be an integer from 64 to 8192");
+  }
+  return std::stoi(t);
+}
+
+json ParseBodyObject(const HttpRequest& req) {
+  json body;
+  try {
+    body = json::parse(req.body);
+  } catch (const json::exception&) {
+    throw Error(ErrorCode::kInvalidArgument, "body must be a JSON object");
+  }
+  if (!body.is_object()) throw Error(ErrorCode::kInvalidArgument, "body must be a JSON object");
+  return body;
+}
+
+std::optional<std::string> StringField(const json& body, const char* key) {
+  if (!body.contains(key)) return std::nullopt;
+  if (!body[key].is_string()) {
+    throw Error(ErrorCode::kInvalidArgument, std::string(key) + " must be a string");
+  }
+  return body[key].get<std::string>();
+}
+
+HttpResponse JsonResponse(int status, const json& body) {
+  HttpResponse r;
+  r.status = status;
+  r.body = body.dump();
+  return r;
+}
+
+HttpResponse PngResponse(const cv::Mat& full, int max_side) {
+  cv::Mat image = full;
+  const int longer = std::max(full.cols, full.rows);
+  if (max_side > 0 && longer > max_side) {
+    const double f = static_cast<double>(max_side) / longer;
+    cv::resize(full, image, cv::Size(), f, f, cv::INTER_AREA);
+  }
+  HttpResponse r;
+  r.content_type = "image/png";
+  r.body = pipeline::EncodePng(image);
+  return r;
+}
+
+json PatientField(ApiContext& ctx, const storage::TokenInfo& token, const std::string& id) {
+  return token.role == Role::kCoordinator ? json(pipeline::SubjectId(ctx.pseudonym, id)) : json(id);
+}
+
+json ResultJson(const storage::Result& r) {
+  json j = {{"id", r.id},
+            {"kind", storage::ResultKindName(r.kind)},
+            {"name", r.name},
+            {"version", r.version},
+            {"source", storage::ResultSourceName(r.source)},
+            {"algorithm", r.algorithm},
+            {"algorithm_version", r.algorithm_version},
+            {"value", r.value ? json(*r.value) : json(nullptr)},
+            {"payload", json::parse(r.payload_json)},
+            {"inputs", json::parse(r.inputs_json)},
+            {"provenance", json::parse(r.provenance_json)},
+            {"created_at", FormatRfc3339(r.created_at)}};
+  if (!r.blob_sha256.empty()) j["blob_sha256"] = r.blob_sha256;
+  return j;
+}
+
+json CaptureJson(ApiContext& ctx, const storage::TokenInfo& token, const storage::Capture& c,
+                 bool with_results) {
+  json j = {{"id", c.id},
+            {"patient", PatientField(ctx, token, c.patient_id)},
+            {"site", c.site},
+            {"condition", ConditionName(c.condition)},
+            {"captured_at", FormatRfc3339(c.captured_at)},
+            {"received_at", FormatRfc3339(c.received_at)},
+            {"visit", c.visit},
+            {"device", c.device},
+            {"media_type", c.media_type},
+            {"sha256", c.blob.sha256},
+            {"bytes", c.blob.size},
+            {"width", c.width},
+            {"height", c.height},
+            {"status", storage::CaptureStatusName(c.status)},
+            {"attempts", c.attempts}};
+  if (!c.last_error.empty()) j["last_error"] = c.last_error;
+  if (!with_results) return j;
+  json results = json::object();
+  for (const storage::Result& r : ctx.store.repository().LatestResults(c.id)) {
+    results[r.name] = ResultJson(r);
+  }
+  j["results"] = results;
+  json assessments = json::array();
+  for (const storage::Assessment& a : ctx.store.repository().AssessmentHistory(c.id)) {
+    assessments.push_back({{"id", a.id},
+                           {"version", a.version},
+                           {"grades", json::parse(a.grades_json)},
+                           {"note", a.note},
+                           {"mask_sha256", a.mask_sha256},
+                           {"created_at", FormatRfc3339(a.created_at)}});
+  }
+  j["assessments"] = assessments;
+  return j;
+}
+
+}  // namespace skintrack::service

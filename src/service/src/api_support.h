@@ -1,0 +1,61 @@
+// What every route handler needs (private to the service): who is calling, the ids a path names,
+// the request's parameters and body, and the JSON of captures and results.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <opencv2/core.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "skintrack/core/body_sites.h"
+#include "skintrack/service/api.h"
+#include "skintrack/storage/store.h"
+
+namespace skintrack::service {
+
+// --- who is calling ---
+// The verified token, or Error(kUnauthorized) / Error(kForbidden) when its role is not in `roles`.
+storage::TokenInfo Authorize(ApiContext& ctx, const HttpRequest& req,
+                             const std::vector<storage::Role>& roles);
+// The readers: admin, clinician, coordinator.
+const std::vector<storage::Role>& AllReaders();
+std::string Actor(const storage::TokenInfo& token);  // "token:<id>", for the audit log
+
+// --- what the path names ---
+// The patient a path names (coordinators name patients by their subject id only). Error(kNotFound)
+// for an unknown one; Error(kForbidden) for a device token not scoped to it.
+std::string ResolvePatient(ApiContext& ctx, const storage::TokenInfo& token,
+                           const std::string& path_id);
+// The capture of a path's {id}; Error(kInvalidArgument) / Error(kNotFound).
+storage::Capture LoadCapture(ApiContext& ctx, const std::string& id_text);
+// The capture's latest mask `name`; Error(kNotFound) saying the capture's status when absent.
+cv::Mat RequireMask(ApiContext& ctx, const storage::Capture& c, const std::string& name);
+
+// --- the request ---
+// An optional true/false query parameter; Error(kInvalidArgument) for any other value.
+std::optional<bool> BoolQuery(const HttpRequest& req, const std::string& name);
+// The optional ?condition=; Error(kInvalidArgument) for an unknown condition.
+std::optional<Condition> OptionalCondition(const HttpRequest& req);
+// The optional ?max_side=N of an image route (N in 64..8192); 0 when absent.
+int MaxSide(const HttpRequest& req);
+// The request body as a JSON object, or Error(kInvalidArgument).
+nlohmann::json ParseBodyObject(const HttpRequest& req);
+// An optional string field of a JSON body; Error(kInvalidArgument) when it is not a string.
+std::optional<std::string> StringField(const nlohmann::json& body, const char* key);
+
+// --- the response ---
+HttpResponse JsonResponse(int status, const nlohmann::json& body);
+// The image as PNG, reduced (area averaging) so that its longer side is at most `max_side` (0:
+// full size).
+HttpResponse PngResponse(const cv::Mat& image, int max_side = 0);
+// The patient id, or for coordinators its subject id.
+nlohmann::json PatientField(ApiContext& ctx, const storage::TokenInfo& token,
+                            const std::string& id);
+nlohmann::json ResultJson(const storage::Result& r);
+// A capture (with its latest results and assessments when `with_results`).
+nlohmann::json CaptureJson(ApiContext& ctx, const storage::TokenInfo& token,
+                           const storage::Capture& c, bool with_results);
+
+}  // namespace skintrack::service

@@ -1,0 +1,43 @@
+// The route handlers, one named function per route, in files by area; src/api.cpp registers them
+// in one table. Each authorizes first, then validates, then acts; errors are skintrack::Error,
+// mapped to HTTP by the router.
+#pragma once
+
+#include "skintrack/service/api.h"
+
+namespace skintrack::service {
+
+using RouteHandler = HttpResponse (*)(ApiContext&, const HttpRequest&, const PathParams&);
+
+// routes_status.cpp: no token.
+HttpResponse GetHealth(ApiContext& ctx, const HttpRequest& req, const PathParams& params);
+HttpResponse GetMetrics(ApiContext& ctx, const HttpRequest& req, const PathParams& params);
+
+// routes_patients.cpp
+HttpResponse CreatePatient(ApiContext& ctx, const HttpRequest& req, const PathParams& params);
+HttpResponse ListPatients(ApiContext& ctx, const HttpRequest& req, const PathParams& params);
+
+// routes_tokens.cpp
+HttpResponse CreateToken(ApiContext& ctx, const HttpRequest& req, const PathParams& params);
+
+// routes_captures.cpp: ingest.
+HttpResponse PushCapture(ApiContext& ctx, const HttpRequest& req, const PathParams& params);
+
+// routes_reads.cpp
+HttpResponse GetCapture(ApiContext& ctx, const HttpRequest& req, const PathParams& params);
+HttpResponse GetTimeSeries(ApiContext& ctx, const HttpRequest& req, const PathParams& params);
+HttpResponse GetResponse(ApiContext& ctx, const HttpRequest& req, const PathParams& params);
+
+// routes_images.cpp
+HttpResponse GetImage(ApiContext& ctx, const HttpRequest& req, const PathParams& params);
+HttpResponse GetMaskPng(ApiContext& ctx, const HttpRequest& req, const PathParams& params);
+HttpResponse GetOverlayPng(ApiContext& ctx, const HttpRequest& req, const PathParams& params);
+HttpResponse GetAlignedPng(ApiContext& ctx, const HttpRequest& req, const PathParams& params);
+HttpResponse GetChangePng(ApiContext& ctx, const HttpRequest& req, const PathParams& params);
+
+// routes_clinician.cpp: clinician input.
+HttpResponse PutBaseline(ApiContext& ctx, const HttpRequest& req, const PathParams& params);
+HttpResponse PutAssessment(ApiContext& ctx, const HttpRequest& req, const PathParams& params);
+HttpResponse PutMask(ApiContext& ctx, const HttpRequest& req, const PathParams& params);
+
+}  // namespace skintrack::service

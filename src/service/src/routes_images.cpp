@@ -1,0 +1,89 @@
+// Images for clinicians (admin, clinician): the stored photo, its lesion mask, the overlay, the
+// photo aligned to the baseline, and the change map against the baseline. PNGs take an optional
+// ?max_side=N.
+#include "api_support.h"
+#include "routes.h"
+#include "skintrack/core/error.h"
+#include "skintrack/pipeline/baseline.h"
+#include "skintrack/pipeline/change.h"
+#include "skintrack/pipeline/results.h"
+#include "skintrack/registration/registration.h"
+#include "skintrack/scoring/change.h"
+
+namespace skintrack::service {
+namespace {
+
+using pipeline::result::kLesionMask;
+using pipeline::result::kSkinMask;
+using storage::Role;
+
+storage::Capture AuthorizedCapture(ApiContext& ctx, const HttpRequest& req,
+                                   const PathParams& params) {
+  Authorize(ctx, req, {Role::kAdmin, Role::kClinician});
+  return LoadCapture(ctx, params.at("id"));
+}
+
+}  // namespace
+
+HttpResponse GetImage(ApiContext& ctx, const HttpRequest& req, const PathParams& params) {
+  const storage::Capture c = AuthorizedCapture(ctx, req, params);
+  HttpResponse r;
+  r.content_type = c.media_type;
+  r.body = ctx.store.ReadBlob(c.blob.sha256);
+  return r;
+}
+
+HttpResponse GetMaskPng(ApiContext& ctx, const HttpRequest& req, const PathParams& params) {
+  const storage::Capture c = AuthorizedCapture(ctx, req, params);
+  return PngResponse(RequireMask(ctx, c, kLesionMask));
+}
+
+HttpResponse GetOverlayPng(ApiContext& ctx, const HttpRequest& req, const PathParams& params) {
+  const storage::Capture c = AuthorizedCapture(ctx, req, params);
+  const cv::Mat lesion = RequireMask(ctx, c, kLesionMask);
+  const cv::Mat image = pipeline::DecodeStoredImage(ctx.store, c);
+  return PngResponse(
+      scoring::RenderOverlay(image, lesion,
+                             pipeline::LatestMask(ctx.store, c.id, kSkinMask).value_or(cv::Mat())),
+      MaxSide(req));
+}
+
+HttpResponse GetAlignedPng(ApiContext& ctx, const HttpRequest& req, const PathParams& params) {
+  const storage::Capture c = AuthorizedCapture(ctx, req, params);
+  const auto reg = pipeline::StoredRegistration(ctx.store, c);
+  if (!reg) {
+    throw Error(ErrorCode::kNotFound,
+                "capture " + params.at("id") + " has no successful registration to its baseline");
+  }
+  const bool overlay = BoolQuery(req, "overlay").value_or(false);
+  const int max_side = MaxSide(req);
+  cv::Mat warped =
+      registration::WarpImageToBaseline(pipeline::DecodeStoredImage(ctx.store, c), reg->result);
+  if (overlay) {
+    // The lesion outline in the baseline's frame: the capture's own masks warped with the same
+    // transform (nearest neighbour), drawn on the warped photo.
+    const cv::Mat lesion =
+        registration::WarpMaskToBaseline(RequireMask(ctx, c, kLesionMask), reg->result);
+    const auto skin = pipeline::LatestMask(ctx.store, c.id, kSkinMask);
+    warped = scoring::RenderOverlay(
+        warped, lesion, skin ? registration::WarpMaskToBaseline(*skin, reg->result) : cv::Mat());
+  }
+  return PngResponse(warped, max_side);
+}
+
+// The change map shows exactly the stored change (pipeline::StoredChange computes it with the
+// one function the pipeline stored it with).
+HttpResponse GetChangePng(ApiContext& ctx, const HttpRequest& req, const PathParams& params) {
+  const storage::Capture c = AuthorizedCapture(ctx, req, params);
+  const int max_side = MaxSide(req);
+  std::string why_not;
+  const auto change = pipeline::StoredChange(ctx.store, c, &why_not);
+  if (!change) throw Error(ErrorCode::kNotFound, why_not);
+  const auto base = ctx.store.repository().FindCapture(change->baseline_capture_id);
+  if (!base) throw Error(ErrorCode::kNotFound, "the baseline capture is gone");
+  return PngResponse(
+      scoring::RenderChangeMap(pipeline::DecodeStoredImage(ctx.store, *base), change->change),
+      max_side);
+}
+
+}  // namespace skintrack::service

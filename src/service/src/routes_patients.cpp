@@ -1,0 +1,62 @@
+// Patients: create (admin, clinician) and list with their sites (readers; coordinators see
+// subject ids).
+#include <map>
+
+#include "api_support.h"
+#include "routes.h"
+#include "skintrack/core/error.h"
+#include "skintrack/pipeline/time_format.h"
+
+namespace skintrack::service {
+
+using nlohmann::json;
+using storage::Role;
+
+HttpResponse CreatePatient(ApiContext& ctx, const HttpRequest& req, const PathParams&) {
+  const auto token = Authorize(ctx, req, {Role::kAdmin, Role::kClinician});
+  const json body = ParseBodyObject(req);
+  const auto id = StringField(body, "id");
+  if (!id) {
+    throw Error(ErrorCode::kInvalidArgument, "body needs \"id\": the pseudonymous patient id");
+  }
+  storage::PatientInfo info;
+  info.id = *id;
+  if (body.contains("fitzpatrick")) {
+    if (!body["fitzpatrick"].is_number_integer()) {
+      throw Error(ErrorCode::kInvalidArgument, "fitzpatrick must be an integer 1..6");
+    }
+    info.fitzpatrick = body["fitzpatrick"].get<int>();
+  }
+  info.age_band = StringField(body, "age_band").value_or("");
+  const storage::Patient p = ctx.store.repository().CreatePatient(info, Actor(token));
+  return JsonResponse(
+      201, {{"id", p.info.id},
+            {"fitzpatrick", p.info.fitzpatrick ? json(*p.info.fitzpatrick) : json(nullptr)},
+            {"age_band", p.info.age_band},
+            {"created_at", pipeline::FormatRfc3339(p.created_at)}});
+}
+
+HttpResponse ListPatients(ApiContext& ctx, const HttpRequest& req, const PathParams&) {
+  const auto token = Authorize(ctx, req, AllReaders());
+  json list = json::array();
+  for (const storage::Patient& p : ctx.store.repository().ListPatients()) {
+    json j = {{"id", PatientField(ctx, token, p.info.id)}, {"age_band", p.info.age_band}};
+    if (p.info.fitzpatrick) j["fitzpatrick"] = *p.info.fitzpatrick;
+    std::map<std::pair<std::string, std::string>, std::int64_t> latest;  // (site, cond)
+    storage::SeriesQuery q;
+    q.patient_id = p.info.id;
+    for (const storage::SeriesPoint& point : ctx.store.repository().TimeSeries(q)) {
+      latest[{point.capture.site, ConditionName(point.capture.condition)}] = point.capture.id;
+    }
+    json sites = json::array();
+    for (const auto& [key, capture_id] : latest) {
+      sites.push_back(
+          {{"site", key.first}, {"condition", key.second}, {"latest_capture", capture_id}});
+    }
+    j["sites"] = sites;
+    list.push_back(j);
+  }
+  return JsonResponse(200, {{"patients", list}});
+}
+
+}  // namespace skintrack::service

@@ -1,0 +1,38 @@
+// Tokens: an admin creates them (the secret is shown once, stored hashed).
+#include "api_support.h"
+#include "routes.h"
+#include "skintrack/core/error.h"
+
+namespace skintrack::service {
+
+using nlohmann::json;
+using storage::Role;
+
+HttpResponse CreateToken(ApiContext& ctx, const HttpRequest& req, const PathParams&) {
+  const auto token = Authorize(ctx, req, {Role::kAdmin});
+  const json body = ParseBodyObject(req);
+  const auto role = StringField(body, "role");
+  if (!role) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "body needs \"role\": admin, clinician, coordinator or device");
+  }
+  storage::NewToken t;
+  t.role = storage::ParseRole(*role);
+  if (body.contains("patients")) {
+    if (!body["patients"].is_array() || t.role != Role::kDevice) {
+      throw Error(ErrorCode::kInvalidArgument, "patients: an array, for device tokens only");
+    }
+    for (const json& p : body["patients"]) {
+      if (!p.is_string()) throw Error(ErrorCode::kInvalidArgument, "patients must be ids");
+      t.patient_scope.push_back(p.get<std::string>());
+    }
+  }
+  t.label = StringField(body, "label").value_or("");
+  const storage::CreatedToken created = ctx.store.repository().CreateToken(t, Actor(token));
+  return JsonResponse(201, {{"id", created.info.id},
+                            {"role", storage::RoleName(created.info.role)},
+                            {"patients", created.info.patient_scope},
+                            {"token", created.token}});
+}
+
+}  // namespace skintrack::service
