@@ -10,8 +10,10 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
+#include <optional>
 #include <ostream>
 #include <thread>
 
@@ -108,27 +110,23 @@ double TrueVisitScore(const DemoPatient& p, const std::vector<phantom::Series>& 
   return scoring::ComputeVasi(sites).t_vasi;
 }
 
-int RunDemo(Args& args, std::ostream& out) {
-  const std::string out_dir = args.Get("out").value_or("demo-output");
-  const bool exit_after = args.Flag("exit");
-  const int port_opt = static_cast<int>(args.GetInt("port", exit_after ? 0 : 8080, 0, 65535));
+using Cohort = std::vector<std::vector<phantom::Series>>;  // per patient, per site
+
+cv::Size ParseSize(const std::optional<std::string>& text) {
   cv::Size size(800, 600);
-  if (auto s = args.Get("size")) {
-    const size_t x = s->find('x');
-    if (x == std::string::npos) throw Error(ErrorCode::kInvalidArgument, "--size must be WxH");
-    size = cv::Size(static_cast<int>(ParseInt(s->substr(0, x), "--size width")),
-                    static_cast<int>(ParseInt(s->substr(x + 1), "--size height")));
-    if (size.width < 200 || size.height < 150 || size.width > 4000 || size.height > 4000) {
-      throw Error(ErrorCode::kInvalidArgument, "--size must be between 200x150 and 4000x4000");
-    }
+  if (!text) return size;
+  const size_t x = text->find('x');
+  if (x == std::string::npos) throw Error(ErrorCode::kInvalidArgument, "--size must be WxH");
+  size = cv::Size(static_cast<int>(ParseInt(text->substr(0, x), "--size width")),
+                  static_cast<int>(ParseInt(text->substr(x + 1), "--size height")));
+  if (size.width < 200 || size.height < 150 || size.width > 4000 || size.height > 4000) {
+    throw Error(ErrorCode::kInvalidArgument, "--size must be between 200x150 and 4000x4000");
   }
-  args.CheckNoneLeft();
-  // Ctrl-C / SIGTERM are taken by sigwait at the end: block them before any thread starts.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  if (!exit_after) pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  return size;
+}
+
+// OUT/data, recreated (refusing a folder that is not a skintrack data directory).
+std::filesystem::path FreshDataDir(const std::string& out_dir) {
   namespace fs = std::filesystem;
   const fs::path data = fs::path(out_dir) / "data";
   if (fs::exists(data)) {
@@ -140,15 +138,12 @@ int RunDemo(Args& args, std::ostream& out) {
     fs::remove_all(data);
   }
   fs::create_directories(out_dir);
-  const auto t_start = std::chrono::steady_clock::now();
-  auto elapsed = [&] {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
-  };
+  return data;
+}
 
-  // 1. Phantoms.
-  out << "[1/6] generating phantom series (" << size.width << "x" << size.height << ", " << kVisits
-      << " visits each)" << std::endl;
-  std::vector<std::vector<phantom::Series>> all;
+// 1. Phantom series for every demo patient and site.
+Cohort GeneratePhantoms(cv::Size size, std::ostream& out) {
+  Cohort all;
   for (const DemoPatient& p : Patients()) {
     std::vector<phantom::Series> series;
     for (const DemoSite& s : p.sites) {
@@ -168,13 +163,15 @@ int RunDemo(Args& args, std::ostream& out) {
     all.push_back(std::move(series));
   }
 
-  // 2. Service.
-  service::ServiceOptions so;
-  so.data_dir = data.string();
-  so.server.port = port_opt;
-  so.pipeline.workers = 2;
-  so.log_requests = false;
-  service::Service svc(so);
+  return all;
+}
+
+struct DemoTokens {
+  std::string device, clinician;
+};
+
+// The demo patients, a device token scoped to them and a clinician token.
+DemoTokens RegisterPatients(storage::Store& store) {
   storage::NewToken nt;
   nt.role = storage::Role::kDevice;
   nt.label = "demo device";
@@ -182,22 +179,21 @@ int RunDemo(Args& args, std::ostream& out) {
     storage::PatientInfo info;
     info.id = p.id;
     info.fitzpatrick = p.sites.front().fitzpatrick;
-    svc.store().repository().CreatePatient(info, "demo");
+    store.repository().CreatePatient(info, "demo");
     nt.patient_scope.push_back(p.id);
   }
-  const std::string device = svc.store().repository().CreateToken(nt, "demo").token;
+  DemoTokens tokens;
+  tokens.device = store.repository().CreateToken(nt, "demo").token;
   nt.role = storage::Role::kClinician;
   nt.label = "demo clinician";
   nt.patient_scope.clear();
-  const std::string clinician = svc.store().repository().CreateToken(nt, "demo").token;
-  const int port = svc.Start();
-  out << "[2/6] service on http://127.0.0.1:" << port << " (data " << data.string() << ")"
-      << std::endl;
+  tokens.clinician = store.repository().CreateToken(nt, "demo").token;
+  return tokens;
+}
 
-  // 3. Push every capture as a device.
-  int total = 0;
-  for (const auto& series : all) total += static_cast<int>(series.size()) * kVisits;
-  out << "[3/6] pushing " << total << " captures over HTTP as a device" << std::endl;
+// 3. Every capture over HTTP as the device would push it.
+void PushCaptures(int port, const std::string& device, const Cohort& all, int total,
+                  std::ostream& out) {
   int pushed = 0;
   for (size_t i = 0; i < Patients().size(); ++i) {
     const DemoPatient& p = Patients()[i];
@@ -223,9 +219,11 @@ int RunDemo(Args& args, std::ostream& out) {
       }
     }
   }
+}
 
-  // 4. Wait for processing.
-  out << "[4/6] processing (quality gate, registration, segmentation, scores)" << std::endl;
+// 4. Until every capture is processed or failed.
+void WaitForProcessing(int port, int total, const std::function<double()>& elapsed,
+                       std::ostream& out) {
   long long last = -1;
   while (true) {
     const json q = json::parse(LoopbackRequest(port, "GET", "/healthz", "", "", "").body)["queue"];
@@ -238,15 +236,17 @@ int RunDemo(Args& args, std::ostream& out) {
     if (done >= total) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
   }
+}
 
-  // 5. Summary against the truth.
-  out << "[5/6] treatment response: measured (true)" << std::endl;
+// 5. The measured response beside the truth; returns whether the responder status at 50 % and
+// 75 % at the last visit matches the truth for every patient.
+bool PrintSummary(storage::Store& store, const Cohort& all, std::ostream& out) {
   bool agree = true;
   char line[256];
   for (size_t i = 0; i < Patients().size(); ++i) {
     const DemoPatient& p = Patients()[i];
     const pipeline::ConditionResponse resp =
-        pipeline::ComputePatientResponse(svc.store(), p.id).conditions.at(0);
+        pipeline::ComputePatientResponse(store, p.id).conditions.at(0);
     const bool pso = p.condition == Condition::kPsoriasis;
     std::string sites;
     for (const auto& s : p.sites) sites += (sites.empty() ? "" : ", ") + s.site;
@@ -286,19 +286,69 @@ int RunDemo(Args& args, std::ostream& out) {
   out << "  (true values: the phantom's own areas and grades scored with the same formulas;\n"
          "   the check: responder status at 50 % and 75 % at the last visit matches the truth)\n";
 
-  // 6. Reports and exports.
-  out << "[6/6] reports and exports" << std::endl;
+  return agree;
+}
+
+// 6. The HTML reports and the cohort exports in `out_dir`.
+void WriteReports(storage::Store& store, const std::filesystem::path& data,
+                  const std::string& out_dir, std::ostream& out) {
+  namespace fs = std::filesystem;
   const pipeline::PseudonymKey key = pipeline::LoadOrCreatePseudonymKey(data.string());
   for (const DemoPatient& p : Patients()) {
     const fs::path report = fs::path(out_dir) / ("report-" + p.id + ".html");
-    std::ofstream(report) << report::PatientReport(svc.store(), p.id, report::ReportFormat::kHtml);
+    std::ofstream(report) << report::PatientReport(store, p.id, report::ReportFormat::kHtml);
     out << "      " << report.string() << std::endl;
   }
-  std::ofstream(fs::path(out_dir) / "cohort.csv") << report::ExportCohortCsv(svc.store(), key);
-  std::ofstream(fs::path(out_dir) / "cohort-fhir.json")
-      << report::ExportCohortFhir(svc.store(), key);
+  std::ofstream(fs::path(out_dir) / "cohort.csv") << report::ExportCohortCsv(store, key);
+  std::ofstream(fs::path(out_dir) / "cohort-fhir.json") << report::ExportCohortFhir(store, key);
   out << "      " << (fs::path(out_dir) / "cohort.csv").string() << ", "
       << (fs::path(out_dir) / "cohort-fhir.json").string() << std::endl;
+}
+
+int RunDemo(Args& args, std::ostream& out) {
+  const std::string out_dir = args.Get("out").value_or("demo-output");
+  const bool exit_after = args.Flag("exit");
+  const int port_opt = static_cast<int>(args.GetInt("port", exit_after ? 0 : 8080, 0, 65535));
+  const cv::Size size = ParseSize(args.Get("size"));
+  args.CheckNoneLeft();
+  // Ctrl-C / SIGTERM are taken by sigwait at the end: block them before any thread starts.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  if (!exit_after) pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  const std::filesystem::path data = FreshDataDir(out_dir);
+  const auto t_start = std::chrono::steady_clock::now();
+  auto elapsed = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+  };
+
+  out << "[1/6] generating phantom series (" << size.width << "x" << size.height << ", " << kVisits
+      << " visits each)" << std::endl;
+  const Cohort all = GeneratePhantoms(size, out);
+
+  service::ServiceOptions so;
+  so.data_dir = data.string();
+  so.server.port = port_opt;
+  so.pipeline.workers = 2;
+  so.log_requests = false;
+  service::Service svc(so);
+  const DemoTokens tokens = RegisterPatients(svc.store());
+  const int port = svc.Start();
+  out << "[2/6] service on http://127.0.0.1:" << port << " (data " << data.string() << ")"
+      << std::endl;
+
+  int total = 0;
+  for (const auto& series : all) total += static_cast<int>(series.size()) * kVisits;
+  out << "[3/6] pushing " << total << " captures over HTTP as a device" << std::endl;
+  PushCaptures(port, tokens.device, all, total, out);
+  out << "[4/6] processing (quality gate, registration, segmentation, scores)" << std::endl;
+  WaitForProcessing(port, total, elapsed, out);
+  out << "[5/6] treatment response: measured (true)" << std::endl;
+  const bool agree = PrintSummary(svc.store(), all, out);
+  out << "[6/6] reports and exports" << std::endl;
+  WriteReports(svc.store(), data, out_dir, out);
+  char line[160];
   std::snprintf(line, sizeof line, "demo finished in %.0f s: %d captures, summary %s the truth\n",
                 elapsed(), total, agree ? "agrees with" : "DISAGREES with");
   out << line;
@@ -309,7 +359,7 @@ int RunDemo(Args& args, std::ostream& out) {
   out << "\nDashboard: http://127.0.0.1:" << port
       << "/   (sign in with the clinician token below)\n"
       << "API:       http://127.0.0.1:" << port << "/v1/patients\n"
-      << "clinician token: " << clinician << "\nserving until Ctrl-C" << std::endl;
+      << "clinician token: " << tokens.clinician << "\nserving until Ctrl-C" << std::endl;
   int sig = 0;
   sigwait(&signals, &sig);
   svc.Stop();

@@ -97,36 +97,10 @@ int VerifyAcks(int port, const std::string& token, const std::string& path, std:
   return missing + wrong + unprocessed == 0 && checked > 0 ? 0 : 1;
 }
 
-int RunLoadtest(Args& args, std::ostream& out) {
-  const int port = static_cast<int>(args.GetInt("port", 0, 1, 65535));
-  const std::string token = args.Require("token");
-  if (auto verify = args.Get("verify")) {
-    args.CheckNoneLeft();
-    return VerifyAcks(port, token, *verify, out);
-  }
-  const std::vector<std::string> patients = Split(args.Get("patients").value_or("P-LOAD"), ',');
-  const int devices = static_cast<int>(args.GetInt("devices", 4, 1, 256));
-  const int per_device = static_cast<int>(args.GetInt("captures", 25, 1, 100000));
-  cv::Size size(640, 480);
-  if (auto s = args.Get("size")) {
-    const auto parts = Split(*s, 'x');
-    if (parts.size() != 2)
-      throw Error(ErrorCode::kInvalidArgument, "--size must look like 640x480");
-    size = cv::Size(static_cast<int>(ParseInt(parts[0], "--size width")),
-                    static_cast<int>(ParseInt(parts[1], "--size height")));
-  }
-  const std::string acks_path = args.Get("acks").value_or("loadtest-acks.jsonl");
-  const double retry_s = args.GetDouble("retry-seconds", 120, 1, 3600);
-  const double wait_s = args.GetDouble("wait-processing", 600, 0, 36000);
-  args.CheckNoneLeft();
-  if (port == 0) throw Error(ErrorCode::kInvalidArgument, "missing required option --port");
-  if (patients.empty()) throw Error(ErrorCode::kInvalidArgument, "--patients is empty");
-
-  // A pool of distinct phantom photos (different seeds and visits), JPEG-encoded once.
-  out << "preparing " << devices * per_device << " captures of " << size.width << "x" << size.height
-      << "..." << std::endl;
+// A pool of distinct phantom photos (different seeds and visits), JPEG-encoded once.
+std::vector<std::string> PhantomPool(cv::Size size, int count) {
   std::vector<std::string> pool;
-  for (int seed = 1; static_cast<int>(pool.size()) < devices * per_device; ++seed) {
+  for (int seed = 1; static_cast<int>(pool.size()) < count; ++seed) {
     phantom::PhantomOptions o;
     o.size = size;
     o.visits = 8;
@@ -139,98 +113,153 @@ int RunLoadtest(Args& args, std::ostream& out) {
       pool.emplace_back(bytes.begin(), bytes.end());
     }
   }
+  return pool;
+}
 
-  std::ofstream acks(acks_path, std::ios::app);
-  if (!acks) throw Error(ErrorCode::kIo, "cannot open " + acks_path);
+struct DeviceJob {
+  int port = 0;
+  std::string token;
+  std::vector<std::string> patients;
+  int per_device = 0;
+  double retry_s = 0;
+  std::vector<std::string> pool;
+};
+
+// What the devices share: the acknowledgement log and the tallies. Guarded by `mutex` where not
+// atomic.
+struct Tally {
+  Tally(std::ofstream& acks_log, std::ostream& log) : acks(acks_log), out(log) {}
+  std::ofstream& acks;
+  std::ostream& out;
   std::mutex mutex;
   std::vector<double> latencies;
   std::atomic<int> acked{0}, gave_up{0}, retries{0}, rejected{0};
+};
+
+// Device `d` pushes its captures, retrying each until acknowledged (or given up after retry_s).
+void RunDevice(const DeviceJob& job, int d, Tally& t) {
+  for (int i = 0; i < job.per_device; ++i) {
+    const int n = d * job.per_device + i;
+    const std::string& patient = job.patients[static_cast<size_t>(n) % job.patients.size()];
+    const bool pso = (n / 8 + 1) % 2 == 1;
+    char when[40];
+    std::snprintf(when, sizeof when, "2026-%02d-%02dT%02d:%02d:00Z", 1 + n % 12, 1 + n % 28, n % 24,
+                  (n / 24) % 60);
+    const std::string target = "/v1/patients/" + patient + "/sites/" +
+                               (pso ? "left-forearm" : "left-hand") +
+                               "/captures?condition=" + (pso ? "psoriasis" : "vitiligo") +
+                               "&captured_at=" + when + "&visit=load-" + std::to_string(n);
+    const auto start = Clock::now();
+    while (true) {
+      const HttpReply r =
+          LoopbackRequest(job.port, "POST", target, job.token, job.pool[n], "image/jpeg");
+      if (r.status == 200 || r.status == 201) {
+        const double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+        const auto j = nlohmann::json::parse(r.body);
+        std::lock_guard<std::mutex> lock(t.mutex);
+        t.latencies.push_back(ms);
+        t.acks << nlohmann::json{{"capture_id", j["id"]},
+                                 {"sha256", j["sha256"]},
+                                 {"status", r.status},
+                                 {"patient", patient},
+                                 {"device", d}}
+                      .dump()
+               << "\n"
+               << std::flush;
+        ++t.acked;
+        break;
+      }
+      if (r.status >= 400 && r.status < 500) {  // our request is wrong: retrying won't help
+        ++t.rejected;
+        std::lock_guard<std::mutex> lock(t.mutex);
+        t.out << "device " << d << ": capture " << n << " rejected " << r.status << " " << r.body
+              << std::endl;
+        break;
+      }
+      if (std::chrono::duration<double>(Clock::now() - start).count() > job.retry_s) {
+        ++t.gave_up;
+        break;
+      }
+      ++t.retries;
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+  }
+}
+
+// Processing throughput: from the first push (t0) until the queue is drained.
+void ReportProcessing(int port, Clock::time_point t0, double push_s, double wait_s,
+                      std::ostream& out) {
+  char line[300];
+  // Processing throughput: from the first push until the queue is drained.
+  long long processed = 0, failed = 0, pending = 1;
+  while (std::chrono::duration<double>(Clock::now() - t0).count() < push_s + wait_s) {
+    const HttpReply h = LoopbackRequest(port, "GET", "/healthz", "", "", "");
+    if (h.status == 200) {
+      const auto q = nlohmann::json::parse(h.body)["queue"];
+      processed = q["processed"].get<long long>();
+      failed = q["failed"].get<long long>();
+      pending = q["queued"].get<long long>() + q["processing"].get<long long>();
+      if (pending == 0) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  const double all_s = std::chrono::duration<double>(Clock::now() - t0).count();
+  std::snprintf(line, sizeof line,
+                "processing: %lld processed, %lld failed, %lld still queued after %.1f s = %.2f "
+                "captures/s end to end\n",
+                processed, failed, pending, all_s, (processed + failed) / all_s);
+  out << line;
+}
+
+int RunLoadtest(Args& args, std::ostream& out) {
+  DeviceJob job;
+  job.port = static_cast<int>(args.GetInt("port", 0, 1, 65535));
+  job.token = args.Require("token");
+  if (auto verify = args.Get("verify")) {
+    args.CheckNoneLeft();
+    return VerifyAcks(job.port, job.token, *verify, out);
+  }
+  job.patients = Split(args.Get("patients").value_or("P-LOAD"), ',');
+  const int devices = static_cast<int>(args.GetInt("devices", 4, 1, 256));
+  job.per_device = static_cast<int>(args.GetInt("captures", 25, 1, 100000));
+  cv::Size size(640, 480);
+  if (auto s = args.Get("size")) {
+    const auto parts = Split(*s, 'x');
+    if (parts.size() != 2)
+      throw Error(ErrorCode::kInvalidArgument, "--size must look like 640x480");
+    size = cv::Size(static_cast<int>(ParseInt(parts[0], "--size width")),
+                    static_cast<int>(ParseInt(parts[1], "--size height")));
+  }
+  const std::string acks_path = args.Get("acks").value_or("loadtest-acks.jsonl");
+  job.retry_s = args.GetDouble("retry-seconds", 120, 1, 3600);
+  const double wait_s = args.GetDouble("wait-processing", 600, 0, 36000);
+  args.CheckNoneLeft();
+  if (job.port == 0) throw Error(ErrorCode::kInvalidArgument, "missing required option --port");
+  if (job.patients.empty()) throw Error(ErrorCode::kInvalidArgument, "--patients is empty");
+
+  out << "preparing " << devices * job.per_device << " captures of " << size.width << "x"
+      << size.height << "..." << std::endl;
+  job.pool = PhantomPool(size, devices * job.per_device);
+
+  std::ofstream acks(acks_path, std::ios::app);
+  if (!acks) throw Error(ErrorCode::kIo, "cannot open " + acks_path);
+  Tally t(acks, out);
   const auto t0 = Clock::now();
   std::vector<std::thread> threads;
-  for (int d = 0; d < devices; ++d) {
-    threads.emplace_back([&, d] {
-      for (int i = 0; i < per_device; ++i) {
-        const int n = d * per_device + i;
-        const std::string& patient = patients[static_cast<size_t>(n) % patients.size()];
-        const bool pso = (n / 8 + 1) % 2 == 1;
-        char when[40];
-        std::snprintf(when, sizeof when, "2026-%02d-%02dT%02d:%02d:00Z", 1 + n % 12, 1 + n % 28,
-                      n % 24, (n / 24) % 60);
-        const std::string target = "/v1/patients/" + patient + "/sites/" +
-                                   (pso ? "left-forearm" : "left-hand") +
-                                   "/captures?condition=" + (pso ? "psoriasis" : "vitiligo") +
-                                   "&captured_at=" + when + "&visit=load-" + std::to_string(n);
-        const auto start = Clock::now();
-        while (true) {
-          const HttpReply r = LoopbackRequest(port, "POST", target, token, pool[n], "image/jpeg");
-          if (r.status == 200 || r.status == 201) {
-            const double ms =
-                std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-            const auto j = nlohmann::json::parse(r.body);
-            std::lock_guard<std::mutex> lock(mutex);
-            latencies.push_back(ms);
-            acks << nlohmann::json{{"capture_id", j["id"]},
-                                   {"sha256", j["sha256"]},
-                                   {"status", r.status},
-                                   {"patient", patient},
-                                   {"device", d}}
-                        .dump()
-                 << "\n"
-                 << std::flush;
-            ++acked;
-            break;
-          }
-          if (r.status >= 400 && r.status < 500) {  // our request is wrong: retrying won't help
-            ++rejected;
-            std::lock_guard<std::mutex> lock(mutex);
-            out << "device " << d << ": capture " << n << " rejected " << r.status << " " << r.body
-                << std::endl;
-            break;
-          }
-          if (std::chrono::duration<double>(Clock::now() - start).count() > retry_s) {
-            ++gave_up;
-            break;
-          }
-          ++retries;
-          std::this_thread::sleep_for(std::chrono::milliseconds(200));
-        }
-      }
-    });
-  }
-  for (auto& t : threads) t.join();
+  for (int d = 0; d < devices; ++d) threads.emplace_back([&, d] { RunDevice(job, d, t); });
+  for (auto& thread : threads) thread.join();
   const double push_s = std::chrono::duration<double>(Clock::now() - t0).count();
   char line[300];
   std::snprintf(line, sizeof line,
                 "pushed: %d acknowledged, %d rejected, %d gave up, %d retries, in %.2f s = %.1f "
                 "acknowledged captures/s\n"
                 "ack latency ms: p50 %.1f  p90 %.1f  p99 %.1f  max %.1f\n",
-                acked.load(), rejected.load(), gave_up.load(), retries.load(), push_s,
-                acked.load() / push_s, Percentile(latencies, 0.5), Percentile(latencies, 0.9),
-                Percentile(latencies, 0.99), Percentile(latencies, 1.0));
+                t.acked.load(), t.rejected.load(), t.gave_up.load(), t.retries.load(), push_s,
+                t.acked.load() / push_s, Percentile(t.latencies, 0.5), Percentile(t.latencies, 0.9),
+                Percentile(t.latencies, 0.99), Percentile(t.latencies, 1.0));
   out << line << std::flush;
-
-  if (wait_s > 0) {
-    // Processing throughput: from the first push until the queue is drained.
-    long long processed = 0, failed = 0, pending = 1;
-    while (std::chrono::duration<double>(Clock::now() - t0).count() < push_s + wait_s) {
-      const HttpReply h = LoopbackRequest(port, "GET", "/healthz", "", "", "");
-      if (h.status == 200) {
-        const auto q = nlohmann::json::parse(h.body)["queue"];
-        processed = q["processed"].get<long long>();
-        failed = q["failed"].get<long long>();
-        pending = q["queued"].get<long long>() + q["processing"].get<long long>();
-        if (pending == 0) break;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(500));
-    }
-    const double all_s = std::chrono::duration<double>(Clock::now() - t0).count();
-    std::snprintf(line, sizeof line,
-                  "processing: %lld processed, %lld failed, %lld still queued after %.1f s = %.2f "
-                  "captures/s end to end\n",
-                  processed, failed, pending, all_s, (processed + failed) / all_s);
-    out << line;
-  }
-  return gave_up.load() == 0 && rejected.load() == 0 ? 0 : 1;
+  if (wait_s > 0) ReportProcessing(job.port, t0, push_s, wait_s, out);
+  return t.gave_up.load() == 0 && t.rejected.load() == 0 ? 0 : 1;
 }
 
 const bool kRegistered =

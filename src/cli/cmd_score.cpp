@@ -167,6 +167,140 @@ scoring::SeverityGrade Grade(const std::optional<int>& clinician,
                                                " from and no clinician grade entered");
 }
 
+// What to score: the visit's captures (and baselines, for the responder status).
+struct Visit {
+  Condition condition = Condition::kPsoriasis;
+  std::vector<Capture> captures;
+  std::optional<double> base_pasi, base_t, base_f;
+};
+
+// A manifest: {"condition", "captures": [{site, image|mask|lesion_fraction, grades}],
+// "baseline": {pasi, t_vasi, f_vasi}}; `condition_text` (--condition) when it names none.
+Visit FromManifest(const std::string& path, const std::optional<std::string>& condition_text) {
+  Visit v;
+  const json m = ReadManifest(path);
+  if (!m.is_object() || !m.contains("captures") || !m["captures"].is_array()) {
+    throw Error(ErrorCode::kInvalidArgument, "manifest needs a \"captures\" array");
+  }
+  const auto cond = OptString(m, "condition");
+  if (!cond && !condition_text) {
+    throw Error(ErrorCode::kInvalidArgument, "give the condition (--condition or manifest)");
+  }
+  v.condition = ParseCondition(cond ? *cond : *condition_text);
+  for (const json& j : m["captures"]) {
+    if (!j.is_object()) throw Error(ErrorCode::kInvalidArgument, "a capture must be an object");
+    Capture c;
+    const auto s = OptString(j, "site");
+    if (!s) throw Error(ErrorCode::kInvalidArgument, "every capture needs a \"site\"");
+    c.site = *s;
+    c.image = OptString(j, "image");
+    c.mask = OptString(j, "mask");
+    c.skin_mask = OptString(j, "skin_mask");
+    c.baseline_mask = OptString(j, "baseline_mask");
+    c.lesion_fraction = OptNumber(j, "lesion_fraction");
+    c.erythema = OptGrade(j, "erythema", 0, 4);
+    c.induration = OptGrade(j, "induration", 0, 4);
+    c.desquamation = OptGrade(j, "desquamation", 0, 4);
+    c.level = OptGrade(j, "level", 0, 100);
+    v.captures.push_back(c);
+  }
+  if (m.contains("baseline") && m["baseline"].is_object()) {
+    v.base_pasi = OptNumber(m["baseline"], "pasi");
+    v.base_t = OptNumber(m["baseline"], "t_vasi");
+    v.base_f = OptNumber(m["baseline"], "f_vasi");
+  }
+  return v;
+}
+
+// The site entries of the result JSON (the measurements and change behind each site).
+json SiteJson(const Capture& c, const Measured& me) {
+  json sj = {{"site", c.site},
+             {"lesion_fraction", me.lesion_fraction},
+             {"area_provenance", ProvenanceName(me.area_provenance)}};
+  if (me.m) sj["measurements"] = json(*me.m);
+  if (me.change) sj["change"] = json(*me.change);
+  return sj;
+}
+
+void ScorePsoriasis(const Visit& visit, json& result, json& sites, bool json_out,
+                    std::ostream& out) {
+  std::vector<scoring::PsoriasisSiteMeasurement> inputs;
+  for (const Capture& c : visit.captures) {
+    const Measured me = MeasureCapture(c, Condition::kPsoriasis);
+    scoring::PsoriasisSiteMeasurement in;
+    in.site = c.site;
+    in.lesion_fraction = me.lesion_fraction;
+    in.area_provenance = me.area_provenance;
+    in.erythema = Grade(c.erythema, me.m, &scoring::Measurements::erythema, c.site, "erythema");
+    in.desquamation =
+        Grade(c.desquamation, me.m, &scoring::Measurements::desquamation, c.site, "desquamation");
+    if (c.induration) {
+      in.induration =
+          Grade(c.induration, me.m, &scoring::Measurements::induration, c.site, "induration");
+    } else if (me.m) {
+      in.induration = me.m->induration;
+    } else {
+      in.induration = scoring::ImputeInduration(in.erythema, in.desquamation);
+    }
+    inputs.push_back(in);
+    sites.push_back(SiteJson(c, me));
+  }
+  const scoring::PsoriasisVisitScore v = scoring::ScorePsoriasisVisit(inputs);
+  result["visit"] = json(v);
+  if (visit.base_pasi) {
+    result["response"] = json(scoring::ComputePasiResponse(*visit.base_pasi, v.pasi.pasi));
+  }
+  if (!json_out) {
+    out << "PASI " << v.pasi.pasi << " (continuous " << v.pasi.pasi_continuous << ")"
+        << (v.pasi.complete ? "" : ", INCOMPLETE: missing");
+    for (PasiRegion r : v.pasi.missing) out << " " << PasiRegionName(r);
+    out << "; BSA " << v.bsa_percent << " % (" << scoring::BsaSeverity(v.bsa_percent) << ")"
+        << (v.pasi.any_imputed ? "; some sub-scores imputed" : "") << "\n";
+  }
+}
+
+void ScoreVitiligo(const Visit& visit, json& result, json& sites, bool json_out,
+                   std::ostream& out) {
+  std::vector<scoring::VasiSiteInput> inputs;
+  for (const Capture& c : visit.captures) {
+    const Measured me = MeasureCapture(c, Condition::kVitiligo);
+    scoring::VasiSiteInput in;
+    in.site = c.site;
+    in.provenance = me.area_provenance;
+    if (me.m) {
+      in.envelope_fraction = me.m->envelope_fraction;
+      in.depigmentation_percent = std::clamp(me.m->depigmentation_percent, 0.0, 100.0);
+    } else if (me.envelope_fraction && me.depigmentation_percent) {
+      in.envelope_fraction = *me.envelope_fraction;
+      in.depigmentation_percent = std::clamp(*me.depigmentation_percent, 0.0, 100.0);
+    } else {
+      // An entered lesion fraction is taken as fully depigmented patches.
+      in.envelope_fraction = me.lesion_fraction;
+      in.depigmentation_percent = 100.0;
+    }
+    in.clinician_level = c.level;
+    inputs.push_back(in);
+    sites.push_back(SiteJson(c, me));
+  }
+  const scoring::VasiResult v = scoring::ComputeVasi(inputs);
+  result["vasi"] = json(v);
+  if (visit.base_t) {
+    result["t_vasi_response"] = json(scoring::ComputeVasiResponse(*visit.base_t, v.t_vasi));
+  }
+  if (visit.base_f) {
+    if (!v.face_imaged) {
+      throw Error(ErrorCode::kInvalidArgument, "a baseline F-VASI needs a face site this visit");
+    }
+    result["f_vasi_response"] = json(scoring::ComputeVasiResponse(*visit.base_f, v.f_vasi));
+  }
+  if (!json_out) {
+    out << "T-VASI " << v.t_vasi << " (continuous " << v.t_vasi_continuous << ")";
+    if (v.face_imaged)
+      out << "; F-VASI " << v.f_vasi << " (continuous " << v.f_vasi_continuous << ")";
+    out << "\n";
+  }
+}
+
 int RunScore(Args& args, std::ostream& out) {
   const auto manifest_path = args.Get("manifest");
   const auto condition_text = args.Get("condition");
@@ -184,49 +318,17 @@ int RunScore(Args& args, std::ostream& out) {
   const bool json_out = args.Flag("json");
   args.CheckNoneLeft();
 
-  Condition condition = Condition::kPsoriasis;
-  std::vector<Capture> captures;
-  std::optional<double> base_pasi, base_t, base_f;
+  Visit visit;
   if (manifest_path) {
     if (site || mask || skin_mask || baseline_mask || !args.positional().empty() || erythema >= 0 ||
         induration >= 0 || desquamation >= 0 || level >= 0) {
       throw Error(ErrorCode::kInvalidArgument,
                   "--manifest describes the captures; do not also give IMAGE, --site or grades");
     }
-    const json m = ReadManifest(*manifest_path);
-    if (!m.is_object() || !m.contains("captures") || !m["captures"].is_array()) {
-      throw Error(ErrorCode::kInvalidArgument, "manifest needs a \"captures\" array");
-    }
-    const auto cond = OptString(m, "condition");
-    if (!cond && !condition_text) {
-      throw Error(ErrorCode::kInvalidArgument, "give the condition (--condition or manifest)");
-    }
-    condition = ParseCondition(cond ? *cond : *condition_text);
-    for (const json& j : m["captures"]) {
-      if (!j.is_object()) throw Error(ErrorCode::kInvalidArgument, "a capture must be an object");
-      Capture c;
-      const auto s = OptString(j, "site");
-      if (!s) throw Error(ErrorCode::kInvalidArgument, "every capture needs a \"site\"");
-      c.site = *s;
-      c.image = OptString(j, "image");
-      c.mask = OptString(j, "mask");
-      c.skin_mask = OptString(j, "skin_mask");
-      c.baseline_mask = OptString(j, "baseline_mask");
-      c.lesion_fraction = OptNumber(j, "lesion_fraction");
-      c.erythema = OptGrade(j, "erythema", 0, 4);
-      c.induration = OptGrade(j, "induration", 0, 4);
-      c.desquamation = OptGrade(j, "desquamation", 0, 4);
-      c.level = OptGrade(j, "level", 0, 100);
-      captures.push_back(c);
-    }
-    if (m.contains("baseline") && m["baseline"].is_object()) {
-      base_pasi = OptNumber(m["baseline"], "pasi");
-      base_t = OptNumber(m["baseline"], "t_vasi");
-      base_f = OptNumber(m["baseline"], "f_vasi");
-    }
+    visit = FromManifest(*manifest_path, condition_text);
   } else {
     if (!condition_text) throw Error(ErrorCode::kInvalidArgument, "missing --condition");
-    condition = ParseCondition(*condition_text);
+    visit.condition = ParseCondition(*condition_text);
     if (!site) throw Error(ErrorCode::kInvalidArgument, "missing --site (or use --manifest)");
     if (args.positional().size() > 1) {
       throw Error(ErrorCode::kInvalidArgument, "score takes at most one IMAGE (use --manifest)");
@@ -241,100 +343,21 @@ int RunScore(Args& args, std::ostream& out) {
     if (induration >= 0) c.induration = static_cast<int>(induration);
     if (desquamation >= 0) c.desquamation = static_cast<int>(desquamation);
     if (level >= 0) c.level = static_cast<int>(level);
-    captures.push_back(c);
+    visit.captures.push_back(c);
   }
-  if (baseline_pasi >= 0) base_pasi = baseline_pasi;
-  if (baseline_t_vasi >= 0) base_t = baseline_t_vasi;
-  if (baseline_f_vasi >= 0) base_f = baseline_f_vasi;
-  if (captures.empty()) throw Error(ErrorCode::kInvalidArgument, "no captures to score");
-  for (const Capture& c : captures) FindBodySite(c.site);  // unknown sites fail before any work
+  if (baseline_pasi >= 0) visit.base_pasi = baseline_pasi;
+  if (baseline_t_vasi >= 0) visit.base_t = baseline_t_vasi;
+  if (baseline_f_vasi >= 0) visit.base_f = baseline_f_vasi;
+  if (visit.captures.empty()) throw Error(ErrorCode::kInvalidArgument, "no captures to score");
+  for (const Capture& c : visit.captures) FindBodySite(c.site);  // unknown sites fail first
 
-  json result = {{"condition", ConditionName(condition)},
+  json result = {{"condition", ConditionName(visit.condition)},
                  {"algorithm_version", scoring::kScoringVersion}};
   json sites = json::array();
-  if (condition == Condition::kPsoriasis) {
-    std::vector<scoring::PsoriasisSiteMeasurement> inputs;
-    for (const Capture& c : captures) {
-      const Measured me = MeasureCapture(c, condition);
-      scoring::PsoriasisSiteMeasurement in;
-      in.site = c.site;
-      in.lesion_fraction = me.lesion_fraction;
-      in.area_provenance = me.area_provenance;
-      in.erythema = Grade(c.erythema, me.m, &scoring::Measurements::erythema, c.site, "erythema");
-      in.desquamation =
-          Grade(c.desquamation, me.m, &scoring::Measurements::desquamation, c.site, "desquamation");
-      if (c.induration) {
-        in.induration =
-            Grade(c.induration, me.m, &scoring::Measurements::induration, c.site, "induration");
-      } else if (me.m) {
-        in.induration = me.m->induration;
-      } else {
-        in.induration = scoring::ImputeInduration(in.erythema, in.desquamation);
-      }
-      inputs.push_back(in);
-      json sj = {{"site", c.site},
-                 {"lesion_fraction", me.lesion_fraction},
-                 {"area_provenance", ProvenanceName(me.area_provenance)}};
-      if (me.m) sj["measurements"] = json(*me.m);
-      if (me.change) sj["change"] = json(*me.change);
-      sites.push_back(sj);
-    }
-    const scoring::PsoriasisVisitScore v = scoring::ScorePsoriasisVisit(inputs);
-    result["visit"] = json(v);
-    if (base_pasi) {
-      result["response"] = json(scoring::ComputePasiResponse(*base_pasi, v.pasi.pasi));
-    }
-    if (!json_out) {
-      out << "PASI " << v.pasi.pasi << " (continuous " << v.pasi.pasi_continuous << ")"
-          << (v.pasi.complete ? "" : ", INCOMPLETE: missing");
-      for (PasiRegion r : v.pasi.missing) out << " " << PasiRegionName(r);
-      out << "; BSA " << v.bsa_percent << " % (" << scoring::BsaSeverity(v.bsa_percent) << ")"
-          << (v.pasi.any_imputed ? "; some sub-scores imputed" : "") << "\n";
-    }
+  if (visit.condition == Condition::kPsoriasis) {
+    ScorePsoriasis(visit, result, sites, json_out, out);
   } else {
-    std::vector<scoring::VasiSiteInput> inputs;
-    for (const Capture& c : captures) {
-      const Measured me = MeasureCapture(c, condition);
-      scoring::VasiSiteInput in;
-      in.site = c.site;
-      in.provenance = me.area_provenance;
-      if (me.m) {
-        in.envelope_fraction = me.m->envelope_fraction;
-        in.depigmentation_percent = std::clamp(me.m->depigmentation_percent, 0.0, 100.0);
-      } else if (me.envelope_fraction && me.depigmentation_percent) {
-        in.envelope_fraction = *me.envelope_fraction;
-        in.depigmentation_percent = std::clamp(*me.depigmentation_percent, 0.0, 100.0);
-      } else {
-        // An entered lesion fraction is taken as fully depigmented patches.
-        in.envelope_fraction = me.lesion_fraction;
-        in.depigmentation_percent = 100.0;
-      }
-      in.clinician_level = c.level;
-      inputs.push_back(in);
-      json sj = {{"site", c.site},
-                 {"lesion_fraction", me.lesion_fraction},
-                 {"area_provenance", ProvenanceName(me.area_provenance)}};
-      if (me.m) sj["measurements"] = json(*me.m);
-      if (me.change) sj["change"] = json(*me.change);
-      sites.push_back(sj);
-    }
-    const scoring::VasiResult v = scoring::ComputeVasi(inputs);
-    result["vasi"] = json(v);
-    if (base_t) {
-      result["t_vasi_response"] = json(scoring::ComputeVasiResponse(*base_t, v.t_vasi));
-    }
-    if (base_f) {
-      if (!v.face_imaged) {
-        throw Error(ErrorCode::kInvalidArgument, "a baseline F-VASI needs a face site this visit");
-      }
-      result["f_vasi_response"] = json(scoring::ComputeVasiResponse(*base_f, v.f_vasi));
-    }
-    if (!json_out) {
-      out << "T-VASI " << v.t_vasi << " (continuous " << v.t_vasi_continuous << ")";
-      if (v.face_imaged)
-        out << "; F-VASI " << v.f_vasi << " (continuous " << v.f_vasi_continuous << ")";
-      out << "\n";
-    }
+    ScoreVitiligo(visit, result, sites, json_out, out);
   }
   result["sites"] = sites;
   if (json_out) {
