@@ -13,6 +13,7 @@ PACKAGES=(
   libeigen3-dev
   libboost-dev libboost-system-dev
   libsqlite3-dev libsqlitecpp-dev
+  libssl-dev
   nlohmann-json3-dev
   libgtest-dev libgmock-dev googletest
   chromium

@@ -1,5 +1,8 @@
-// Subcommands of the `skintrack` binary. Each lives in its own cmd_*.cpp and registers itself
-// with a static SKINTRACK_COMMAND(...) object, so adding a command touches no shared file.
+// Subcommands of the `skintrack` binary. Each lives in its own cmd_*.cpp (src/CMakeLists.txt
+// globs them) and registers itself from a namespace-scope initialiser,
+//   const bool kRegistered = RegisterCommand({"name", "summary", kUsage, {flags}, RunName});
+// so adding a command touches no shared file. The registry is a function-local static, so it
+// exists before the first of these initialisers runs, whatever the order of the files.
 #pragma once
 
 #include <functional>

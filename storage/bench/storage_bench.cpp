@@ -6,7 +6,8 @@
 //   storage_bench series [--captures N] [--patients P] [--queries Q] [--dir DIR]
 //       Builds a database of N captures (each with one score result) for P patients through a
 //       bulk path (one transaction, indexes rebuilt afterwards), then times the service queries
-//       for one patient: time series (all sites / one site), latest score per site, baseline.
+//       for one patient: time series (all sites / one site / no score), the latest results of one
+//       capture, queue counts.
 //
 // Without --dir a fresh directory under /tmp is used and removed afterwards.
 #include <SQLiteCpp/Database.h>
@@ -326,24 +327,13 @@ int RunSeries(const Options& o) {
   SeriesQuery bare = all;
   bare.score_name.clear();
   Time("time series, all sites, no score", queries, [&] { return repo.TimeSeries(bare).size(); });
-  Time("latest score per site", queries,
-       [&] { return repo.LatestScorePerSite("S1", "pasi_site").size(); });
-  Time("baseline capture of one site", queries, [&] {
-    return static_cast<std::size_t>(
-        repo.BaselineCapture("S1", site, skintrack::Condition::kPsoriasis).has_value());
-  });
+  const std::int64_t first_capture = repo.TimeSeries(all).front().capture.id;
+  Time("latest results of one capture", queries,
+       [&] { return repo.LatestResults(first_capture).size(); });
   Time("queue counts (whole database)", 10, [&] {
     const QueueCounts q = repo.CountQueue();
     return static_cast<std::size_t>(q.queued + q.processing + q.processed + q.failed);
   });
-  {
-    const auto t0 = Clock::now();
-    std::size_t rows = 0;
-    repo.ExportCohort({}, [&](const CohortRow&) { ++rows; });
-    const double s = Ms(Clock::now() - t0) / 1000.0;
-    std::printf("  cohort export, whole database       %zu rows in %.1f s (%.0f rows/s)\n", rows, s,
-                static_cast<double>(rows) / s);
-  }
   // A patient in the middle of the id range, with the common number of captures.
   const std::string mid = "S" + std::to_string(patients / 2);
   SeriesQuery other{mid, std::nullopt, std::nullopt, "pasi_site", 0, kMaxTimeMs};

@@ -1,120 +1,81 @@
+// SHA-256 through OpenSSL's EVP interface (libcrypto), in place of the hand-written FIPS 180-4
+// code this file used to hold: OpenSSL's is maintained, validated and uses the CPU's SHA
+// extensions where there are any. OpenSSL errors become Error(kInternal): with valid arguments
+// the EVP digest calls only fail when memory runs out.
 #include "skintrack/storage/sha256.h"
 
-#include <algorithm>
-#include <cstring>
+#include <openssl/err.h>
+#include <openssl/evp.h>
 
 #include "skintrack/core/error.h"
 
 namespace skintrack::storage {
 namespace {
 
-constexpr std::array<std::uint32_t, 64> kRound = {
-    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
+[[noreturn]] void ThrowOpenSsl(const char* what) {
+  char reason[256] = "no OpenSSL error queued";
+  if (const unsigned long code = ERR_get_error(); code != 0) {
+    ERR_error_string_n(code, reason, sizeof reason);
+  }
+  ERR_clear_error();
+  throw Error(ErrorCode::kInternal, std::string("SHA-256: ") + what + " failed: " + reason);
+}
 
-constexpr std::uint32_t Rotr(std::uint32_t x, int n) { return (x >> n) | (x << (32 - n)); }
+// Fetched once (OpenSSL 3 would otherwise look the algorithm up again at every init); kept for
+// the life of the process. Static initialisation is thread-safe.
+const EVP_MD* Sha256Md() {
+  static EVP_MD* const kMd = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  if (kMd == nullptr) ThrowOpenSsl("EVP_MD_fetch(SHA256)");
+  return kMd;
+}
 
 }  // namespace
 
-Sha256::Sha256()
-    : state_{0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-             0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19} {}
+struct Sha256::Context {
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  Context() = default;
+  ~Context() { EVP_MD_CTX_free(ctx); }
+  Context(const Context&) = delete;
+  Context& operator=(const Context&) = delete;
+};
 
-void Sha256::Block(const std::uint8_t* block) {
-  std::uint32_t w[64];
-  for (std::size_t i = 0; i < 16; ++i) {
-    w[i] = (std::uint32_t{block[4 * i]} << 24) | (std::uint32_t{block[4 * i + 1]} << 16) |
-           (std::uint32_t{block[4 * i + 2]} << 8) | std::uint32_t{block[4 * i + 3]};
-  }
-  for (int i = 16; i < 64; ++i) {
-    const std::uint32_t s0 = Rotr(w[i - 15], 7) ^ Rotr(w[i - 15], 18) ^ (w[i - 15] >> 3);
-    const std::uint32_t s1 = Rotr(w[i - 2], 17) ^ Rotr(w[i - 2], 19) ^ (w[i - 2] >> 10);
-    w[i] = w[i - 16] + s0 + w[i - 7] + s1;
-  }
-  std::uint32_t a = state_[0], b = state_[1], c = state_[2], d = state_[3];
-  std::uint32_t e = state_[4], f = state_[5], g = state_[6], h = state_[7];
-  for (int i = 0; i < 64; ++i) {
-    const std::uint32_t s1 = Rotr(e, 6) ^ Rotr(e, 11) ^ Rotr(e, 25);
-    const std::uint32_t ch = (e & f) ^ (~e & g);
-    const std::uint32_t t1 = h + s1 + ch + kRound[i] + w[i];
-    const std::uint32_t s0 = Rotr(a, 2) ^ Rotr(a, 13) ^ Rotr(a, 22);
-    const std::uint32_t maj = (a & b) ^ (a & c) ^ (b & c);
-    const std::uint32_t t2 = s0 + maj;
-    h = g;
-    g = f;
-    f = e;
-    e = d + t1;
-    d = c;
-    c = b;
-    b = a;
-    a = t1 + t2;
-  }
-  state_[0] += a;
-  state_[1] += b;
-  state_[2] += c;
-  state_[3] += d;
-  state_[4] += e;
-  state_[5] += f;
-  state_[6] += g;
-  state_[7] += h;
+Sha256::Sha256() : context_(std::make_unique<Context>()) {
+  if (context_->ctx == nullptr) ThrowOpenSsl("EVP_MD_CTX_new");
+  if (EVP_DigestInit_ex(context_->ctx, Sha256Md(), nullptr) != 1) ThrowOpenSsl("EVP_DigestInit");
 }
 
+Sha256::~Sha256() = default;
+Sha256::Sha256(Sha256&&) noexcept = default;
+Sha256& Sha256::operator=(Sha256&&) noexcept = default;
+
 void Sha256::Update(const void* data, std::size_t size) {
-  if (finished_) throw Error(ErrorCode::kInternal, "Sha256::Update after Final");
-  const auto* p = static_cast<const std::uint8_t*>(data);
-  total_bytes_ += size;
-  if (buffered_ > 0) {
-    const std::size_t take = std::min(size, buffer_.size() - buffered_);
-    std::memcpy(buffer_.data() + buffered_, p, take);
-    buffered_ += take;
-    p += take;
-    size -= take;
-    if (buffered_ < buffer_.size()) return;
-    Block(buffer_.data());
-    buffered_ = 0;
-  }
-  for (; size >= 64; size -= 64, p += 64) Block(p);
-  if (size > 0) {
-    std::memcpy(buffer_.data(), p, size);
-    buffered_ = size;
-  }
+  if (finished_ || !context_) throw Error(ErrorCode::kInternal, "Sha256::Update after Final");
+  if (EVP_DigestUpdate(context_->ctx, data, size) != 1) ThrowOpenSsl("EVP_DigestUpdate");
 }
 
 std::array<std::uint8_t, 32> Sha256::Final() {
-  if (finished_) throw Error(ErrorCode::kInternal, "Sha256::Final called twice");
-  const std::uint64_t bit_length = total_bytes_ * 8;
-  // Padding: one 0x80 byte, zeros up to 56 mod 64, then the 64-bit big-endian message length.
-  std::uint8_t pad[72] = {0x80};
-  const std::size_t pad_length = (buffered_ < 56 ? 56 - buffered_ : 120 - buffered_);
-  for (int i = 0; i < 8; ++i) {
-    pad[pad_length + i] = static_cast<std::uint8_t>(bit_length >> (56 - 8 * i));
-  }
-  Update(pad, pad_length + 8);
+  if (finished_ || !context_) throw Error(ErrorCode::kInternal, "Sha256::Final called twice");
   finished_ = true;
   std::array<std::uint8_t, 32> digest{};
-  for (int i = 0; i < 8; ++i) {
-    for (int j = 0; j < 4; ++j) {
-      digest[4 * i + j] = static_cast<std::uint8_t>(state_[i] >> (24 - 8 * j));
-    }
+  unsigned int length = 0;
+  if (EVP_DigestFinal_ex(context_->ctx, digest.data(), &length) != 1 || length != digest.size()) {
+    ThrowOpenSsl("EVP_DigestFinal");
   }
   return digest;
 }
 
 std::string Sha256Hex(const void* data, std::size_t size) {
-  Sha256 hasher;
-  hasher.Update(data, size);
+  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+  unsigned int length = 0;
+  if (EVP_Digest(data, size, digest.data(), &length, Sha256Md(), nullptr) != 1 || length != 32) {
+    ThrowOpenSsl("EVP_Digest");
+  }
   static const char kHex[] = "0123456789abcdef";
   std::string hex;
   hex.reserve(64);
-  for (std::uint8_t byte : hasher.Final()) {
-    hex.push_back(kHex[byte >> 4]);
-    hex.push_back(kHex[byte & 15]);
+  for (unsigned int i = 0; i < length; ++i) {
+    hex.push_back(kHex[digest[i] >> 4]);
+    hex.push_back(kHex[digest[i] & 15]);
   }
   return hex;
 }

@@ -17,10 +17,8 @@
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
-#include <set>
 #include <thread>
 #include <unordered_map>
-#include <unordered_set>
 
 #include "migrations.h"
 #include "skintrack/core/error.h"
@@ -75,9 +73,6 @@ constexpr char kInsertCapture[] =
     "INSERT INTO captures (patient_id, site_id, condition, captured_at, received_at, device, "
     "visit_id, media_type, blob_sha256, byte_size, width, height, status, next_attempt_at, id) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)";
-constexpr char kBaseline[] = "SELECT " CAPTURE_COLS CAPTURE_FROM
-                             "WHERE c.patient_id = ? AND c.site_id = ? AND c.condition = ? "
-                             "ORDER BY c.captured_at, c.id LIMIT 1";
 constexpr char kNextQueued[] =
     "SELECT id, attempts FROM captures WHERE status = 'queued' AND next_attempt_at <= ? "
     "ORDER BY next_attempt_at, id LIMIT 1";
@@ -158,15 +153,6 @@ constexpr char kCaptureScore[] = "SELECT " RESULT_COLS
 constexpr char kPatientScores[] = "SELECT " RESULT_COLS
                                   " FROM results r WHERE r.patient_id = ?1 AND "
                                   "r.kind = 'score' AND r.name = ?2";
-constexpr char kCohort[] =
-    "SELECT p.pseudonym, s.name, c.condition, c.id, c.captured_at, COALESCE(v.label, ''), "
-    "r.name, r.value, r.version, r.source, r.algorithm, r.algorithm_version, r.id" CAPTURE_FROM
-    "JOIN results r ON r.patient_id = c.patient_id AND r.capture_id = c.id AND "
-    "r.kind = 'score' "
-    "WHERE (?1 IS NULL OR c.condition = ?1) AND c.captured_at BETWEEN ?2 AND ?3 AND "
-    "r.version = (SELECT MAX(r2.version) FROM results r2 WHERE r2.patient_id = r.patient_id "
-    "AND r2.capture_id = r.capture_id AND r2.kind = 'score' AND r2.name = r.name) "
-    "ORDER BY p.pseudonym, s.name, c.captured_at, c.id, r.name";
 constexpr char kInsertToken[] =
     "INSERT INTO tokens (id, secret_sha256, role, scope_json, label, created_at, expires_at) "
     "VALUES (?, ?, ?, ?, ?, ?, ?)";
@@ -600,23 +586,6 @@ class SqliteRepository final : public Repository {
     return out;
   }
 
-  std::optional<Capture> BaselineCapture(const std::string& patient_id, const std::string& site,
-                                         Condition condition) override {
-    ValidateId(patient_id, "patient id");
-    ValidateId(site, "body site");
-    const std::int64_t site_key = SiteKey(site);
-    std::optional<Capture> out;
-    Read([&](Connection& c) {
-      const std::int64_t patient = RequirePatient(c, patient_id);
-      Stmt st(c.Prepare(kBaseline));
-      st->bind(1, patient);
-      st->bind(2, site_key);
-      st->bind(3, ConditionName(condition));
-      if (st->executeStep()) out = ReadCapture(*st);
-    });
-    return out;
-  }
-
   // --- work queue ---
   std::optional<WorkItem> ClaimWork(const std::string& worker, TimeMs lease_ms) override {
     ValidateActor(worker);
@@ -812,7 +781,7 @@ class SqliteRepository final : public Repository {
                            {"algorithm", result.algorithm + "@" + result.algorithm_version}}
                 .dump());
     });
-    return *FindResult(id);
+    return LoadResult(id);
   }
 
   std::vector<Result> ResultHistory(std::int64_t capture_id, ResultKind kind,
@@ -837,16 +806,6 @@ class SqliteRepository final : public Repository {
       Stmt st(c.Prepare(kLatestResults));
       st->bind(1, capture_id);
       while (st->executeStep()) out.push_back(ReadResult(*st));
-    });
-    return out;
-  }
-
-  std::optional<Result> FindResult(std::int64_t result_id) override {
-    std::optional<Result> out;
-    Read([&](Connection& c) {
-      Stmt st(c.Prepare(kFindResult));
-      st->bind(1, result_id);
-      if (st->executeStep()) out = ReadResult(*st);
     });
     return out;
   }
@@ -956,68 +915,6 @@ class SqliteRepository final : public Repository {
       }
     });
     return out;
-  }
-
-  std::vector<SiteScore> LatestScorePerSite(const std::string& patient_id,
-                                            const std::string& score_name) override {
-    ValidateId(patient_id, "patient id");
-    ValidateId(score_name, "score name");
-    std::vector<SiteScore> out;
-    Read([&](Connection& c) {
-      const std::int64_t patient = RequirePatient(c, patient_id);
-      std::unordered_map<std::int64_t, Result> scores = PatientScores(c, patient, score_name);
-      // Captures arrive oldest first, so the last scored capture of a (site, condition) wins.
-      std::map<std::pair<std::string, int>, SiteScore> latest;
-      ScanPatient(
-          c, patient, patient_id, std::nullopt, std::nullopt, 0, kMaxTimeMs,
-          [&](Capture&& capture) {
-            auto it = scores.find(capture.id);
-            if (it == scores.end()) return;
-            std::pair<std::string, int> key{capture.site, static_cast<int>(capture.condition)};
-            latest[key] = SiteScore{std::move(capture), it->second};
-          });
-      out.clear();
-      for (auto& [key, value] : latest) out.push_back(std::move(value));
-    });
-    return out;
-  }
-
-  void ExportCohort(const CohortFilter& filter,
-                    const std::function<void(const CohortRow&)>& fn) override {
-    filter.Check();
-    const std::unordered_set<std::string> names(filter.score_names.begin(),
-                                                filter.score_names.end());
-    const std::unordered_set<std::string> patients(filter.patient_ids.begin(),
-                                                   filter.patient_ids.end());
-    Read([&](Connection& c) {
-      Stmt st(c.Prepare(kCohort));
-      if (filter.condition) {
-        st->bind(1, ConditionName(*filter.condition));
-      } else {
-        st->bind(1);
-      }
-      st->bind(2, filter.from);
-      st->bind(3, filter.to);
-      while (st->executeStep()) {
-        CohortRow row;
-        row.patient_id = st->getColumn(0).getString();
-        if (!patients.empty() && !patients.count(row.patient_id)) continue;
-        row.score_name = st->getColumn(6).getString();
-        if (!names.empty() && !names.count(row.score_name)) continue;
-        row.site = st->getColumn(1).getString();
-        row.condition = ParseCondition(st->getColumn(2).getString());
-        row.capture_id = st->getColumn(3).getInt64();
-        row.captured_at = st->getColumn(4).getInt64();
-        row.visit = st->getColumn(5).getString();
-        if (!st->getColumn(7).isNull()) row.value = st->getColumn(7).getDouble();
-        row.version = st->getColumn(8).getInt();
-        row.source = ParseResultSource(st->getColumn(9).getString());
-        row.algorithm = st->getColumn(10).getString();
-        row.algorithm_version = st->getColumn(11).getString();
-        row.result_id = st->getColumn(12).getInt64();
-        fn(row);
-      }
-    });
   }
 
   // --- tokens ---
@@ -1217,6 +1114,18 @@ class SqliteRepository final : public Repository {
 
  private:
   TimeMs Now() const { return options_.clock(); }
+
+  // Reads an appended result back, for the fields the database assigned.
+  Result LoadResult(std::int64_t result_id) {
+    std::optional<Result> out;
+    Read([&](Connection& c) {
+      Stmt st(c.Prepare(kFindResult));
+      st->bind(1, result_id);
+      if (st->executeStep()) out = ReadResult(*st);
+    });
+    if (!out) throw Error(ErrorCode::kInternal, "appended result not found");
+    return *out;
+  }
 
   // Runs `fn` in a write transaction (BEGIN IMMEDIATE), retrying the whole transaction while the
   // database is busy, up to busy_timeout_ms. skintrack::Error thrown by `fn` rolls back and

@@ -189,15 +189,6 @@ void SeriesQuery::Check() const {
   CheckRange(from, to);
 }
 
-void CohortFilter::Check() const {
-  if (score_names.size() > 1000 || patient_ids.size() > 100000) {
-    Invalid("cohort filter lists too many score names or patients");
-  }
-  for (const std::string& n : score_names) ValidateId(n, "score name");
-  for (const std::string& p : patient_ids) ValidateId(p, "patient id");
-  CheckRange(from, to);
-}
-
 void NewToken::Check() const {
   if (patient_scope.size() > 10000) Invalid("token scope lists more than 10000 patients");
   for (const std::string& p : patient_scope) ValidateId(p, "patient id in token scope");

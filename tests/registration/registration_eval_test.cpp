@@ -1,6 +1,6 @@
 // Evaluation (label `eval`, not in the default run): phantom pairs with known truth and the real
 // serial pairs in ../shared/data (skipped with a message when absent). Prints figures and asserts
-// floors that a regression would break; the full table is `skintrack bench-registration`.
+// floors that a regression would break; the full table is `build/registration_bench`.
 #include <gtest/gtest.h>
 
 #include <cstdio>

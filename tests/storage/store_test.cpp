@@ -305,7 +305,7 @@ TEST_P(StoreTest, AssessmentsAreVersionedBesideResults) {
             ErrorCode::kInvalidArgument);
 }
 
-TEST_P(StoreTest, TimeSeriesBaselineAndLatestScorePerSite) {
+TEST_P(StoreTest, TimeSeriesIsInTimeOrderWithTheLatestScoreVersion) {
   AddPatient("P001");
   AddPatient("P002");
   // Ingested out of time order on purpose.
@@ -336,9 +336,19 @@ TEST_P(StoreTest, TimeSeriesBaselineAndLatestScorePerSite) {
   q.condition.reset();
   EXPECT_EQ(repo().TimeSeries(q).size(), 4u);
   q.site.reset();
+  // All sites: the scores come from one scan of the patient's results (not one lookup per
+  // capture), and must still be each capture's latest version.
   series = repo().TimeSeries(q);
   ASSERT_EQ(series.size(), 5u);
+  EXPECT_EQ(series[0].capture.id, early.id);
+  ASSERT_TRUE(series[0].score);
+  EXPECT_DOUBLE_EQ(*series[0].score->value, 5.0);
+  EXPECT_EQ(series[0].score->source, ResultSource::kClinician);
   EXPECT_EQ(series[1].capture.id, vitiligo.id);
+  EXPECT_FALSE(series[1].score);
+  EXPECT_EQ(series[2].capture.id, other_site.id);
+  ASSERT_TRUE(series[2].score);
+  EXPECT_DOUBLE_EQ(*series[2].score->value, 1.0);
   q.from = 1100;
   q.to = 2000;
   EXPECT_EQ(repo().TimeSeries(q).size(), 3u);
@@ -346,17 +356,6 @@ TEST_P(StoreTest, TimeSeriesBaselineAndLatestScorePerSite) {
   q.to = 1000;
   EXPECT_EQ(CodeOf([&] { repo().TimeSeries(q); }), ErrorCode::kInvalidArgument);
   EXPECT_EQ(CodeOf([&] { repo().TimeSeries({"P404", {}, {}, "", 0, 1}); }), ErrorCode::kNotFound);
-
-  const auto baseline = repo().BaselineCapture("P001", "left-forearm", Condition::kPsoriasis);
-  ASSERT_TRUE(baseline);
-  EXPECT_EQ(baseline->id, early.id);
-  EXPECT_FALSE(repo().BaselineCapture("P001", "face", Condition::kPsoriasis));
-
-  const auto latest = repo().LatestScorePerSite("P001", "pasi_site");
-  ASSERT_EQ(latest.size(), 2u);
-  EXPECT_EQ(latest[0].capture.id, late.id);
-  EXPECT_DOUBLE_EQ(*latest[0].score.value, 2.0);
-  EXPECT_EQ(latest[1].capture.site, "scalp");
 }
 
 TEST_P(StoreTest, WorkQueueClaimsRetriesAndRecoversExpiredLeases) {
@@ -513,7 +512,7 @@ TEST_P(StoreTest, ErasureRemovesPatientRowsAndUnsharedBlobs) {
   EXPECT_FALSE(repo().FindPatient("P001"));
   EXPECT_FALSE(repo().FindCapture(a1.id));
   EXPECT_FALSE(repo().FindCapture(shared_a.id));
-  EXPECT_FALSE(repo().FindResult(m.id));
+  EXPECT_FALSE(repo().IsBlobReferenced(m.blob_sha256));  // the mask result row is gone
   EXPECT_FALSE(store_->blobs().Exists(sha1));
   EXPECT_FALSE(store_->blobs().Exists(m.blob_sha256));
   EXPECT_EQ(store_->ReadBlob(shared_b.blob.sha256), Bytes(3));
@@ -536,45 +535,26 @@ TEST_P(StoreTest, ErasureRemovesPatientRowsAndUnsharedBlobs) {
   EXPECT_GT(store_->AppendResult(mask, std::nullopt, kActor).id, m.id);
 }
 
-TEST_P(StoreTest, CohortExportHasLatestScoreVersions) {
+TEST_P(StoreTest, VisitLabelsComeBackThroughEveryCaptureRead) {
   AddPatient("P001");
-  AddPatient("P002");
   NewCapture c = MakeCapture("P001", "scalp", 1000);
   c.visit = "week-0";
   const Capture a = store_->IngestCapture(c, Bytes(1), kActor).capture;
+  c.site = "neck";
+  c.captured_at = 1100;
+  const Capture b = store_->IngestCapture(c, Bytes(2), kActor).capture;  // same visit again
+  const Capture none = Ingest("P001", "scalp", 2000, 3);
   EXPECT_EQ(a.visit, "week-0");
-  const Capture b = Ingest("P002", "scalp", 2000, 2, Condition::kVitiligo);
-  store_->AppendResult(MakeScore(a.id, 3.0), std::nullopt, kActor);
-  store_->AppendResult(MakeScore(a.id, 2.5, ResultSource::kClinician), std::nullopt, kActor);
-  NewResult vasi = MakeScore(b.id, 0.4);
-  vasi.name = "vasi_site";
-  store_->AppendResult(vasi, std::nullopt, kActor);
-
-  std::vector<CohortRow> rows;
-  repo().ExportCohort({}, [&](const CohortRow& r) { rows.push_back(r); });
-  ASSERT_EQ(rows.size(), 2u);
-  EXPECT_EQ(rows[0].patient_id, "P001");
-  EXPECT_EQ(rows[0].visit, "week-0");
-  EXPECT_DOUBLE_EQ(*rows[0].value, 2.5);
-  EXPECT_EQ(rows[0].version, 2);
-  EXPECT_EQ(rows[0].source, ResultSource::kClinician);
-  EXPECT_EQ(rows[1].score_name, "vasi_site");
-
-  rows.clear();
-  CohortFilter f;
-  f.condition = Condition::kVitiligo;
-  repo().ExportCohort(f, [&](const CohortRow& r) { rows.push_back(r); });
-  ASSERT_EQ(rows.size(), 1u);
-  EXPECT_EQ(rows[0].patient_id, "P002");
-  rows.clear();
-  f = {};
-  f.score_names = {"pasi_site"};
-  f.patient_ids = {"P002"};
-  repo().ExportCohort(f, [&](const CohortRow& r) { rows.push_back(r); });
-  EXPECT_TRUE(rows.empty());
-  f.patient_ids = {"a/b"};
-  EXPECT_EQ(CodeOf([&] { repo().ExportCohort(f, [](const CohortRow&) {}); }),
-            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(b.visit, "week-0");
+  EXPECT_EQ(repo().FindCapture(b.id)->visit, "week-0");
+  EXPECT_EQ(none.visit, "");
+  // TimeSeries reads captures through its own column list (no join to patients or sites).
+  const auto series = repo().TimeSeries({"P001", {}, {}, "", 0, kMaxTimeMs});
+  ASSERT_EQ(series.size(), 3u);
+  EXPECT_EQ(series[0].capture.visit, "week-0");
+  EXPECT_EQ(series[1].capture.visit, "week-0");
+  EXPECT_EQ(series[1].capture.site, "neck");
+  EXPECT_EQ(series[2].capture.visit, "");
 }
 
 TEST_P(StoreTest, AuditIsPagedAndValidated) {
@@ -627,7 +607,7 @@ TEST_P(StoreTest, ConcurrentIngestAndReadsNeverSeeBusyErrors) {
     while (!done) {
       try {
         repo().TimeSeries({"P001", std::string("scalp"), {}, "pasi_site", 0, kMaxTimeMs});
-        repo().LatestScorePerSite("P002", "pasi_site");
+        repo().TimeSeries({"P002", {}, {}, "pasi_site", 0, kMaxTimeMs});
       } catch (const std::exception& e) {
         ++errors;
         ADD_FAILURE() << e.what();

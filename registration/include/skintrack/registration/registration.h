@@ -69,7 +69,8 @@ struct RegistrationOptions {
 
   // Final sub-pixel polish on the working copies: robust Gauss-Newton on `polish_points` pixels
   // of strongest gradient, with the lighting change modelled as a smooth (quadratic) gain. Kept
-  // only if it raises the quality score and passes the feature guard.
+  // only if it raises the local correlation (smoothed copies, away from excluded regions), lowers
+  // the quality score by at most 10 % and moves the matched features by at most `guard_px`.
   bool polish = true;
   int polish_points = 60000;
 

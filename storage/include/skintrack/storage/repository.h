@@ -58,9 +58,9 @@ class Repository {
   virtual IngestResult InsertCapture(const NewCapture& capture, const BlobRef& blob,
                                      const std::string& actor) = 0;
   virtual std::optional<Capture> FindCapture(std::int64_t capture_id) = 0;
-  // The site's baseline: the earliest capture of (patient, site, condition).
-  virtual std::optional<Capture> BaselineCapture(const std::string& patient_id,
-                                                 const std::string& site, Condition condition) = 0;
+  // No baseline query on purpose: which capture is a site's baseline (the clinician's choice,
+  // else the earliest one that passes the quality gate) is a processing rule, `FindBaseline` in
+  // the pipeline, built on TimeSeries and the stored results.
 
   // --- work queue -------------------------------------------------------------------------------
   // Claims the oldest queued capture that is due, or one whose lease expired (its worker died),
@@ -94,7 +94,6 @@ class Repository {
                                             const std::string& name) = 0;
   // The latest version of each (kind, name) of a capture.
   virtual std::vector<Result> LatestResults(std::int64_t capture_id) = 0;
-  virtual std::optional<Result> FindResult(std::int64_t result_id) = 0;
 
   // --- clinician assessments (append-only) -------------------------------------------------------
   virtual Assessment AppendAssessment(const NewAssessment& assessment,
@@ -105,13 +104,6 @@ class Repository {
   // --- queries ----------------------------------------------------------------------------------
   // Error(kNotFound) for an unknown patient or site.
   virtual std::vector<SeriesPoint> TimeSeries(const SeriesQuery& query) = 0;
-  // One entry per (site, condition) of the patient, sorted by site name then condition.
-  virtual std::vector<SiteScore> LatestScorePerSite(const std::string& patient_id,
-                                                    const std::string& score_name) = 0;
-  // Streams rows ordered by patient, site, captured_at, score name. `fn` must not call back into
-  // the repository (it runs while a read connection is held).
-  virtual void ExportCohort(const CohortFilter& filter,
-                            const std::function<void(const CohortRow&)>& fn) = 0;
 
   // --- tokens -----------------------------------------------------------------------------------
   // Error(kNotFound) if a scoped patient does not exist.

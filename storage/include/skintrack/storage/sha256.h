@@ -1,32 +1,35 @@
-// SHA-256 (FIPS 180-4), used to address blobs by content and to hash token secrets. Our own small
-// implementation so the storage module needs no crypto library.
+// SHA-256 (FIPS 180-4), used to address blobs by content and to hash token secrets. Computed by
+// OpenSSL's libcrypto (EVP), linked privately: this header names no OpenSSL type.
 #pragma once
 
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
 namespace skintrack::storage {
 
-// Incremental hasher. Not thread-safe: one instance per thread. Update() after Final() throws
-// Error(kInternal).
+// Incremental hasher. Not thread-safe: one instance per thread. Update() or Final() after Final()
+// throws Error(kInternal); so does a failure inside OpenSSL (out of memory).
 class Sha256 {
  public:
   Sha256();
+  ~Sha256();
+  Sha256(Sha256&&) noexcept;
+  Sha256& operator=(Sha256&&) noexcept;
+  Sha256(const Sha256&) = delete;
+  Sha256& operator=(const Sha256&) = delete;
+
   void Update(const void* data, std::size_t size);
   void Update(std::string_view bytes) { Update(bytes.data(), bytes.size()); }
   // The 32-byte digest; the object cannot be updated afterwards.
   std::array<std::uint8_t, 32> Final();
 
  private:
-  void Block(const std::uint8_t* block);
-
-  std::array<std::uint32_t, 8> state_;
-  std::array<std::uint8_t, 64> buffer_{};
-  std::size_t buffered_ = 0;
-  std::uint64_t total_bytes_ = 0;
+  struct Context;  // owns the EVP_MD_CTX
+  std::unique_ptr<Context> context_;
   bool finished_ = false;
 };
 

@@ -200,38 +200,6 @@ struct SeriesPoint {
   std::optional<Result> score;
 };
 
-// The most recent capture of one site (and condition) that has the score, with its latest version.
-struct SiteScore {
-  Capture capture;
-  Result score;
-};
-
-// Cohort export: one row per (capture, score name) with the latest version of that score.
-struct CohortFilter {
-  std::optional<Condition> condition;
-  std::vector<std::string> score_names;  // empty: every score
-  std::vector<std::string> patient_ids;  // empty: every patient
-  TimeMs from = 0;
-  TimeMs to = kMaxTimeMs;
-  void Check() const;
-};
-
-struct CohortRow {
-  std::string patient_id;
-  std::string site;
-  Condition condition = Condition::kPsoriasis;
-  std::int64_t capture_id = 0;
-  TimeMs captured_at = 0;
-  std::string visit;
-  std::string score_name;
-  std::optional<double> value;
-  int version = 0;
-  ResultSource source = ResultSource::kAutomated;
-  std::string algorithm;
-  std::string algorithm_version;
-  std::int64_t result_id = 0;
-};
-
 struct NewToken {
   Role role = Role::kDevice;
   std::vector<std::string> patient_scope;  // device tokens: the patients it may push for

@@ -1,7 +1,7 @@
 // Times segment + measure on a 12 MP capture (4000 x 3000) for both conditions and prints the
 // figures; a performance report, never a pass/fail test.
 //
-//   build-*/scoring/skintrack_scoring_bench [IMAGE] [--repeat N]
+//   build/scoring_bench [IMAGE] [--repeat N]
 //
 // Without IMAGE it times a 4000 x 3000 phantom visit of each condition (Fitzpatrick IV) when the
 // phantom library is built in, else a drawn capture (skin ellipse with red plaques, sensor noise);
@@ -58,8 +58,11 @@ int main(int argc, char** argv) {
     const std::string a = argv[i];
     if (a == "--repeat" && i + 1 < argc) {
       repeat = std::max(1, std::atoi(argv[++i]));
-    } else {
+    } else if (a.rfind("--", 0) != 0 && path.empty()) {
       path = a;
+    } else {
+      std::fprintf(stderr, "usage: scoring_bench [IMAGE] [--repeat N]\n");
+      return 2;
     }
   }
   try {
