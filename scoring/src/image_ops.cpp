@@ -62,6 +62,23 @@ cv::Mat FillHoles(const cv::Mat& mask) {
   return out;
 }
 
+cv::Mat FillSmallHoles(const cv::Mat& mask, double max_area_pixels) {
+  const cv::Mat holes = FillHoles(mask) & ~mask;
+  cv::Mat labels, stats, centroids;
+  const int n = cv::connectedComponentsWithStats(holes, labels, stats, centroids, 4, CV_32S);
+  cv::Mat out = mask.clone();
+  for (int y = 0; y < mask.rows; ++y) {
+    const int* l = labels.ptr<int>(y);
+    unsigned char* o = out.ptr<unsigned char>(y);
+    for (int x = 0; x < mask.cols; ++x) {
+      if (l[x] > 0 && l[x] < n && stats.at<int>(l[x], cv::CC_STAT_AREA) <= max_area_pixels) {
+        o[x] = 255;
+      }
+    }
+  }
+  return out;
+}
+
 cv::Mat RemoveSmall(const cv::Mat& mask, double min_area_pixels) {
   cv::Mat labels, stats, centroids;
   const int n = cv::connectedComponentsWithStats(mask, labels, stats, centroids, 8, CV_32S);

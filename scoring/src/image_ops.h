@@ -22,6 +22,8 @@ cv::Mat ReduceMask(const cv::Mat& mask, double scale);
 
 cv::Mat Disk(int radius);
 cv::Mat FillHoles(const cv::Mat& mask);
+// Fills only the holes of at most `max_area_pixels` (8-connected mask, 4-connected holes).
+cv::Mat FillSmallHoles(const cv::Mat& mask, double max_area_pixels);
 cv::Mat RemoveSmall(const cv::Mat& mask, double min_area_pixels);
 
 // Values of a CV_32FC1 image at the non-zero pixels of `mask`.
