@@ -86,11 +86,15 @@ cv::Mat RemoveSmall(const cv::Mat& mask, double min_area_pixels) {
   for (int i = 1; i < n; ++i) {
     keep[static_cast<size_t>(i)] = stats.at<int>(i, cv::CC_STAT_AREA) >= min_area_pixels ? 255 : 0;
   }
-  cv::Mat out(mask.size(), CV_8UC1);
-  for (int y = 0; y < mask.rows; ++y) {
+  return SelectLabels(labels, keep);
+}
+
+cv::Mat SelectLabels(const cv::Mat& labels, const std::vector<unsigned char>& keep) {
+  cv::Mat out(labels.size(), CV_8UC1);
+  for (int y = 0; y < labels.rows; ++y) {
     const int* l = labels.ptr<int>(y);
     unsigned char* o = out.ptr<unsigned char>(y);
-    for (int x = 0; x < mask.cols; ++x) o[x] = keep[static_cast<size_t>(l[x])];
+    for (int x = 0; x < labels.cols; ++x) o[x] = keep[static_cast<size_t>(l[x])];
   }
   return out;
 }

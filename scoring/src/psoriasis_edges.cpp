@@ -182,13 +182,7 @@ cv::Mat RedPartsToKeep(const cv::Mat& red, const cv::Mat& inner, const cv::Mat& 
         rest_sum[k] / rest_count[k] >= kMinRestShare * inner_sum[k] / inner_count[k];
     keep[k] = inner_count[k] == 0 || red_rest ? 255 : 0;
   }
-  cv::Mat out(red.size(), CV_8UC1);
-  for (int y = 0; y < red.rows; ++y) {
-    const int* l = labels.ptr<int>(y);
-    unsigned char* o = out.ptr<unsigned char>(y);
-    for (int x = 0; x < red.cols; ++x) o[x] = keep[static_cast<size_t>(l[x])];
-  }
-  return out;
+  return SelectLabels(labels, keep);
 }
 
 }  // namespace

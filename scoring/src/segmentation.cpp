@@ -138,13 +138,7 @@ cv::Mat KeepSeeded(const cv::Mat& mask, const cv::Mat& seeds) {
       if (l[x] > 0 && sd[x]) keep[static_cast<size_t>(l[x])] = 255;
     }
   }
-  cv::Mat out(mask.size(), CV_8UC1);
-  for (int y = 0; y < labels.rows; ++y) {
-    const int* l = labels.ptr<int>(y);
-    unsigned char* o = out.ptr<unsigned char>(y);
-    for (int x = 0; x < labels.cols; ++x) o[x] = keep[static_cast<size_t>(l[x])];
-  }
-  return out;
+  return detail::SelectLabels(labels, keep);
 }
 
 // Hysteresis: a region above the border level is a lesion only if it has a core that reaches

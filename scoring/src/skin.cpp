@@ -68,13 +68,7 @@ cv::Mat SkinParts(const cv::Mat& candidates, const cv::Mat& seed, const cv::Mat&
     const bool skin_hue = touch[k] > 0 && hue >= kSkinHueMin && hue <= kSkinHueMax;
     keep[k] = (enclosed || skin_hue) && area[k] <= max_area ? 255 : 0;
   }
-  cv::Mat out(candidates.size(), CV_8UC1);
-  for (int y = 0; y < rows; ++y) {
-    const int* l = labels.ptr<int>(y);
-    unsigned char* o = out.ptr<unsigned char>(y);
-    for (int x = 0; x < cols; ++x) o[x] = keep[static_cast<size_t>(l[x])];
-  }
-  return out;
+  return SelectLabels(labels, keep);
 }
 
 // Median hue of `mask` in degrees (from the median a* and b*).
@@ -111,7 +105,6 @@ WorkLab MakeWorkLab(const cv::Mat& work_bgr) {
   cv::split(lab, ch);
   return {ch[0], ch[1], ch[2]};
 }
-
 
 // Skin at the reduced size. Skin of every tone sits in one hue window of CIELAB (about 15-80
 // degrees: reddish to yellowish) with some chroma; what differs between tones is mostly L*, which
@@ -175,7 +168,8 @@ cv::Mat SegmentSkin(const cv::Mat& bgr, int work_max_side) {
     throw Error(ErrorCode::kInvalidArgument, "work_max_side must be within 128..4096");
   }
   const double scale = detail::WorkScale(bgr.size(), work_max_side);
-  return detail::ExpandMask(detail::SkinAtWork(detail::MakeWorkLab(detail::Reduce(bgr, scale))), bgr.size());
+  return detail::ExpandMask(detail::SkinAtWork(detail::MakeWorkLab(detail::Reduce(bgr, scale))),
+                            bgr.size());
 }
 
 }  // namespace skintrack::scoring
