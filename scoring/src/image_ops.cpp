@@ -62,6 +62,23 @@ cv::Mat FillHoles(const cv::Mat& mask) {
   return out;
 }
 
+cv::Mat FillSmallHoles(const cv::Mat& mask, double max_area_pixels) {
+  const cv::Mat holes = FillHoles(mask) & ~mask;
+  cv::Mat labels, stats, centroids;
+  const int n = cv::connectedComponentsWithStats(holes, labels, stats, centroids, 4, CV_32S);
+  cv::Mat out = mask.clone();
+  for (int y = 0; y < mask.rows; ++y) {
+    const int* l = labels.ptr<int>(y);
+    unsigned char* o = out.ptr<unsigned char>(y);
+    for (int x = 0; x < mask.cols; ++x) {
+      if (l[x] > 0 && l[x] < n && stats.at<int>(l[x], cv::CC_STAT_AREA) <= max_area_pixels) {
+        o[x] = 255;
+      }
+    }
+  }
+  return out;
+}
+
 cv::Mat RemoveSmall(const cv::Mat& mask, double min_area_pixels) {
   cv::Mat labels, stats, centroids;
   const int n = cv::connectedComponentsWithStats(mask, labels, stats, centroids, 8, CV_32S);
@@ -69,11 +86,15 @@ cv::Mat RemoveSmall(const cv::Mat& mask, double min_area_pixels) {
   for (int i = 1; i < n; ++i) {
     keep[static_cast<size_t>(i)] = stats.at<int>(i, cv::CC_STAT_AREA) >= min_area_pixels ? 255 : 0;
   }
-  cv::Mat out(mask.size(), CV_8UC1);
-  for (int y = 0; y < mask.rows; ++y) {
+  return SelectLabels(labels, keep);
+}
+
+cv::Mat SelectLabels(const cv::Mat& labels, const std::vector<unsigned char>& keep) {
+  cv::Mat out(labels.size(), CV_8UC1);
+  for (int y = 0; y < labels.rows; ++y) {
     const int* l = labels.ptr<int>(y);
     unsigned char* o = out.ptr<unsigned char>(y);
-    for (int x = 0; x < mask.cols; ++x) o[x] = keep[static_cast<size_t>(l[x])];
+    for (int x = 0; x < labels.cols; ++x) o[x] = keep[static_cast<size_t>(l[x])];
   }
   return out;
 }

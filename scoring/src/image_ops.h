@@ -22,7 +22,12 @@ cv::Mat ReduceMask(const cv::Mat& mask, double scale);
 
 cv::Mat Disk(int radius);
 cv::Mat FillHoles(const cv::Mat& mask);
+// Fills only the holes of at most `max_area_pixels` (8-connected mask, 4-connected holes).
+cv::Mat FillSmallHoles(const cv::Mat& mask, double max_area_pixels);
 cv::Mat RemoveSmall(const cv::Mat& mask, double min_area_pixels);
+// Mask (CV_8UC1) of the pixels whose label (CV_32S, from connectedComponents) has a non-zero entry
+// in `keep` (the entry is the pixel's value).
+cv::Mat SelectLabels(const cv::Mat& labels, const std::vector<unsigned char>& keep);
 
 // Values of a CV_32FC1 image at the non-zero pixels of `mask`.
 std::vector<float> Gather(const cv::Mat& values, const cv::Mat& mask);

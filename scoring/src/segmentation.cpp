@@ -9,20 +9,26 @@
 #include <vector>
 
 #include "image_ops.h"
+#include "psoriasis_edges.h"
+#include "segmentation_internal.h"
 #include "skintrack/core/colour.h"
 #include "skintrack/core/error.h"
 
 namespace skintrack::scoring {
 namespace {
 
+using detail::CheckImage;
 using detail::Disk;
 using detail::ExpandMask;
 using detail::FillHoles;
 using detail::Gather;
+using detail::Longest;
+using detail::MakeWorkLab;
 using detail::Quantile;
 using detail::RemoveSmall;
+using detail::SkinAtWork;
+using detail::WorkLab;
 
-constexpr double kRadToDeg = 180.0 / 3.14159265358979323846;
 // Silvery scale: lighter than the normal skin and with at most this share of its chroma (white
 // has almost no chroma whatever the skin tone). Same test as the measurement's (measure.cpp).
 constexpr double kScaleDeltaL = 3.0;
@@ -37,174 +43,29 @@ constexpr double kMinDepigmentedChroma = 5.0;
 constexpr double kPlaqueBorderLevel = 0.35;
 constexpr double kPatchBorderLevel = 0.5;
 constexpr double kCoreLevel = 0.8;
+// A plaque's border is a step of redness of at least this share of the smallest accepted contrast
+// (see psoriasis_edges.h).
+constexpr double kMinBorderStepOfContrast = 0.5;
+// Diffuse erythema is mild: a soft-bordered part whose mean redness above normal skin is below
+// this multiple of the smallest accepted contrast (2.4 x 2.5 = 6 tone-adjusted a* units, within
+// erythema grade 1 of measure.cpp) is not taken for a plaque. 2.8 (7 units) lost soft-rimmed
+// real plaques (DermX facial-psoriasis21), 1.75 let phantom blotches through.
+constexpr double kMildRednessOfMinContrast = 2.4;
+constexpr double kLessRedShare = 0.4;
+// Lighter than the skin's median by this much (L*) is not normal skin (see ScaleLike).
+constexpr double kBrightDeltaL = 12.0;
+// Smallest share of the skin left as normal-skin reference when lesions are set aside.
+constexpr double kMinNormalShare = 0.05;
+// Largest hole filled inside a plaque, share of the image area (see Clean).
+constexpr double kMaxPlaqueHoleShare = 0.002;
+// Standard-normal gap between the median and the 10th percentile of that part: about 0.9 (no
+// lesion: quantiles 0.2 and 0.04 of normal skin) to 1.06 (lesions over 60 % of the skin).
+constexpr double kLessRedSpreadGap = 1.0;
 // Vitiligo passes (see Segment). A patch that covers the end of a limb is its own local
 // reference at first: each pass sets the previous one's patches aside from the reference, which
 // uncovers the patch's outer part one pass later.
 constexpr int kVitiligoPasses = 3;
-// Hue window of skin in CIELAB, degrees: reddish (plaques, dark skin) to yellowish (light skin).
-constexpr double kSkinHueMin = 10.0;
-constexpr double kSkinHueMax = 82.0;
-// Pale (depigmented, scaly) skin may be up to this much yellower than the image's skin, within
-// kSkinHueMax..kPaleHueMaxCast (see SkinAtWork).
-constexpr double kPaleHueAboveSkin = 30.0;
-constexpr double kPaleHueMaxCast = 100.0;
-constexpr double kCastPartMinEnclosed = 0.6;
-constexpr double kCastPartMaxShare = 0.5;
 constexpr double kScaleChromaShare = 0.7;
-
-void CheckImage(const cv::Mat& bgr) {
-  if (bgr.empty() || bgr.type() != CV_8UC3) {
-    throw Error(ErrorCode::kInvalidArgument,
-                "segmentation needs a non-empty 8-bit 3-channel (BGR) image");
-  }
-}
-
-int Longest(const cv::Mat& m) { return std::max(m.cols, m.rows); }
-
-// Lab channels of the reduced copy, lightly smoothed so that sensor noise and pore-scale texture
-// do not decide single pixels.
-struct WorkLab {
-  cv::Mat l, a, b;
-};
-
-WorkLab MakeWorkLab(const cv::Mat& work_bgr) {
-  cv::Mat lab = BgrToLab(work_bgr);
-  const double sigma = std::max(0.8, Longest(work_bgr) / 700.0);
-  cv::GaussianBlur(lab, lab, cv::Size(0, 0), sigma);
-  std::vector<cv::Mat> ch;
-  cv::split(lab, ch);
-  return {ch[0], ch[1], ch[2]};
-}
-
-// The connected parts of `candidates` that belong to the skin `seed`: either mostly enclosed by
-// it (at least `min_enclosed` of their outer border, the image frame counting as not enclosed),
-// or touching it with a mean hue inside the skin window. A pale patch inside or at the edge of the
-// skin passes; a pale background that only borders the skin, with a hue of its own, does not.
-cv::Mat SkinParts(const cv::Mat& candidates, const cv::Mat& seed, const cv::Mat& a_ch,
-                  const cv::Mat& b_ch, double min_enclosed,
-                  double max_area = std::numeric_limits<double>::infinity()) {
-  cv::Mat labels;
-  const int n = cv::connectedComponents(candidates, labels, 8, CV_32S);
-  const size_t count = static_cast<size_t>(n);
-  std::vector<double> touch(count, 0.0), border(count, 0.0), sum_a(count, 0.0), sum_b(count, 0.0);
-  std::vector<double> area(count, 0.0);
-  const int rows = labels.rows, cols = labels.cols;
-  for (int y = 0; y < rows; ++y) {
-    const int* l = labels.ptr<int>(y);
-    const float* pa = a_ch.ptr<float>(y);
-    const float* pb = b_ch.ptr<float>(y);
-    for (int x = 0; x < cols; ++x) {
-      if (l[x] == 0) continue;
-      const size_t k = static_cast<size_t>(l[x]);
-      sum_a[k] += pa[x];
-      sum_b[k] += pb[x];
-      area[k] += 1;
-      const int dx[4] = {1, -1, 0, 0}, dy[4] = {0, 0, 1, -1};
-      for (int i = 0; i < 4; ++i) {
-        const int nx = x + dx[i], ny = y + dy[i];
-        if (nx < 0 || ny < 0 || nx >= cols || ny >= rows) {
-          border[k] += 1;
-        } else if (labels.at<int>(ny, nx) != l[x]) {
-          border[k] += 1;
-          if (seed.at<unsigned char>(ny, nx)) touch[k] += 1;
-        }
-      }
-    }
-  }
-  std::vector<unsigned char> keep(count, 0);
-  for (size_t k = 1; k < count; ++k) {
-    const double hue = std::atan2(sum_b[k], sum_a[k]) * kRadToDeg;
-    const bool enclosed =
-        min_enclosed <= 1.0 && border[k] > 0 && touch[k] >= min_enclosed * border[k];
-    const bool skin_hue = touch[k] > 0 && hue >= kSkinHueMin && hue <= kSkinHueMax;
-    keep[k] = (enclosed || skin_hue) && area[k] <= max_area ? 255 : 0;
-  }
-  cv::Mat out(candidates.size(), CV_8UC1);
-  for (int y = 0; y < rows; ++y) {
-    const int* l = labels.ptr<int>(y);
-    unsigned char* o = out.ptr<unsigned char>(y);
-    for (int x = 0; x < cols; ++x) o[x] = keep[static_cast<size_t>(l[x])];
-  }
-  return out;
-}
-
-// Median hue of `mask` in degrees (from the median a* and b*).
-double MedianHue(const WorkLab& w, const cv::Mat& mask) {
-  std::vector<float> av = Gather(w.a, mask), bv = Gather(w.b, mask);
-  return std::atan2(Quantile(bv, 0.5), Quantile(av, 0.5)) * kRadToDeg;
-}
-
-// Pixels that may be skin when next to skin: some chroma, a hue from pink-violet (depigmented dark
-// skin) to `hue_max`.
-cv::Mat LooseSkin(const WorkLab& w, double hue_max) {
-  cv::Mat loose(w.l.size(), CV_8UC1);
-  for (int y = 0; y < w.l.rows; ++y) {
-    const float* l = w.l.ptr<float>(y);
-    const float* a = w.a.ptr<float>(y);
-    const float* b = w.b.ptr<float>(y);
-    unsigned char* o = loose.ptr<unsigned char>(y);
-    for (int x = 0; x < w.l.cols; ++x) {
-      const double chroma = std::hypot(a[x], b[x]);
-      const double hue = std::atan2(b[x], a[x]) * kRadToDeg;
-      o[x] = (l[x] > 5 && l[x] < 99.5 && chroma >= 4 && hue >= -35 && hue <= hue_max) ? 255 : 0;
-    }
-  }
-  return loose;
-}
-
-// Skin at the reduced size. Skin of every tone sits in one hue window of CIELAB (about 15-80
-// degrees: reddish to yellowish) with some chroma; what differs between tones is mostly L*, which
-// is therefore left wide open. Pale lesions (depigmented patches, silvery scale) fail the chroma
-// test, so holes are filled and low-chroma pixels next to skin are admitted.
-cv::Mat SkinAtWork(const WorkLab& w) {
-  const int longest = std::max(w.l.cols, w.l.rows);
-  cv::Mat strict(w.l.size(), CV_8UC1);
-  for (int y = 0; y < w.l.rows; ++y) {
-    const float* l = w.l.ptr<float>(y);
-    const float* a = w.a.ptr<float>(y);
-    const float* b = w.b.ptr<float>(y);
-    unsigned char* s = strict.ptr<unsigned char>(y);
-    for (int x = 0; x < w.l.cols; ++x) {
-      const double chroma = std::hypot(a[x], b[x]);
-      const double hue = std::atan2(b[x], a[x]) * kRadToDeg;
-      s[x] = (l[x] > 8 && l[x] < 97 && chroma >= 9 && hue >= kSkinHueMin && hue <= kSkinHueMax)
-                 ? 255
-                 : 0;
-    }
-  }
-  const double image_area = static_cast<double>(w.l.total());
-  cv::morphologyEx(strict, strict, cv::MORPH_OPEN, Disk(1));
-  cv::Mat skin = RemoveSmall(strict, 0.01 * image_area);
-  if (cv::countNonZero(skin) == 0) return skin;
-  // Pale skin mostly enclosed by skin (a depigmented patch, which on dark skin can be pink with
-  // b* < 0, or a plaque's scale) or touching it with a skin hue joins it; darker low-chroma
-  // pixels there are background or shadow.
-  std::vector<float> lv = Gather(w.l, skin);
-  const double l_skin = Quantile(lv, 0.5);
-  const cv::Mat lighter = w.l > l_skin + 3.0;
-  const cv::Mat loose = LooseSkin(w, kSkinHueMax);
-  skin |= SkinParts(loose & lighter & ~skin, skin, w.a, w.b, 0.25);
-  // A warm colour cast (tungsten light, a camera's white balance) turns every hue toward yellow;
-  // depigmented skin, with little a* left, then has pixels past the window's yellow end while
-  // the normal skin stays inside it, and a patch at the skin's outline or the frame's edge falls
-  // apart. Pixels up to kPaleHueAboveSkin yellower than the skin may join, but only as parts
-  // that are mostly bordered by skin and smaller
-  // than a fraction of the skin: a cream background under the same cast has the same hue, but
-  // it runs along the frame and is as large as the skin.
-  const double pale_hue_max =
-      std::clamp(MedianHue(w, skin) + kPaleHueAboveSkin, kSkinHueMax, kPaleHueMaxCast);
-  if (pale_hue_max > kSkinHueMax) {
-    skin |= SkinParts(LooseSkin(w, pale_hue_max) & lighter & ~skin, skin, w.a, w.b,
-                      kCastPartMinEnclosed, kCastPartMaxShare * cv::countNonZero(skin));
-  }
-  // Closing bridges hair and creases; it may only add pixels of skin-like colour, so that the
-  // background between fingers does not become skin.
-  cv::Mat closed;
-  cv::morphologyEx(skin, closed, cv::MORPH_CLOSE, Disk(std::max(2, longest / 100)));
-  skin |= closed & loose;
-  skin = FillHoles(skin);
-  return RemoveSmall(skin, 0.02 * image_area);
-}
 
 struct LesionParams {
   Condition condition;
@@ -277,13 +138,7 @@ cv::Mat KeepSeeded(const cv::Mat& mask, const cv::Mat& seeds) {
       if (l[x] > 0 && sd[x]) keep[static_cast<size_t>(l[x])] = 255;
     }
   }
-  cv::Mat out(mask.size(), CV_8UC1);
-  for (int y = 0; y < labels.rows; ++y) {
-    const int* l = labels.ptr<int>(y);
-    unsigned char* o = out.ptr<unsigned char>(y);
-    for (int x = 0; x < labels.cols; ++x) o[x] = keep[static_cast<size_t>(l[x])];
-  }
-  return out;
+  return detail::SelectLabels(labels, keep);
 }
 
 // Hysteresis: a region above the border level is a lesion only if it has a core that reaches
@@ -304,7 +159,9 @@ cv::Mat Clean(const cv::Mat& raw, const cv::Mat& skin, const cv::Mat& membership
   // depigmentation measures), so only psoriasis is closed and hole-filled.
   if (p.condition == Condition::kPsoriasis) {
     cv::morphologyEx(m, m, cv::MORPH_CLOSE, Disk(std::max(1, p.longest / 300)));
-    m = FillHoles(m) & skin;
+    // Holes up to a plaque's own size are scale or texture inside it; larger ones are islands
+    // of normal skin within extensive plaques and stay out.
+    m = detail::FillSmallHoles(m, kMaxPlaqueHoleShare * static_cast<double>(m.total())) & skin;
   }
   return RemoveSmall(m, p.min_area_pixels);
 }
@@ -318,7 +175,7 @@ struct Split {
 // Decides whether a lesion population stands out of the normal skin: the normal mode and spread
 // come from `normal`, the lesion mode from the pixels clearly above it.
 Split FindSplit(const cv::Mat& score, const cv::Mat& normal, const cv::Mat& skin,
-                const LesionParams& p, double normal_quantile) {
+                const LesionParams& p, double normal_quantile, const cv::Mat& spread_from) {
   Split s;
   std::vector<float> nv = Gather(score, normal);
   if (nv.size() < 16) return s;
@@ -331,7 +188,15 @@ Split FindSplit(const cv::Mat& score, const cv::Mat& normal, const cv::Mat& skin
   const bool first = normal_quantile < 0.4;
   const double q_other = Quantile(nv, first ? normal_quantile + 0.15 : normal_quantile - 0.15);
   const double z_gap = first ? 0.61 : 0.52;
-  const double sigma = std::max(0.3, std::abs(q_other - s.normal_mode) / z_gap);
+  double sigma = std::abs(q_other - s.normal_mode) / z_gap;
+  if (!spread_from.empty()) {
+    // The less red part of the skin is normal skin however far the lesions extend (see
+    // FirstReference): its lower half gives the texture's spread where the quantiles of the
+    // whole skin would mix in lesion pixels.
+    std::vector<float> rv = Gather(score, spread_from);
+    if (rv.size() >= 16) sigma = (Quantile(rv, 0.5) - Quantile(rv, 0.1)) / kLessRedSpreadGap;
+  }
+  sigma = std::max(0.3, sigma);
   const double cut = s.normal_mode + std::max(4.0 * sigma, 0.6 * p.min_contrast);
   std::vector<float> lv = Gather(score, (score > cut) & skin);
   if (lv.size() < p.min_area_pixels / 2) return s;
@@ -371,6 +236,27 @@ cv::Mat Membership(const cv::Mat& score, const Split& split, const cv::Mat& scal
   return f;
 }
 
+// Skin that is surely not normal for the psoriasis reference: whitish scale, and anything much
+// lighter than the skin's median (thick scale under a colour cast keeps some chroma and fails the
+// whiteness test; a specular highlight is no reference either).
+cv::Mat ScaleLike(const WorkLab& w, const cv::Mat& skin) {
+  std::vector<float> lv = Gather(w.l, skin);
+  if (lv.empty()) return cv::Mat::zeros(skin.size(), CV_8UC1);
+  const double bright = Quantile(lv, 0.5) + kBrightDeltaL;
+  return ScaleCandidates(w, skin) | ((w.l > bright) & skin);
+}
+
+// The skin that the first pass's local reference is estimated from. Psoriasis: the less red part
+// of the skin (a* up to its kLessRedShare quantile), so that plaques covering most of the skin
+// (extensive disease) or blotchy erythema do not pull the reference toward them; the lower tail
+// is still normal skin whenever normal skin makes up more than that share. Vitiligo: all of it.
+cv::Mat FirstReference(const WorkLab& w, const cv::Mat& skin, Condition condition) {
+  if (condition != Condition::kPsoriasis) return skin;
+  std::vector<float> av = Gather(w.a, skin);
+  if (av.empty()) return skin;
+  return skin & (w.a <= Quantile(av, kLessRedShare));
+}
+
 class ClassicalSegmenter : public Segmenter {
  public:
   explicit ClassicalSegmenter(const ClassicalSegmenterOptions& o) : options_(o) {
@@ -381,7 +267,10 @@ class ClassicalSegmenter : public Segmenter {
   }
 
   std::string Name() const override {
-    return std::string("classical-") + ConditionName(options_.condition) + "/1.1";
+    // Psoriasis 1.2: plaques told from diffuse erythema by their border, the first reference from
+    // the less red skin without scale (extensive disease). Vitiligo masks are unchanged.
+    return std::string("classical-") + ConditionName(options_.condition) +
+           (options_.condition == Condition::kPsoriasis ? "/1.2" : "/1.1");
   }
 
   Segmentation Segment(const cv::Mat& bgr) const override {
@@ -405,50 +294,19 @@ class ClassicalSegmenter : public Segmenter {
 
     Segmentation out;
     out.segmenter = Name();
-    cv::Mat lesion = cv::Mat::zeros(work.size(), CV_8UC1);
-    cv::Mat scale_candidates;
-    Split split;
-    cv::Mat score, membership;
-    // Passes: the first against the whole skin, each later one against the skin outside the
-    // previous pass's lesions, so that large lesions do not pull the normal reference toward
-    // them. Vitiligo takes one more (kVitiligoPasses).
-    const int passes = options_.condition == Condition::kPsoriasis ? 2 : kVitiligoPasses;
-    for (int pass = 0; pass < passes && cv::countNonZero(skin) > 0; ++pass) {
-      cv::Mat normal = skin.clone();
-      if (pass > 0) {
-        cv::Mat grown;
-        cv::dilate(lesion, grown, Disk(std::max(2, p.longest / 100)));
-        cv::Mat rest = skin & ~grown;
-        if (cv::countNonZero(rest) > 0.05 * cv::countNonZero(skin)) normal = rest;
-      }
-      score = ScoreMap(options_.condition, w, normal, skin);
-      if (options_.condition == Condition::kPsoriasis)
-        scale_candidates = ScaleCandidates(w, normal);
-      // First pass: the normal mode is the 10th percentile of the whole skin, so that lesions
-      // covering up to nine tenths of it do not become "normal"; the second pass uses the
-      // median of the skin outside the first pass's lesions.
-      const Split found = FindSplit(score, normal, skin, p, pass == 0 ? 0.10 : 0.5);
-      // A second pass that loses a lesion population the first one found keeps the first's.
-      if (pass > 0 && split.found && !found.found) break;
-      split = found;
-      if (split.found) {
-        membership = Membership(score, split, scale_candidates, skin, p);
-        lesion = Clean(membership > split.level, skin, membership, p);
-      } else {
-        lesion = cv::Mat::zeros(work.size(), CV_8UC1);
-      }
-    }
-
+    const LesionState found = FindLesions(w, skin, p);
+    const cv::Mat& lesion = found.lesion;
+    const Split& split = found.split;
     out.lesion_found = split.found && cv::countNonZero(lesion) > 0;
     out.contrast = split.contrast;
     out.threshold = split.threshold;
     const double skin_work = cv::countNonZero(skin);
     if (out.lesion_found && skin_work > 0) {
       const double step = options_.sensitivity_step;
-      cv::Mat low = Clean(membership > split.level + step, skin, membership, p);
-      cv::Mat high = Clean(membership > std::max(0.05, split.level - step), skin, membership, p);
-      out.fraction_low = cv::countNonZero(low) / skin_work;
-      out.fraction_high = cv::countNonZero(high) / skin_work;
+      out.fraction_low = cv::countNonZero(LesionAt(found, skin, p, split.level + step)) / skin_work;
+      out.fraction_high =
+          cv::countNonZero(LesionAt(found, skin, p, std::max(0.05, split.level - step))) /
+          skin_work;
     } else {
       out.fraction_low = 0.0;
       out.fraction_high = 0.0;
@@ -464,6 +322,71 @@ class ClassicalSegmenter : public Segmenter {
   }
 
  private:
+  struct LesionState {
+    Split split;
+    cv::Mat score, membership, lesion;
+  };
+
+  // The lesions at the split's border level `level` (share of the contrast): membership above it,
+  // cleaned; for psoriasis only the parts with a plaque's step border (not diffuse erythema).
+  cv::Mat LesionAt(const LesionState& s, const cv::Mat& skin, const LesionParams& p,
+                   double level) const {
+    cv::Mat m = Clean(s.membership > level, skin, s.membership, p);
+    if (options_.condition != Condition::kPsoriasis) return m;
+    const detail::EdgeSplit edge{s.split.normal_mode, s.split.contrast, level,
+                                 kMinBorderStepOfContrast * p.min_contrast,
+                                 kMildRednessOfMinContrast * p.min_contrast};
+    return detail::KeepSharpBordered(m, s.score, skin, edge, p.min_area_pixels);
+  }
+
+  // Passes: the first against the whole skin, each later one against the skin outside the
+  // previous pass's lesions, so that large lesions do not pull the normal reference toward
+  // them. Vitiligo takes one more (kVitiligoPasses).
+  LesionState FindLesions(const WorkLab& w, const cv::Mat& skin, const LesionParams& p) const {
+    LesionState s;
+    s.lesion = cv::Mat::zeros(skin.size(), CV_8UC1);
+    const bool psoriasis = options_.condition == Condition::kPsoriasis;
+    const int passes = psoriasis ? 2 : kVitiligoPasses;
+    for (int pass = 0; pass < passes && cv::countNonZero(skin) > 0; ++pass) {
+      // Whitish scale is not normal skin, however much of the skin it covers (thick scale on
+      // extensive plaques): with its low a* it would be taken as the normal mode.
+      cv::Mat normal = psoriasis ? skin & ~ScaleLike(w, skin) : skin.clone();
+      if (cv::countNonZero(normal) < kMinNormalShare * cv::countNonZero(skin)) normal = skin;
+      if (pass > 0) {
+        cv::Mat grown;
+        cv::dilate(s.lesion, grown, Disk(std::max(2, p.longest / 100)));
+        cv::Mat rest = skin & ~grown;
+        if (cv::countNonZero(rest) > kMinNormalShare * cv::countNonZero(skin)) normal = rest;
+      }
+      const cv::Mat reference = pass == 0 ? FirstReference(w, normal, options_.condition) : normal;
+      cv::Mat score = ScoreMap(options_.condition, w, reference, skin);
+      cv::Mat scale_candidates;
+      if (psoriasis) scale_candidates = ScaleCandidates(w, pass == 0 ? skin : normal);
+      // First pass: the normal mode is the 10th percentile of the whole skin, so that lesions
+      // covering up to nine tenths of it do not become "normal"; the second pass uses the
+      // median of the skin outside the first pass's lesions.
+      const Split found = FindSplit(score, normal, skin, p, pass == 0 ? 0.10 : 0.5,
+                                    pass == 0 && psoriasis ? reference : cv::Mat());
+      // A second pass that loses a lesion population the first one found keeps the first's.
+      if (pass > 0 && s.split.found && !found.found) break;
+      LesionState next;
+      next.split = found;
+      next.score = score;
+      next.lesion = cv::Mat::zeros(skin.size(), CV_8UC1);
+      if (found.found) {
+        next.membership = Membership(score, found, scale_candidates, skin, p);
+        next.lesion = LesionAt(next, skin, p, found.level);
+      }
+      // ... and so does one whose lesions all fail the plaque test (psoriasis): with the first
+      // pass's plaques set aside, the rest of the skin may split into blotches only.
+      const bool lost =
+          pass > 0 && cv::countNonZero(s.lesion) > 0 && cv::countNonZero(next.lesion) == 0;
+      if (lost) break;
+      s = std::move(next);
+    }
+    return s;
+  }
+
   ClassicalSegmenterOptions options_;
 };
 
@@ -486,15 +409,6 @@ void ClassicalSegmenterOptions::Check() const {
 
 std::unique_ptr<Segmenter> MakeClassicalSegmenter(const ClassicalSegmenterOptions& options) {
   return std::make_unique<ClassicalSegmenter>(options);
-}
-
-cv::Mat SegmentSkin(const cv::Mat& bgr, int work_max_side) {
-  CheckImage(bgr);
-  if (work_max_side < 128 || work_max_side > 4096) {
-    throw Error(ErrorCode::kInvalidArgument, "work_max_side must be within 128..4096");
-  }
-  const double scale = detail::WorkScale(bgr.size(), work_max_side);
-  return ExpandMask(SkinAtWork(MakeWorkLab(detail::Reduce(bgr, scale))), bgr.size());
 }
 
 cv::Mat VitiligoEnvelope(const cv::Mat& lesion_mask, double gap_fraction) {

@@ -36,6 +36,12 @@ options:
   --no-lighting           no exposure / colour temperature / gradient changes
   --static-lesions        lesions identical at every visit (geometry-only series)
   --no-new-lesions        never add a lesion during the series
+  --diffuse-erythema A    mild blotchy redness of the normal skin, up to A a* units (0..12;
+                          3-6 is mild); not a lesion, the truth masks hold the plaques only
+  --lesion-coverage F     share of the skin with lesions at the baseline (0.01..0.85; default
+                          drawn 10-28 %); above 0.3 many large plaques (extensive disease)
+  --extensive             the same as --lesion-coverage 0.6
+  --no-lesions            skin without any lesion (a negative)
   --quiet                 print nothing but errors
 )";
 
@@ -80,6 +86,13 @@ int RunPhantom(Args& args, std::ostream& out) {
   o.lighting_changes = !args.Flag("no-lighting");
   o.lesion_changes = !args.Flag("static-lesions");
   o.new_lesions = !args.Flag("no-new-lesions");
+  o.diffuse_erythema = args.GetDouble("diffuse-erythema", 0, 0, 12);
+  const bool extensive = args.Flag("extensive");
+  if (extensive && args.Get("lesion-coverage")) {
+    throw Error(ErrorCode::kInvalidArgument, "use --extensive or --lesion-coverage, not both");
+  }
+  o.lesion_coverage = args.GetDouble("lesion-coverage", extensive ? 0.6 : 0.0, 0.01, 0.85);
+  o.lesions = !args.Flag("no-lesions");
   const bool quiet = args.Flag("quiet");
   args.CheckNoneLeft();
   o.Check();
@@ -132,12 +145,12 @@ int RunPhantom(Args& args, std::ostream& out) {
   return 0;
 }
 
-const bool kRegistered =
-    RegisterCommand({"phantom",
-                     "write a synthetic longitudinal series with ground truth",
-                     kUsage,
-                     {"no-lighting", "static-lesions", "no-new-lesions", "quiet"},
-                     RunPhantom});
+const bool kRegistered = RegisterCommand(
+    {"phantom",
+     "write a synthetic longitudinal series with ground truth",
+     kUsage,
+     {"no-lighting", "static-lesions", "no-new-lesions", "extensive", "no-lesions", "quiet"},
+     RunPhantom});
 
 }  // namespace
 }  // namespace skintrack::cli

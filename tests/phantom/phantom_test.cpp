@@ -235,6 +235,54 @@ TEST(Phantom, TreatmentResponseShapesTheSeries) {
   }
 }
 
+// The hard cases for the segmenters: diffuse erythema is drawn into the skin but not into the
+// truth; a lesion coverage sets the baseline share of lesions; no lesions means empty truth.
+TEST(Phantom, DiffuseErythemaReddensSkinButIsNoLesion) {
+  PhantomOptions plain = Small(Condition::kPsoriasis);
+  PhantomOptions red = plain;
+  red.diffuse_erythema = 5;
+  const Series a = GeneratePhantom(plain), b = GeneratePhantom(red), b2 = GeneratePhantom(red);
+  for (size_t k = 0; k < a.visits.size(); ++k) {
+    EXPECT_TRUE(Identical(a.visits[k].lesion_mask, b.visits[k].lesion_mask)) << k;
+    EXPECT_TRUE(Identical(a.visits[k].skin_mask, b.visits[k].skin_mask)) << k;
+    EXPECT_TRUE(Identical(b.visits[k].image, b2.visits[k].image)) << k;
+    // Normal skin is redder somewhere (a* up to +5) and nowhere less red.
+    const cv::Mat normal = a.visits[k].skin_mask & ~a.visits[k].lesion_mask;
+    std::vector<cv::Mat> la, lb;
+    cv::split(BgrToLab(a.visits[k].image), la);
+    cv::split(BgrToLab(b.visits[k].image), lb);
+    const cv::Mat da = lb[1] - la[1];
+    double lo = 0, hi = 0;
+    cv::minMaxLoc(da, &lo, &hi, nullptr, nullptr, normal);
+    EXPECT_GT(hi, 3.0) << k;
+    EXPECT_GT(lo, -1.5) << k;
+  }
+  EXPECT_EQ(nlohmann::json::parse(TruthJson(b))["options"]["diffuse_erythema"], 5.0);
+  // Defaults leave truth.json as it was (data-samples stay reproducible).
+  EXPECT_EQ(TruthJson(a).find("diffuse_erythema"), std::string::npos);
+  EXPECT_EQ(TruthJson(a).find("lesion_coverage"), std::string::npos);
+}
+
+TEST(Phantom, LesionCoverageAndNoLesions) {
+  for (Condition c : {Condition::kPsoriasis, Condition::kVitiligo}) {
+    PhantomOptions o = Small(c);
+    o.response = Response::kNonResponder;
+    o.lesion_coverage = 0.6;
+    const Series s = GeneratePhantom(o);
+    EXPECT_NEAR(s.visits[0].truth.lesion_fraction_site, 0.6, 0.05) << ConditionName(c);
+    EXPECT_GT(s.visits[0].truth.lesion_fraction, 0.45) << ConditionName(c);
+    EXPECT_TRUE(Identical(GeneratePhantom(o).visits[1].image, s.visits[1].image));
+    o.lesion_coverage = 0;
+    o.lesions = false;
+    const Series none = GeneratePhantom(o);
+    for (const Visit& v : none.visits) {
+      EXPECT_EQ(cv::countNonZero(v.lesion_mask), 0) << ConditionName(c);
+      EXPECT_EQ(v.truth.lesion_fraction, 0.0);
+      EXPECT_EQ(v.truth.erythema_grade, 0);
+    }
+  }
+}
+
 TEST(Phantom, OptionsAreChecked) {
   auto rejects = [](auto change) {
     PhantomOptions o;
@@ -248,6 +296,13 @@ TEST(Phantom, OptionsAreChecked) {
   rejects([](PhantomOptions& o) { o.site = "elbow/../x"; });
   rejects([](PhantomOptions& o) { o.jpeg_quality = 101; });
   rejects([](PhantomOptions& o) { o.max_shift = -0.1; });
+  rejects([](PhantomOptions& o) { o.diffuse_erythema = 13; });
+  rejects([](PhantomOptions& o) { o.lesion_coverage = 0.9; });
+  rejects([](PhantomOptions& o) { o.lesion_coverage = 0.005; });
+  rejects([](PhantomOptions& o) {
+    o.lesions = false;
+    o.lesion_coverage = 0.5;
+  });
   EXPECT_THROW(ParseResponse("cured"), Error);
   PhantomOptions fine;
   EXPECT_NO_THROW(fine.Check());
@@ -308,6 +363,10 @@ TEST(PhantomCli, BadArgumentsFailClearlyAndWriteNothing) {
       {"--seed abc", "--seed must be a whole number"},
       {"--response cured", "unknown response 'cured'"},
       {"--colour red", "unknown option --colour"},
+      {"--diffuse-erythema 20", "--diffuse-erythema must be between"},
+      {"--lesion-coverage 0.95", "--lesion-coverage must be between"},
+      {"--extensive --lesion-coverage 0.5", "not both"},
+      {"--no-lesions --extensive", "lesion coverage needs lesions"},
   };
   for (const Case& c : cases) {
     auto r = RunCli("phantom --out " + out + " " + c.args);

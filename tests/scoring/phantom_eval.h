@@ -29,14 +29,10 @@ struct PhantomCase {
   double uncertainty = 0;
 };
 
-inline std::vector<PhantomCase> RunPhantom(Condition condition, int fitzpatrick, int visits,
-                                           cv::Size size, std::uint64_t seed) {
-  phantom::PhantomOptions po;
-  po.condition = condition;
-  po.fitzpatrick = fitzpatrick;
-  po.visits = visits;
-  po.size = size;
-  po.seed = seed;
+// Segments and measures every visit of the phantom series `po` describes.
+inline std::vector<PhantomCase> RunPhantomWith(const phantom::PhantomOptions& po) {
+  const Condition condition = po.condition;
+  const int fitzpatrick = po.fitzpatrick;
   const phantom::Series series = phantom::GeneratePhantom(po);
   ClassicalSegmenterOptions so;
   so.condition = condition;
@@ -75,6 +71,17 @@ inline std::vector<PhantomCase> RunPhantom(Condition condition, int fitzpatrick,
     out.push_back(c);
   }
   return out;
+}
+
+inline std::vector<PhantomCase> RunPhantom(Condition condition, int fitzpatrick, int visits,
+                                           cv::Size size, std::uint64_t seed) {
+  phantom::PhantomOptions po;
+  po.condition = condition;
+  po.fitzpatrick = fitzpatrick;
+  po.visits = visits;
+  po.size = size;
+  po.seed = seed;
+  return RunPhantomWith(po);
 }
 
 inline void PrintCase(const PhantomCase& c) {

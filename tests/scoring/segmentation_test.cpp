@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <opencv2/imgproc.hpp>
 
 #include "skintrack/core/colour.h"
@@ -224,6 +226,72 @@ TEST(Vitiligo, PatchAtTheFrameEdgeUnderAWarmCastIsSkin) {
   const Segmentation seg = SegmentWith(Condition::kVitiligo, image);
   EXPECT_GT(CompareToTruth(seg.skin_mask, skin).dice, 0.97);
   EXPECT_GT(CompareToTruth(seg.lesion_mask, patch).dice, 0.9);
+}
+
+// A skin ellipse drawn in CIELAB: `redness(x, y)` a* units added to the skin colour, plus
+// deterministic sensor noise; the rest as in MakeScene.
+template <typename Redness>
+Scene MakeLabScene(cv::Size size, const cv::Vec3d& skin_lab, Redness redness) {
+  Scene s = MakeScene(size, skin_lab, skin_lab, {});
+  cv::Mat lab = BgrToLab(s.image);
+  for (int y = 0; y < size.height; ++y) {
+    auto* px = lab.ptr<cv::Vec3f>(y);
+    const auto* sk = s.skin.ptr<unsigned char>(y);
+    for (int x = 0; x < size.width; ++x) {
+      if (sk[x]) px[x] = redness(x, y, px[x]);
+    }
+  }
+  cv::Mat bgr = LabToBgrFloat(lab);
+  bgr.convertTo(s.image, CV_8UC3, 255.0);
+  return s;
+}
+
+// Mild blotchy erythema: soft patches (Gaussian bumps a hundred pixels across) of up to 5 a* units.
+float Blotches(int x, int y) {
+  const int centres[5][2] = {{170, 170}, {330, 300}, {460, 190}, {250, 330}, {420, 330}};
+  float sum = 0;
+  for (const auto& c : centres) {
+    const float dx = static_cast<float>(x - c[0]), dy = static_cast<float>(y - c[1]);
+    sum += 5.0f * std::exp(-(dx * dx + dy * dy) / (2.0f * 45.0f * 45.0f));
+  }
+  return std::min(sum, 5.5f);
+}
+
+TEST(Psoriasis, DiffuseBlotchyRednessIsNotAPlaque) {
+  const Scene s = MakeLabScene({640, 480}, {62, 12, 17}, [](int x, int y, cv::Vec3f v) {
+    v[1] += Blotches(x, y);
+    return v;
+  });
+  const Segmentation seg = SegmentWith(Condition::kPsoriasis, s.image);
+  const MaskAgreement a = CompareToTruth(seg.lesion_mask, s.lesion, s.skin);
+  EXPECT_LT(a.predicted_fraction, 0.01);  // segmenter 1.1: 37 % of the skin
+}
+
+// Extensive disease: a plaque field over 55 % of the skin around an island of normal skin (a
+// quarter of it), a third of the plaque covered by thick white scale, on brown skin (delta a* 8).
+// The normal skin is the minority and the scale is the least red part of the skin.
+TEST(Psoriasis, ExtensivePlaquesWithThickScaleAreFoundWhole) {
+  Scene s = MakeScene({640, 480}, {40, 12, 17}, {40, 12, 17}, {});
+  const cv::Point centre(320, 240);
+  cv::ellipse(s.lesion, centre, {230, 170}, 0, 0, 360, cv::Scalar(255), cv::FILLED);
+  cv::ellipse(s.lesion, centre, {130, 95}, 0, 0, 360, cv::Scalar(0), cv::FILLED);
+  s.lesion &= s.skin;
+  s.image.setTo(LabToBgr8(35, 20, 16), s.lesion);
+  // Scale: flecks over the plaque, a third of its pixels.
+  cv::Mat scale = cv::Mat::zeros(s.image.size(), CV_8UC1);
+  for (int y = 0; y < scale.rows; y += 14) {
+    for (int x = (y / 14) % 2 * 7; x < scale.cols; x += 14) {
+      cv::circle(scale, {x, y}, 5, cv::Scalar(255), cv::FILLED);
+    }
+  }
+  cv::Mat eroded;
+  cv::erode(s.lesion, eroded, cv::getStructuringElement(cv::MORPH_ELLIPSE, {9, 9}));
+  scale &= eroded;
+  s.image.setTo(LabToBgr8(82, 3, 6), scale);
+  ASSERT_GT(cv::countNonZero(s.lesion), 0.5 * cv::countNonZero(s.skin));
+  const Segmentation seg = SegmentWith(Condition::kPsoriasis, s.image);
+  // Segmenter 1.1 filled the island of normal skin in as a hole of the plaque.
+  EXPECT_GT(CompareToTruth(seg.lesion_mask, s.lesion).dice, 0.85);
 }
 
 TEST(Segmentation, FullSizeBinaryMasksFromAReducedCopy) {

@@ -29,6 +29,7 @@ enum Stream : std::uint64_t {
   kStreamLesions = 4,
   kStreamTrajectory = 5,
   kStreamBackground = 6,
+  kStreamErythema = 7,
   kStreamPose = 100,         // + visit index
   kStreamPhotometric = 200,  // + visit index
   kStreamNoise = 300,        // + visit index
@@ -48,6 +49,9 @@ constexpr double kDeltaAPerGrade = 5.0;  // a* units per grade
 constexpr double kScaleFractionOfGrade[5] = {0.0, 0.08, 0.22, 0.40, 0.60};
 constexpr double kReliefOfGrade[5] = {0.0, 1.5, 3.0, 4.5, 6.0};  // L* units
 constexpr int kLadder[7] = {0, 10, 25, 50, 75, 90, 100};
+// Baseline lesion coverage above which lesions are drawn as extensive disease (see
+// PhantomOptions::lesion_coverage).
+constexpr double kExtensiveCoverage = 0.3;
 
 int NearestLadderLevel(double percent) {
   int best = 0;
@@ -128,6 +132,18 @@ cv::Point RandomPointIn(const cv::Mat& mask, Rng& rng, int tries = 2000) {
   return {-1, -1};
 }
 
+// Mild diffuse blotchy erythema: patches of extra redness a few hundred pixels across whose
+// borders fade over tens of pixels (a smoothstep of low-frequency noise), slightly darker where
+// redder. Not a lesion: nothing of it enters the truth masks.
+void AddDiffuseErythema(cv::Size size, const PhantomOptions& o, std::vector<cv::Mat>& lab) {
+  Rng rng(o.seed, kStreamErythema);
+  const cv::Mat blotch = SmoothStep(Fbm(size, 6.0, 3, rng), -0.05f, 0.45f);
+  // Melanin hides this redness as it hides a plaque's (kErythemaVisibility).
+  const double amplitude = o.diffuse_erythema * kErythemaVisibility[o.fitzpatrick - 1];
+  cv::scaleAdd(blotch, amplitude, lab[1], lab[1]);
+  cv::scaleAdd(blotch, -0.25 * amplitude, lab[0], lab[0]);
+}
+
 Canvas MakeCanvas(const PhantomOptions& o, const BodySite& site) {
   Canvas c;
   c.frame = o.size;
@@ -176,6 +192,7 @@ Canvas MakeCanvas(const PhantomOptions& o, const BodySite& site) {
   lab[0] = shade.mul(l_base + 2.5 * blotch_l);
   lab[1] = tone.a + 1.8 * blotch_a;
   lab[2] = b_star + 1.5 * blotch_b;
+  if (o.diffuse_erythema > 0) AddDiffuseErythema(c.size, o, lab);
   cv::merge(lab, c.skin_lab);
 
   // Texture: skin creases in two crossing families along the part's axis, pores, fine grain.
@@ -368,8 +385,15 @@ PsoriasisModel MakePsoriasis(const Canvas& c, const PhantomOptions& o) {
   Rng rng(o.seed, kStreamLesions);
   PsoriasisModel m;
   const double s = std::min(c.frame.width, c.frame.height);
-  m.main = MakeLesionField(c, rng.Int(2, 5), 0.07 * s, 0.18 * s, 0.35, 10.0,
-                           rng.Uniform(0.10, 0.28), rng);
+  if (o.lesion_coverage > kExtensiveCoverage) {
+    // Extensive disease: many large plaques that merge into fields with islands of normal skin.
+    const int count = rng.Int(7, 11);
+    m.main = MakeLesionField(c, count, 0.12 * s, 0.30 * s, 0.35, 10.0, o.lesion_coverage, rng);
+  } else {
+    m.main = MakeLesionField(c, rng.Int(2, 5), 0.07 * s, 0.18 * s, 0.35, 10.0,
+                             rng.Uniform(0.10, 0.28), rng);
+  }
+  if (o.lesion_coverage > 0) m.main.baseline_fraction = o.lesion_coverage;
   m.scale_noise = Fbm(c.size, std::max(c.frame.width, c.frame.height) / 14.0, 3, rng);
   m.erythema0 = rng.Int(2, 4);
   m.scaling0 = rng.Int(1, 4);
@@ -402,14 +426,18 @@ LesionLayer RenderPsoriasis(const Canvas& c, const PsoriasisModel& m, const Phan
     cv::Mat extra = m.new_field - static_cast<float>(0.55 - grow);
     cv::max(excess, extra, excess);
   }
+  if (!o.lesions) excess.setTo(-1.0f);
   LesionLayer out;
   out.lesion = excess > 0;
   out.lesion &= c.interior;
 
   const double sm = m.trajectory.Severity(p);
-  sev->erythema = ClampGrade(m.erythema0 * sm, 1);
-  sev->scaling = ClampGrade(m.scaling0 * sm, 0);
-  sev->induration = ClampGrade(m.induration0 * sm, 1);
+  *sev = {};
+  if (o.lesions) {
+    sev->erythema = ClampGrade(m.erythema0 * sm, 1);
+    sev->scaling = ClampGrade(m.scaling0 * sm, 0);
+    sev->induration = ClampGrade(m.induration0 * sm, 1);
+  }
   sev->delta_a = kDeltaAPerGrade * sev->erythema * kErythemaVisibility[o.fitzpatrick - 1];
   sev->relief = kReliefOfGrade[sev->induration] * c.feature_scale;
 
@@ -489,8 +517,14 @@ VitiligoModel MakeVitiligo(const Canvas& c, const PhantomOptions& o) {
   Rng rng(o.seed, kStreamLesions);
   VitiligoModel m;
   const double s = std::min(c.frame.width, c.frame.height);
-  m.main = MakeLesionField(c, rng.Int(2, 4), 0.10 * s, 0.24 * s, 0.45, 6.0, rng.Uniform(0.15, 0.35),
-                           rng);
+  if (o.lesion_coverage > kExtensiveCoverage) {
+    const int count = rng.Int(6, 9);
+    m.main = MakeLesionField(c, count, 0.15 * s, 0.32 * s, 0.45, 6.0, o.lesion_coverage, rng);
+  } else {
+    m.main = MakeLesionField(c, rng.Int(2, 4), 0.10 * s, 0.24 * s, 0.45, 6.0,
+                             rng.Uniform(0.15, 0.35), rng);
+  }
+  if (o.lesion_coverage > 0) m.main.baseline_fraction = o.lesion_coverage;
   m.sharp = rng.Chance(0.5);
   m.follicle_spacing = std::max(4.0, 22.0 * c.feature_scale);
   const double area = cv::countNonZero(c.interior);
@@ -537,6 +571,7 @@ LesionLayer RenderVitiligo(const Canvas& c, const VitiligoModel& m, const Phanto
     cv::Mat extra = m.new_field - static_cast<float>(0.5 - 0.05 * (visit - m.new_visit));
     cv::max(excess, extra, excess);
   }
+  if (!o.lesions) excess.setTo(-1.0f);
   LesionLayer out;
   out.envelope = (excess > 0) & c.interior;
 
@@ -831,6 +866,13 @@ void PhantomOptions::Check() const {
   if (!(blur_sigma >= 0 && blur_sigma <= 20)) bad("blur sigma must be 0..20 pixels");
   if (!(noise_sigma >= 0 && noise_sigma <= 50)) bad("noise sigma must be 0..50 levels");
   if (jpeg_quality < 0 || jpeg_quality > 100) bad("jpeg quality must be 0 (PNG) or 1..100");
+  if (!(diffuse_erythema >= 0 && diffuse_erythema <= 12)) {
+    bad("diffuse erythema must be 0..12 a* units");
+  }
+  if (!(lesion_coverage == 0 || (lesion_coverage >= 0.01 && lesion_coverage <= 0.85))) {
+    bad("lesion coverage must be 0 (drawn) or 0.01..0.85 of the skin");
+  }
+  if (!lesions && lesion_coverage > 0) bad("lesion coverage needs lesions");
   if (!site.empty()) FindBodySite(site);
 }
 

@@ -133,6 +133,10 @@ std::string TruthJson(const Series& series) {
                   {"blur_sigma", o.blur_sigma},
                   {"noise_sigma", o.noise_sigma},
                   {"jpeg_quality", o.jpeg_quality}};
+  // The hard cases appear only when used, so that the default series' truth.json is unchanged.
+  if (o.diffuse_erythema > 0) j["options"]["diffuse_erythema"] = o.diffuse_erythema;
+  if (o.lesion_coverage > 0) j["options"]["lesion_coverage"] = o.lesion_coverage;
+  if (!o.lesions) j["options"]["lesions"] = false;
   const BodySite& site = FindBodySite(series.site);
   j["site"] = {{"name", site.name},
                {"pasi_region", PasiRegionName(site.pasi_region)},

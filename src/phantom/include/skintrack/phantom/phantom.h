@@ -56,6 +56,16 @@ struct PhantomOptions {
   double blur_sigma = 0.0;       // Gaussian blur of every visit but the baseline, pixels
   double noise_sigma = 1.5;      // sensor noise, 8-bit levels
   int jpeg_quality = 0;          // 0 = lossless PNG; 1..100 = JPEG at that quality
+  // Hard cases for the segmenters (all off by default; the default output does not depend on
+  // them). Mild diffuse blotchy erythema of the normal skin: soft low-frequency patches of extra
+  // redness up to this many a* units (0..12; 3-6 is "mild"). They are not lesions: the truth
+  // lesion mask holds the plaques only.
+  double diffuse_erythema = 0.0;
+  // Share of the skin covered by lesions at the baseline (0 = drawn, 10-28 %; up to 0.85). Above
+  // about 0.3 more and larger plaques (or patches) are drawn: extensive disease, as in the
+  // moderate-to-severe patients that trials enrol.
+  double lesion_coverage = 0.0;
+  bool lesions = true;  // false: skin without any lesion (negatives)
 
   // Throws Error(kInvalidArgument) naming the first bad field.
   void Check() const;
