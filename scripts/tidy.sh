@@ -11,6 +11,10 @@
 # A changed header is checked through the translation units that include it (findings in our own
 # headers are reported; third-party headers never are, see HeaderFilterRegex). Needs the build's
 # compile_commands.json (scripts/build.sh configures it). Exit 1 on any finding.
+#
+# Why CI checks changed files only: the whole tree (80 translation units) took 925 s of CPU,
+# 29 min wall on the shared 2-core machine (load 8-12), measured 2026-12-01; about 12 s of CPU
+# per file, most of it parsing OpenCV, ITK and Beast headers.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${SKINTRACK_BUILD_DIR:-$root/build}"
@@ -82,7 +86,7 @@ case "${1:-}" in
     done
     ;;
   -*)
-    sed -n '2,13p' "${BASH_SOURCE[0]}" >&2
+    sed -n '2,12p' "${BASH_SOURCE[0]}" >&2
     exit 2
     ;;
   *)
