@@ -102,8 +102,15 @@ if [[ "${1:-}" == "" || "${1:-}" == "--base" ]] && [[ ${#files[@]} -gt 0 ]]; the
   mapfile -t pending < <(sed -e 's/#.*//' -e 's/[[:space:]]*$//' "$root/scripts/tidy-pending.txt" |
     grep -v '^$' || true)
   kept=()
+  is_pending() {  # an exact path, or a folder given with its trailing /
+    local p
+    for p in "${pending[@]+"${pending[@]}"}"; do
+      [[ "$1" == "$p" || ( "$p" == */ && "$1" == "$p"* ) ]] && return 0
+    done
+    return 1
+  }
   for f in "${files[@]}"; do
-    if [[ ${#pending[@]} -gt 0 ]] && printf '%s\n' "${pending[@]}" | grep -qxF "$f"; then
+    if is_pending "$f"; then
       echo "tidy: skipped (known findings, scripts/tidy-pending.txt): $f"
     else
       kept+=("$f")
