@@ -7,7 +7,7 @@ set -euo pipefail
 # Build and test dependencies. libopencv-dev is the package that ships OpenCVConfig.cmake;
 # --no-install-recommends keeps the Java bindings and sample data out.
 PACKAGES=(
-  build-essential cmake ninja-build pkg-config clang-format
+  build-essential cmake ninja-build pkg-config clang-format clang-tidy
   libopencv-dev
   libinsighttoolkit5-dev
   libeigen3-dev

@@ -149,8 +149,9 @@ int main(int argc, char** argv) {
   cv::setNumThreads(cv::getNumberOfCPUs());
   // As in the skintrack binary (src/cli/main.cpp), so that the timings are the product's: keep
   // the large image buffers in the heap instead of unmapping and faulting them in again.
-  mallopt(M_MMAP_THRESHOLD, 256 * 1024 * 1024);
-  mallopt(M_TRIM_THRESHOLD, 512 * 1024 * 1024);
+  // mallopt is not thread-safe; no other thread exists yet.
+  mallopt(M_MMAP_THRESHOLD, 256 * 1024 * 1024);  // NOLINT(concurrency-mt-unsafe)
+  mallopt(M_TRIM_THRESHOLD, 512 * 1024 * 1024);  // NOLINT(concurrency-mt-unsafe)
   try {
     cli::Args args(argv_rest, {"elastix", "elastix-mask", "verbose", "real-only", "no-polish"});
     return bench::Run(bench::ParseConfig(args), std::cout);

@@ -73,8 +73,9 @@ int main(int argc, char** argv) {
   // Image work allocates and frees many buffers of tens of megabytes. glibc would hand each back
   // to the kernel (munmap) and fault every page in again on the next allocation; keeping them in
   // the heap halves the time of a 12 MP phantom (measured: docs/phantom.md).
-  mallopt(M_MMAP_THRESHOLD, 256 * 1024 * 1024);
-  mallopt(M_TRIM_THRESHOLD, 512 * 1024 * 1024);
+  // mallopt is not thread-safe; no other thread exists yet.
+  mallopt(M_MMAP_THRESHOLD, 256 * 1024 * 1024);  // NOLINT(concurrency-mt-unsafe)
+  mallopt(M_TRIM_THRESHOLD, 512 * 1024 * 1024);  // NOLINT(concurrency-mt-unsafe)
   try {
     std::vector<std::string> rest(args.begin() + 1, args.end());
     if (!rest.empty() && (rest[0] == "--help" || rest[0] == "-h")) {

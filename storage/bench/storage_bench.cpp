@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -42,7 +43,8 @@ double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(
 double Percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
-  const std::size_t i = std::min(v.size() - 1, static_cast<std::size_t>(p * (v.size() - 1) + 0.5));
+  const auto nearest = std::lround(p * static_cast<double>(v.size() - 1));
+  const std::size_t i = std::min(v.size() - 1, static_cast<std::size_t>(nearest));
   return v[i];
 }
 
@@ -114,6 +116,7 @@ int RunIngest(const Options& o) {
   std::vector<std::vector<double>> latencies(static_cast<std::size_t>(threads));
   const auto start = Clock::now();
   std::vector<std::thread> pool;
+  pool.reserve(static_cast<std::size_t>(threads));
   for (int t = 0; t < threads; ++t) {
     pool.emplace_back([&, t] {
       std::mt19937_64 rng(static_cast<std::uint64_t>(t) * 1000003u + 17u);
@@ -177,6 +180,7 @@ void BulkLoad(const std::string& db_path, long long captures, long long patients
     while (st.executeStep()) site_ids[st.getColumn(0).getString()] = st.getColumn(1).getInt64();
   }
   std::vector<long long> sites;
+  sites.reserve(site_ids.size());
   for (const auto& [name, id] : site_ids) sites.push_back(id);
   // Ten sites per patient, like a whole-body follow-up.
   sites.resize(std::min<std::size_t>(10, sites.size()));

@@ -250,19 +250,26 @@ class FileBlobStore final : public BlobStore {
   }
 
   void ForEach(const std::function<void(const std::string&)>& fn) const override {
+    // a/b without the temporaries of a + "/" + b: this loop runs once per stored blob.
+    const auto join = [](const std::string& a, const std::string& b) {
+      std::string out;
+      out.reserve(a.size() + 1 + b.size());
+      out.append(a).append(1, '/').append(b);
+      return out;
+    };
     for (const std::string& d1 : ListDir(root_)) {
       if (!IsHexDirName(d1.c_str())) continue;
-      const std::string path1 = root_ + "/" + d1;
+      const std::string path1 = join(root_, d1);
       for (const std::string& d2 : ListDir(path1)) {
         if (!IsHexDirName(d2.c_str())) continue;
-        const std::string prefix = d1 + "/" + d2;
-        for (const std::string& name : ListDir(root_ + "/" + prefix)) {
+        const std::string prefix = join(d1, d2);
+        for (const std::string& name : ListDir(join(root_, prefix))) {
           if (IsSha256Hex(name) && name.compare(0, 2, d1) == 0 && name.compare(2, 2, d2) == 0) {
             fn(name);
           } else {
             // Anything else in a blob directory is not ours to interpret; report it as a blob
             // name that cannot match a row so a check flags it.
-            fn(prefix + "/" + name);
+            fn(join(prefix, name));
           }
         }
       }

@@ -19,6 +19,7 @@ inline std::vector<Blob> RandomBlobs(std::uint64_t seed, int count, cv::Size siz
                                      double min_sigma = 2.5, double max_sigma = 9.0) {
   cv::RNG rng(seed);
   std::vector<Blob> blobs;
+  blobs.reserve(static_cast<std::size_t>(count));
   const double margin = 40;
   for (int i = 0; i < count; ++i) {
     blobs.push_back({rng.uniform(-margin, size.width + margin),

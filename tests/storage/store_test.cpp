@@ -584,6 +584,7 @@ TEST_P(StoreTest, ConcurrentIngestAndReadsNeverSeeBusyErrors) {
   std::atomic<int> errors{0};
   std::atomic<bool> done{false};
   std::vector<std::thread> threads;
+  threads.reserve(kWriters);
   for (int w = 0; w < kWriters; ++w) {
     threads.emplace_back([&, w] {
       for (int i = 0; i < kPerWriter; ++i) {

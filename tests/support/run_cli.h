@@ -31,7 +31,8 @@ inline CliResult RunCli(const std::string& args) {
   const std::string err_file = (dir / "err").string();
   const std::string command = std::string(SKINTRACK_BINARY) + " " + args + " >" + out_file + " 2>" +
                               err_file + " </dev/null";
-  const int status = std::system(command.c_str());
+  // std::system is not thread-safe (signal dispositions); the tests call it from one thread.
+  const int status = std::system(command.c_str());  // NOLINT(concurrency-mt-unsafe)
   CliResult r;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   auto slurp = [](const std::string& path) {

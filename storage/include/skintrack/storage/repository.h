@@ -33,7 +33,7 @@ struct RepositoryOptions {
   int read_connections = 4;     // pooled read connections (file databases)
   int max_attempts = 5;         // processing attempts before a capture is marked failed
   TimeMs retry_base_ms = 1000;  // back-off after a failed attempt: base * 2^(attempt-1)
-  TimeMs retry_max_ms = 5 * 60 * 1000;
+  TimeMs retry_max_ms = TimeMs{5} * 60 * 1000;
   std::function<TimeMs()> clock;  // defaults to NowMs; tests inject a fake clock
   void Check() const;             // throws Error(kInvalidArgument)
 };

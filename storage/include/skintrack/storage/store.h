@@ -24,7 +24,8 @@
 namespace skintrack::storage {
 
 struct StoreOptions {
-  std::int64_t max_blob_bytes = 64 * 1024 * 1024;  // larger captures / masks are refused
+  std::int64_t max_blob_bytes =
+      std::int64_t{64} * 1024 * 1024;  // larger captures / masks are refused
   RepositoryOptions repository;
   void Check() const;  // throws Error(kInvalidArgument)
 };

@@ -26,10 +26,11 @@ TimeMs NowMs();
 // Limits applied to every input. Violations throw Error(kInvalidArgument) before anything is
 // written.
 constexpr std::size_t kMaxIdLength = 64;
-constexpr std::size_t kMaxTextLength = 4096;        // notes, labels, error messages
-constexpr std::size_t kMaxJsonBytes = 1024 * 1024;  // payload / inputs / provenance / grades
-constexpr int kMaxImageSide = 100000;               // pixels
-constexpr TimeMs kMaxTimeMs = 253402300799999;      // 9999-12-31T23:59:59.999Z
+constexpr std::size_t kMaxTextLength = 4096;  // notes, labels, error messages
+constexpr std::size_t kMaxJsonBytes =
+    std::size_t{1024} * 1024;                   // payload / inputs / provenance / grades
+constexpr int kMaxImageSide = 100000;           // pixels
+constexpr TimeMs kMaxTimeMs = 253402300799999;  // 9999-12-31T23:59:59.999Z
 
 // External id: 1..64 characters of [A-Za-z0-9._-], not "." or "..". Throws
 // Error(kInvalidArgument) naming `what` and quoting at most 64 characters of the bad value.
