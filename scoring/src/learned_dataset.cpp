@@ -173,6 +173,17 @@ std::optional<double> HumanAgreement(const AnnotatedPhoto& photo) {
   return sum / static_cast<double>(n);
 }
 
+std::string SourceKey(const std::string& file_name) {
+  std::string stem = fs::path(file_name).stem().string();
+  const size_t rf = stem.find(".rf.");
+  if (rf == std::string::npos) return stem;
+  stem.resize(rf);
+  const bool hex_prefix =
+      stem.size() > 9 && stem[8] == '-' &&
+      std::all_of(stem.begin(), stem.begin() + 8, [](unsigned char c) { return std::isxdigit(c); });
+  return hex_prefix ? stem.substr(9) : stem;
+}
+
 double NormalSkinIta(const cv::Mat& bgr, const cv::Mat& skin, const cv::Mat& lesion) {
   const double scale = std::min(1.0, 256.0 / std::max(bgr.cols, bgr.rows));
   cv::Mat small, s, l;

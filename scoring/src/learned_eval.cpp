@@ -20,23 +20,39 @@ double SecondsSince(std::chrono::steady_clock::time_point t0) {
 }  // namespace
 
 CrossValidation CrossValidate(const std::vector<LabelledImage>& photos,
-                              const LearnedTrainOptions& options, int folds) {
-  if (folds < 2 || folds > static_cast<int>(photos.size())) {
-    throw Error(ErrorCode::kInvalidArgument,
-                "cross-validation: folds must be within 2.." + std::to_string(photos.size()));
+                              const LearnedTrainOptions& options, int folds,
+                              const std::vector<std::string>& groups,
+                              const std::vector<LabelledImage>& extra) {
+  if (!groups.empty() && groups.size() != photos.size()) {
+    throw Error(ErrorCode::kInvalidArgument, "cross-validation: one group key per photo");
   }
-  std::vector<size_t> order(photos.size());
+  std::vector<std::string> keys;  // distinct groups in first-seen order
+  std::vector<size_t> group_of(photos.size());
+  for (size_t i = 0; i < photos.size(); ++i) {
+    const std::string key = groups.empty() ? std::to_string(i) : groups[i];
+    const auto it = std::find(keys.begin(), keys.end(), key);
+    group_of[i] = static_cast<size_t>(it - keys.begin());
+    if (it == keys.end()) keys.push_back(key);
+  }
+  if (folds < 2 || folds > static_cast<int>(keys.size())) {
+    throw Error(ErrorCode::kInvalidArgument, "cross-validation: folds must be within 2.." +
+                                                 std::to_string(keys.size()) +
+                                                 " (the number of distinct photos)");
+  }
+  std::vector<size_t> order(keys.size());
   std::iota(order.begin(), order.end(), 0);
   learned::SplitMix rng(options.seed ^ 0xC5055EEDull);
   for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng.Below(i)]);
+  std::vector<int> fold_of_group(keys.size());
+  for (size_t i = 0; i < order.size(); ++i) fold_of_group[order[i]] = static_cast<int>(i % folds);
   CrossValidation cv;
   cv.masks.resize(photos.size());
   cv.fold.resize(photos.size());
-  for (size_t i = 0; i < order.size(); ++i) cv.fold[order[i]] = static_cast<int>(i % folds);
+  for (size_t i = 0; i < photos.size(); ++i) cv.fold[i] = fold_of_group[group_of[i]];
   for (int k = 0; k < folds; ++k) {
-    std::vector<LabelledImage> train;
+    std::vector<LabelledImage> train = extra;  // cv::Mat copies share the pixels
     for (size_t i = 0; i < photos.size(); ++i)
-      if (cv.fold[i] != k) train.push_back(photos[i]);  // cv::Mat copies share the pixels
+      if (cv.fold[i] != k) train.push_back(photos[i]);
     const auto t0 = std::chrono::steady_clock::now();
     const LearnedModel model = LearnedModel::Train(train, options);
     cv.train_seconds += SecondsSince(t0);

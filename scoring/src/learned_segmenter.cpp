@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <opencv2/imgproc.hpp>
 
 #include "learned_model_impl.h"
@@ -75,10 +76,28 @@ cv::Mat PredictMap(const Forest& forest, const cv::Mat& features) {
   return out;
 }
 
+cv::Mat PredictMapStrided(const Forest& forest, const cv::Mat& features) {
+  if (features.rows < 8 || features.cols < 8) return PredictMap(forest, features);
+  const cv::Size half((features.cols + 1) / 2, (features.rows + 1) / 2);
+  cv::Mat sub(half, features.type());
+  const size_t bytes = features.elemSize();
+  for (int y = 0; y < half.height; ++y) {
+    const uint8_t* src = features.ptr<uint8_t>(2 * y);
+    uint8_t* dst = sub.ptr<uint8_t>(y);
+    for (int x = 0; x < half.width; ++x) std::memcpy(dst + x * bytes, src + 2 * x * bytes, bytes);
+  }
+  cv::Mat p, out;
+  // Sample (x, y) of `sub` sits at pixel (2x, 2y): map the grid back exactly.
+  const cv::Mat to_full = (cv::Mat_<double>(2, 3) << 2, 0, 0, 0, 2, 0);
+  cv::warpAffine(PredictMap(forest, sub), out, to_full, features.size(), cv::INTER_LINEAR,
+                 cv::BORDER_REPLICATE);
+  return out;
+}
+
 cv::Mat StagedProbability(const LearnedModel::Impl& model, const FeatureInputs& in) {
   const cv::Mat base = BaseFeatures(in, model.info.target);
-  const cv::Mat p1 = PredictMap(model.stage1, base);
-  if (!model.stage2) return p1;
+  if (!model.stage2) return PredictMap(model.stage1, base);
+  const cv::Mat p1 = PredictMapStrided(model.stage1, base);
   return PredictMap(*model.stage2, WithContext(base, p1));
 }
 

@@ -2,6 +2,7 @@
 // maps, and the decision threshold tuned on out-of-fold maps of the training photos themselves.
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <numeric>
 #include <opencv2/imgproc.hpp>
 
@@ -105,6 +106,17 @@ Forest TrainOn(const std::vector<SampleSet>& rows, const std::vector<Prepared>& 
   return Forest::Train(all, fo);
 }
 
+// Runs `fn(i)` for the photos of fold `k`, in parallel; each call writes only its photo's slots.
+void ForEachInFold(const std::vector<Prepared>& prep, int k,
+                   const std::function<void(size_t)>& fn) {
+  std::vector<size_t> members;
+  for (size_t i = 0; i < prep.size(); ++i)
+    if (prep[i].fold == k) members.push_back(i);
+  cv::parallel_for_(cv::Range(0, static_cast<int>(members.size())), [&](const cv::Range& r) {
+    for (int j = r.start; j < r.end; ++j) fn(members[j]);
+  });
+}
+
 // The threshold with the best mean Dice of the cleaned out-of-fold maps.
 double TuneThreshold(const std::vector<cv::Mat>& oof, const std::vector<Prepared>& prep,
                      const LearnedTrainOptions& o) {
@@ -182,12 +194,11 @@ LearnedModel LearnedModel::Train(const std::vector<LabelledImage>& images,
   std::vector<SampleSet> rows2(images.size());
   for (int k = 0; k < folds; ++k) {
     const Forest f = TrainOn(rows1, prep, k, fo);
-    for (size_t i = 0; i < images.size(); ++i) {
-      if (prep[i].fold != k) continue;
+    ForEachInFold(prep, k, [&](size_t i) {
       const cv::Mat base = learned::BaseFeatures(prep[i].in, o.target);
-      p1[i] = learned::PredictMap(f, base);
+      p1[i] = o.auto_context ? learned::PredictMapStrided(f, base) : learned::PredictMap(f, base);
       if (o.auto_context) AppendRows(learned::WithContext(base, p1[i]), prep[i], rows2[i]);
-    }
+    });
   }
   impl->stage1 = TrainOn(rows1, prep, -1, fo);
   if (o.auto_context) {
@@ -195,11 +206,11 @@ LearnedModel LearnedModel::Train(const std::vector<LabelledImage>& images,
     fo2.seed = o.seed + 7919;
     for (int k = 0; k < folds; ++k) {
       const Forest g = TrainOn(rows2, prep, k, fo2);
-      for (size_t i = 0; i < images.size(); ++i) {
-        if (prep[i].fold != k) continue;
+      ForEachInFold(prep, k, [&](size_t i) {
         const cv::Mat base = learned::BaseFeatures(prep[i].in, o.target);
-        oof[i] = learned::PredictMap(g, learned::WithContext(base, p1[i]));
-      }
+        // Strided too: the threshold needs the map's level, not its finest detail.
+        oof[i] = learned::PredictMapStrided(g, learned::WithContext(base, p1[i]));
+      });
     }
     impl->stage2 = TrainOn(rows2, prep, -1, fo2);
   } else {

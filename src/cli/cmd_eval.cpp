@@ -91,9 +91,11 @@ nlohmann::json Summary(const std::string& label, const std::vector<const Row*>& 
 struct LearnedEvalOptions {
   scoring::LearnedTarget target = scoring::LearnedTarget::kPsoriasis;
   std::optional<std::string> model, masks, annotators, overlays;
+  std::optional<std::string> also_images, also_masks, also_annotators;  // extra training photos
   int folds = 0;        // > 0: k-fold cross-validated training per fold
   bool halves = false;  // same-patient protocol
   scoring::LearnedTrainOptions train;
+  scoring::ReferenceOptions reference;
   bool json = false;
 };
 
@@ -118,7 +120,7 @@ std::vector<cv::Mat> Predict(const std::vector<scoring::AnnotatedPhoto>& photos,
         scoring::LearnedModel::Load(*o.model, o.target));
   }
   if (o.halves) {
-    scoring::ReferenceOptions ro;
+    scoring::ReferenceOptions ro = o.reference;
     ro.condition = o.target == scoring::LearnedTarget::kVitiligo ? Condition::kVitiligo
                                                                  : Condition::kPsoriasis;
     ro.seed = o.train.seed;
@@ -129,9 +131,19 @@ std::vector<cv::Mat> Predict(const std::vector<scoring::AnnotatedPhoto>& photos,
     return out;
   }
   if (o.folds > 0) {
-    std::vector<scoring::LabelledImage> images;
-    for (const auto& p : photos) images.push_back(p.image);
-    const scoring::CrossValidation cv = scoring::CrossValidate(images, o.train, o.folds);
+    std::vector<scoring::LabelledImage> images, extra;
+    std::vector<std::string> groups;
+    for (const auto& p : photos) {
+      images.push_back(p.image);
+      groups.push_back(scoring::SourceKey(p.image.name));
+    }
+    if (o.also_images) {
+      std::vector<scoring::AnnotatedPhoto> more;
+      LoadAnnotatedSet(*o.also_images, o.also_masks, o.also_annotators, o.target, "also-", more);
+      for (auto& p : more) extra.push_back(std::move(p.image));
+    }
+    const scoring::CrossValidation cv =
+        scoring::CrossValidate(images, o.train, o.folds, groups, extra);
     train_s = cv.train_seconds;
     name = "learned-forest, " + std::to_string(o.folds) + "-fold cross-validation";
     return cv.masks;
@@ -159,6 +171,10 @@ int RunLearnedEval(const std::string& images, const LearnedEvalOptions& o, std::
   if (o.halves && o.target == scoring::LearnedTarget::kSkin) {
     throw Error(ErrorCode::kInvalidArgument,
                 "--reference-mode halves is for psoriasis or vitiligo");
+  }
+  if (o.also_images && o.folds == 0) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "--also-images adds training photos: it needs --folds");
   }
   if (o.folds > 0 && (o.model || o.halves)) {
     throw Error(ErrorCode::kInvalidArgument,
@@ -215,6 +231,9 @@ int RunEval(Args& args, std::ostream& out) {
   lo.masks = args.Get("masks");
   lo.annotators = args.Get("annotators");
   lo.model = args.Get("model");
+  lo.also_images = args.Get("also-images");
+  lo.also_masks = args.Get("also-masks");
+  lo.also_annotators = args.Get("also-annotators");
   lo.folds = static_cast<int>(args.GetInt("folds", 0, 0, 1000));
   const auto mode = args.Get("reference-mode");
   if (mode && *mode != "halves") {
@@ -226,9 +245,15 @@ int RunEval(Args& args, std::ostream& out) {
   lo.train.work_max_side = static_cast<int>(args.GetInt("model-work-size", 320, 128, 1024));
   lo.train.trees = static_cast<int>(args.GetInt("trees", lo.train.trees, 1, 512));
   lo.train.auto_context = !args.Flag("no-context");
+  lo.train.max_depth = static_cast<int>(args.GetInt("max-depth", lo.train.max_depth, 1, 30));
+  lo.train.min_leaf = static_cast<int>(args.GetInt("min-leaf", lo.train.min_leaf, 1, 100000));
   lo.train.positive_share = args.GetDouble("positive-share", lo.train.positive_share, 0.0, 1.0);
   lo.train.samples_per_image =
       static_cast<int>(args.GetInt("samples-per-image", lo.train.samples_per_image, 100, 1000000));
+  lo.reference.positive_share =
+      args.GetDouble("reference-positive-share", lo.reference.positive_share, 0.01, 0.99);
+  lo.reference.threshold =
+      args.GetDouble("reference-threshold", lo.reference.threshold, 0.01, 0.99);
   lo.overlays = args.Get("overlays");
   const int work = static_cast<int>(args.GetInt("work-size", 768, 128, 4096));
   lo.json = args.Flag("json");
@@ -382,15 +407,20 @@ const bool kRegistered = RegisterCommand(
      "segmentation agreement (Dice / IoU / area error) with reference masks in a folder",
      "usage: skintrack eval --images DIR (--masks DIR | --annotators DIR)\n"
      "         --condition psoriasis|vitiligo|skin [--model MODEL | --folds K]\n"
+     "         [--also-images DIR (--also-masks DIR | --also-annotators DIR)]\n"
      "         [--reference-mode halves] [--seed 1] [--model-work-size 320] [--trees 24]\n"
-     "         [--no-context] [--positive-share 0.5] [--samples-per-image 4000] [--overlays "
-     "OUTDIR] [--work-size 768] [--json]\n"
+     "         [--no-context] [--positive-share 0.5] [--samples-per-image 4000]\n"
+     "         [--max-depth 14] [--min-leaf 12] [--reference-positive-share 0.5]\n"
+     "         [--reference-threshold 0.5]\n"
+     "         [--overlays OUTDIR] [--work-size 768] [--json]\n"
      "Pairs IMAGE.ext with MASK DIR/IMAGE{,_lesion,_mask,_segmentation,_gt}.png; prints one row\n"
      "per image and summary rows (all, and per ITA skin-tone group of the image's normal skin).\n"
      "Area fractions are of the whole image. --overlays writes the automatic mask (magenta) with\n"
      "the reference outline (green) for each image.\n"
      "Learned segmenter: --model applies a trained model; --folds K trains one model per fold\n"
-     "(k-fold over photos: every photo is scored by a model that did not see it);\n"
+     "(k-fold over photos: every photo is scored by a model that did not see it; augmented\n"
+     "copies of one photo, Roboflow-named, stay in one fold; --also-* photos are added to every\n"
+     "fold's training set and not scored);\n"
      "--reference-mode halves fits a patient forest on the left half of each photo with its mask\n"
      "(plus --model when given) and scores the right half. --annotators reads DermX folders\n"
      "(DIR/<photo>/<annotator>_<Class>.png, reference = marked by at least half of them) and\n"

@@ -46,6 +46,11 @@ cv::Mat Consensus(const std::vector<cv::Mat>& masks);
 // the consensus of the others. Needs at least 2 annotators (otherwise returns nullopt).
 std::optional<double> HumanAgreement(const AnnotatedPhoto& photo);
 
+// The source photo a file name stands for, to keep augmented copies in one cross-validation
+// fold: Roboflow exports name copies "<8 hex digits>-<source>.rf.<hash>.<ext>", which gives
+// "<source>"; any other name is its own source (its stem).
+std::string SourceKey(const std::string& file_name);
+
 // ITA (degrees) of the image's normal skin: medians of L* and b* over `skin` minus `lesion`
 // (either may be empty; falls back to the whole skin, then the whole image).
 double NormalSkinIta(const cv::Mat& bgr, const cv::Mat& skin, const cv::Mat& lesion);

@@ -21,10 +21,15 @@ struct CrossValidation {
   double predict_seconds = 0;      // all photos, wall time
 };
 
-// k-fold over `photos` (assigned to folds by a shuffle seeded with options.seed). Throws
-// Error(kInvalidArgument) unless 2 <= folds <= photos.size(), or as LearnedModel::Train.
+// k-fold over `photos`: the distinct `groups` keys (one per photo; empty = every photo its own
+// group) are assigned to folds by a shuffle seeded with options.seed, so augmented copies of one
+// source photo never sit on both sides of a split. `extra` photos are added to every fold's
+// training set and never scored. Throws Error(kInvalidArgument) unless 2 <= folds <= groups, or
+// as LearnedModel::Train.
 CrossValidation CrossValidate(const std::vector<LabelledImage>& photos,
-                              const LearnedTrainOptions& options, int folds);
+                              const LearnedTrainOptions& options, int folds,
+                              const std::vector<std::string>& groups = {},
+                              const std::vector<LabelledImage>& extra = {});
 
 struct HalvesOutcome {
   cv::Mat predicted;     // right half, CV_8UC1 0/255
