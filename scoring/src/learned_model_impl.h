@@ -28,10 +28,11 @@ cv::Mat PredictMapStrided(const Forest& forest, const cv::Mat& features);
 // Both stages on prepared inputs; CV_32FC1 at the working size.
 cv::Mat StagedProbability(const LearnedModel::Impl& model, const FeatureInputs& in);
 
-// Smoothed probability with components below `min_component_share` of the image set to 0 and
-// holes below `max_hole_share` set to 1; thresholding it at `threshold` gives the final mask.
-cv::Mat CleanProbability(const cv::Mat& probability, double threshold, double min_component_share,
-                         double max_hole_share);
+// Probability smoothed by a Gaussian of `sigma` work pixels, with components below
+// `min_component_share` of the image set to 0 and holes below `max_hole_share` set to 1;
+// thresholding it at `threshold` gives the final mask.
+cv::Mat CleanProbability(const cv::Mat& probability, double threshold, double sigma,
+                         double min_component_share, double max_hole_share);
 
 // `clean` (any depth, work size) interpolated to `size` and thresholded: smooth full-size borders.
 cv::Mat ExpandDecision(const cv::Mat& clean, double threshold, cv::Size size);

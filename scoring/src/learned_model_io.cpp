@@ -65,6 +65,7 @@ std::string LearnedModel::Serialise() const {
   WritePod(out, i.training_images);
   WriteOptions(out, i.options);
   WritePod(out, i.threshold);
+  WritePod(out, i.smoothing_sigma);
   WritePod(out, static_cast<uint8_t>(impl_->stage2.has_value()));
   impl_->stage1.Write(out);
   if (impl_->stage2) impl_->stage2->Write(out);
@@ -119,6 +120,9 @@ LearnedModel LearnedModel::Deserialise(const std::string& bytes, const std::stri
   i.options = ReadOptions(in, where);
   i.options.target = i.target;
   i.threshold = ReadPod<double>(in, where);
+  i.smoothing_sigma = ReadPod<double>(in, where);
+  if (!(i.threshold > 0 && i.threshold < 1) || !(i.smoothing_sigma > 0 && i.smoothing_sigma < 64))
+    bad("implausible threshold or smoothing");
   try {
     i.options.Check();
   } catch (const Error& e) {

@@ -57,7 +57,7 @@ class ReferenceSegmenter : public Segmenter {
     }
     const auto [in, features] = LesionFeatures(bgr);
     const cv::Mat clean = learned::CleanProbability(learned::PredictMap(*lesion_, features),
-                                                    o_.threshold, 5e-4, 2e-3);
+                                                    o_.threshold, o_.smoothing_sigma, 5e-4, 2e-3);
     Segmentation seg;
     seg.lesion_mask = learned::ExpandDecision(clean, o_.threshold, bgr.size());
     if (skin_) {
@@ -163,6 +163,8 @@ void ReferenceOptions::Check() const {
   if (max_depth < 1 || max_depth > 30) bad("max_depth must be within 1..30");
   if (min_leaf < 1 || min_leaf > 10000) bad("min_leaf must be within 1..10000");
   if (!(threshold > 0 && threshold < 1)) bad("threshold must be within (0, 1)");
+  if (!(smoothing_sigma >= 0.5 && smoothing_sigma <= 16))
+    bad("smoothing_sigma must be within 0.5..16");
 }
 
 std::unique_ptr<Segmenter> MakeReferenceSegmenter(

@@ -101,10 +101,10 @@ cv::Mat StagedProbability(const LearnedModel::Impl& model, const FeatureInputs& 
   return PredictMap(*model.stage2, WithContext(base, p1));
 }
 
-cv::Mat CleanProbability(const cv::Mat& probability, double threshold, double min_component_share,
-                         double max_hole_share) {
+cv::Mat CleanProbability(const cv::Mat& probability, double threshold, double sigma,
+                         double min_component_share, double max_hole_share) {
   cv::Mat p;
-  cv::GaussianBlur(probability, p, cv::Size(), 1.0, 1.0, cv::BORDER_REFLECT);
+  cv::GaussianBlur(probability, p, cv::Size(), sigma, sigma, cv::BORDER_REFLECT);
   const double area = double(p.total());
   cv::Mat mask = p >= threshold;
   cv::Mat labels, stats, centroids;
@@ -164,8 +164,9 @@ cv::Mat LearnedModel::Probability(const cv::Mat& bgr) const {
 
 cv::Mat LearnedModel::PredictMask(const cv::Mat& bgr) const {
   const LearnedModelInfo& i = impl_->info;
-  const cv::Mat clean = learned::CleanProbability(
-      Probability(bgr), i.threshold, i.options.min_component_share, i.options.max_hole_share);
+  const cv::Mat clean =
+      learned::CleanProbability(Probability(bgr), i.threshold, i.smoothing_sigma,
+                                i.options.min_component_share, i.options.max_hole_share);
   return learned::ExpandDecision(clean, i.threshold, bgr.size());
 }
 
@@ -201,8 +202,8 @@ class LearnedSegmenter : public Segmenter {
     const auto in = learned::PrepareInputs(bgr, info.target, info.options.work_max_side);
     const cv::Mat p = learned::StagedProbability(lesion_->impl(), in);
     const auto& o = info.options;
-    const cv::Mat clean =
-        learned::CleanProbability(p, info.threshold, o.min_component_share, o.max_hole_share);
+    const cv::Mat clean = learned::CleanProbability(p, info.threshold, info.smoothing_sigma,
+                                                    o.min_component_share, o.max_hole_share);
     Segmentation seg;
     seg.lesion_mask = learned::ExpandDecision(clean, info.threshold, bgr.size());
     seg.skin_mask = skin_ ? skin_->PredictMask(bgr)

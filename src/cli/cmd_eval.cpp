@@ -254,6 +254,8 @@ int RunEval(Args& args, std::ostream& out) {
       args.GetDouble("reference-positive-share", lo.reference.positive_share, 0.01, 0.99);
   lo.reference.threshold =
       args.GetDouble("reference-threshold", lo.reference.threshold, 0.01, 0.99);
+  lo.reference.smoothing_sigma =
+      args.GetDouble("reference-sigma", lo.reference.smoothing_sigma, 0.5, 16);
   lo.overlays = args.Get("overlays");
   const int work = static_cast<int>(args.GetInt("work-size", 768, 128, 4096));
   lo.json = args.Flag("json");
@@ -411,7 +413,7 @@ const bool kRegistered = RegisterCommand(
      "         [--reference-mode halves] [--seed 1] [--model-work-size 320] [--trees 24]\n"
      "         [--no-context] [--positive-share 0.5] [--samples-per-image 4000]\n"
      "         [--max-depth 14] [--min-leaf 12] [--reference-positive-share 0.5]\n"
-     "         [--reference-threshold 0.5]\n"
+     "         [--reference-threshold 0.5] [--reference-sigma 2]\n"
      "         [--overlays OUTDIR] [--work-size 768] [--json]\n"
      "Pairs IMAGE.ext with MASK DIR/IMAGE{,_lesion,_mask,_segmentation,_gt}.png; prints one row\n"
      "per image and summary rows (all, and per ITA skin-tone group of the image's normal skin).\n"

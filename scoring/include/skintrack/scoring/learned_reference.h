@@ -26,7 +26,8 @@ struct ReferenceOptions {
   int trees = 16;
   int max_depth = 12;
   int min_leaf = 8;
-  double threshold = 0.5;  // on the smoothed patient probability
+  double threshold = 0.5;        // on the smoothed patient probability
+  double smoothing_sigma = 2.0;  // of the patient probability, work pixels
   uint64_t seed = 1;
   // Throws Error(kInvalidArgument) naming the first bad field.
   void Check() const;

@@ -63,8 +63,9 @@ struct LearnedModelInfo {
   uint64_t training_set_hash = 0;  // FNV-1a over the names, pixels and masks of the training set
   uint32_t training_images = 0;
   LearnedTrainOptions options;
-  double threshold = 0.5;  // on the smoothed probability, tuned on out-of-fold maps
-  std::string Id() const;  // "<target>-<16 hex digits of the hash>-s<seed>"
+  double threshold = 0.5;        // on the smoothed probability, tuned on out-of-fold maps
+  double smoothing_sigma = 1.0;  // of the probability map, work pixels; tuned with the threshold
+  std::string Id() const;        // "<target>-<16 hex digits of the hash>-s<seed>"
 };
 
 class LearnedModel {
