@@ -37,6 +37,12 @@ cv::Mat CleanProbability(const cv::Mat& probability, double threshold, double si
 // `clean` (any depth, work size) interpolated to `size` and thresholded: smooth full-size borders.
 cv::Mat ExpandDecision(const cv::Mat& clean, double threshold, cv::Size size);
 
+// Completes `seg` whose lesion and skin masks are set: the skin widened by the lesions, the
+// lesion share of the skin with the threshold moved by 0.1 either way (on the work-size `clean`
+// map and skin), the flags and, for vitiligo, the envelope.
+void FinishSegmentation(const cv::Mat& clean, double threshold, const cv::Mat& work_skin_mask,
+                        LearnedTarget target, Segmentation& seg);
+
 // Dice of two 0/255 masks (1 when both are empty).
 double Dice(const cv::Mat& a, const cv::Mat& b);
 

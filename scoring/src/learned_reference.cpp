@@ -68,14 +68,7 @@ class ReferenceSegmenter : public Segmenter {
     } else {
       seg.skin_mask = learned::ExpandDecision(in.classical_skin, 128, bgr.size());
     }
-    cv::bitwise_or(seg.skin_mask, seg.lesion_mask, seg.skin_mask);
-    const cv::Mat work_skin = in.classical_skin | (clean >= o_.threshold);
-    const double skin_px = std::max(1, cv::countNonZero(work_skin));
-    seg.fraction_low = cv::countNonZero((clean >= o_.threshold + 0.1) & work_skin) / skin_px;
-    seg.fraction_high = cv::countNonZero((clean >= o_.threshold - 0.1) & work_skin) / skin_px;
-    seg.threshold = o_.threshold;
-    seg.lesion_found = cv::countNonZero(seg.lesion_mask) > 0;
-    if (target_ == LearnedTarget::kVitiligo) seg.envelope_mask = VitiligoEnvelope(seg.lesion_mask);
+    learned::FinishSegmentation(clean, o_.threshold, in.classical_skin, target_, seg);
     seg.segmenter = Name();
     return seg;
   }

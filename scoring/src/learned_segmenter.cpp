@@ -142,6 +142,18 @@ cv::Mat ExpandDecision(const cv::Mat& clean, double threshold, cv::Size size) {
   return full >= threshold;
 }
 
+void FinishSegmentation(const cv::Mat& clean, double threshold, const cv::Mat& work_skin_mask,
+                        LearnedTarget target, Segmentation& seg) {
+  cv::bitwise_or(seg.skin_mask, seg.lesion_mask, seg.skin_mask);
+  const cv::Mat work_skin = work_skin_mask | (clean >= threshold);
+  const double skin_px = std::max(1, cv::countNonZero(work_skin));
+  seg.fraction_low = cv::countNonZero((clean >= threshold + 0.1) & work_skin) / skin_px;
+  seg.fraction_high = cv::countNonZero((clean >= threshold - 0.1) & work_skin) / skin_px;
+  seg.threshold = threshold;
+  seg.lesion_found = cv::countNonZero(seg.lesion_mask) > 0;
+  if (target == LearnedTarget::kVitiligo) seg.envelope_mask = VitiligoEnvelope(seg.lesion_mask);
+}
+
 double Dice(const cv::Mat& a, const cv::Mat& b) {
   const double na = cv::countNonZero(a), nb = cv::countNonZero(b);
   if (na + nb == 0) return 1.0;
@@ -208,15 +220,7 @@ class LearnedSegmenter : public Segmenter {
     seg.lesion_mask = learned::ExpandDecision(clean, info.threshold, bgr.size());
     seg.skin_mask = skin_ ? skin_->PredictMask(bgr)
                           : learned::ExpandDecision(in.classical_skin, 128, bgr.size());
-    cv::bitwise_or(seg.skin_mask, seg.lesion_mask, seg.skin_mask);
-    const cv::Mat work_skin = in.classical_skin | (clean >= info.threshold);
-    const double skin_px = std::max(1, cv::countNonZero(work_skin));
-    seg.fraction_low = cv::countNonZero((clean >= info.threshold + 0.1) & work_skin) / skin_px;
-    seg.fraction_high = cv::countNonZero((clean >= info.threshold - 0.1) & work_skin) / skin_px;
-    seg.threshold = info.threshold;
-    seg.lesion_found = cv::countNonZero(seg.lesion_mask) > 0;
-    if (info.target == LearnedTarget::kVitiligo)
-      seg.envelope_mask = VitiligoEnvelope(seg.lesion_mask);
+    learned::FinishSegmentation(clean, info.threshold, in.classical_skin, info.target, seg);
     seg.segmenter = Name();
     return seg;
   }

@@ -14,15 +14,7 @@ namespace skintrack::scoring {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string ErrorOf(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using testing::ErrorOf;
 
 class MaskFolder : public ::testing::Test {
  protected:

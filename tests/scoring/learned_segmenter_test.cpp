@@ -20,20 +20,12 @@ using testing::FastOptions;
 using testing::TextureScene;
 using testing::TextureScenes;
 namespace fs = std::filesystem;
+using testing::ErrorOf;
 
 // One trained model shared by the tests (training is the slow part).
 const LearnedModel& Model() {
   static const LearnedModel model = LearnedModel::Train(TextureScenes(0, 6), FastOptions());
   return model;
-}
-
-std::string ErrorOf(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
 }
 
 TEST(LearnedSegmenter, LearnsTextureTheClassicalSegmenterMisses) {

@@ -3,10 +3,12 @@
 // colour-threshold segmenter cannot express but a trained one can learn.
 #pragma once
 
+#include <functional>
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
 #include <vector>
 
+#include "skintrack/core/error.h"
 #include "skintrack/scoring/learned_segmenter.h"
 
 namespace skintrack::scoring::testing {
@@ -41,6 +43,16 @@ inline std::vector<LabelledImage> TextureScenes(int first, int count) {
   std::vector<LabelledImage> v;
   for (int i = first; i < first + count; ++i) v.push_back(TextureScene(i));
   return v;
+}
+
+// The message of the skintrack::Error that `f` throws ("" when it throws none).
+inline std::string ErrorOf(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
 }
 
 inline double DiceOf(const cv::Mat& a, const cv::Mat& b) {
