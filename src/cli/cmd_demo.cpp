@@ -22,6 +22,7 @@
 #include "skintrack/phantom/phantom.h"
 #include "skintrack/pipeline/pseudonym.h"
 #include "skintrack/pipeline/response.h"
+#include "skintrack/pipeline/results.h"
 #include "skintrack/report/report.h"
 #include "skintrack/scoring/scores.h"
 #include "skintrack/service/http_client.h"
@@ -81,6 +82,8 @@ const std::vector<DemoPatient>& Patients() {
 }
 
 constexpr int kVisits = 4;
+// The patient whose first site's baseline the clinician corrects in step 6.
+constexpr std::size_t kLearningPatient = 1;
 
 // The score a visit would have with the phantom's true areas and grades.
 double TrueVisitScore(const DemoPatient& p, const std::vector<phantom::Series>& series, int k) {
@@ -191,14 +194,20 @@ DemoTokens RegisterPatients(storage::Store& store) {
   return tokens;
 }
 
+// Capture ids per patient, site and visit.
+using CaptureIds = std::vector<std::vector<std::vector<std::int64_t>>>;
+
 // 3. Every capture over HTTP as the device would push it.
-void PushCaptures(int port, const std::string& device, const Cohort& all, int total,
-                  std::ostream& out) {
+CaptureIds PushCaptures(int port, const std::string& device, const Cohort& all, int total,
+                        std::ostream& out) {
+  CaptureIds ids(all.size());
+  for (size_t i = 0; i < all.size(); ++i) ids[i].assign(all[i].size(), {});
   int pushed = 0;
   for (size_t i = 0; i < Patients().size(); ++i) {
     const DemoPatient& p = Patients()[i];
     for (int k = 0; k < kVisits; ++k) {
-      for (const phantom::Series& s : all[i]) {
+      for (size_t j = 0; j < all[i].size(); ++j) {
+        const phantom::Series& s = all[i][j];
         std::vector<unsigned char> jpeg;
         cv::imencode(".jpg", s.visits[k].image, jpeg, {cv::IMWRITE_JPEG_QUALITY, 92});
         char when[32];
@@ -214,11 +223,13 @@ void PushCaptures(int port, const std::string& device, const Cohort& all, int to
                       "push failed with HTTP " + std::to_string(r.status) + ": " + r.body);
         }
         ++pushed;
+        ids[i][j].push_back(json::parse(r.body)["id"].get<std::int64_t>());
         out << "      [" << pushed << "/" << total << "] " << p.id << " " << s.site << " week "
-            << 8 * k << " -> capture " << json::parse(r.body)["id"] << std::endl;
+            << 8 * k << " -> capture " << ids[i][j].back() << std::endl;
       }
     }
   }
+  return ids;
 }
 
 // 4. Until every capture is processed or failed.
@@ -289,7 +300,76 @@ bool PrintSummary(storage::Store& store, const Cohort& all, std::ostream& out) {
   return agree;
 }
 
-// 6. The HTML reports and the cohort exports in `out_dir`.
+// The stored lesion mask of a capture against the phantom's truth.
+struct MaskError {
+  double dice = 0;
+  double area_error_points = 0;  // measured minus true lesion share of the photo, points
+  std::string segmenter;
+};
+MaskError ErrorAgainstTruth(storage::Store& store, std::int64_t capture, const cv::Mat& truth) {
+  const auto mask = pipeline::LatestMask(store, capture, pipeline::result::kLesionMask);
+  const auto stored = pipeline::LatestResult(store, capture, pipeline::result::kLesionMask);
+  if (!mask || !stored || mask->size() != truth.size()) {
+    throw Error(ErrorCode::kInternal, "capture " + std::to_string(capture) + " has no lesion mask");
+  }
+  const double both = cv::countNonZero(*mask & truth);
+  const double measured = cv::countNonZero(*mask), expected = cv::countNonZero(truth);
+  MaskError e;
+  e.dice = measured + expected > 0 ? 2.0 * both / (measured + expected) : 1.0;
+  e.area_error_points = 100.0 * (measured - expected) / static_cast<double>(truth.total());
+  const json provenance = json::parse(stored->provenance_json);
+  e.segmenter = provenance.value("segmenter", "") + " [model " +
+                provenance.value("model_id", json("none")).dump() + "]";
+  return e;
+}
+
+// 6. The learning loop on one site: a clinician corrects the baseline's lesion mask (the phantom's
+// truth stands for the correction) over the API; the site's follow-ups are requeued and segmented
+// again with the patient reference fitted on it. Prints their error against the truth before and
+// after, and their means.
+void CorrectBaseline(storage::Store& store, int port, const std::string& clinician,
+                     const std::vector<std::int64_t>& ids, const phantom::Series& series,
+                     const std::function<double()>& elapsed, int total, std::ostream& out) {
+  std::vector<MaskError> before;
+  for (int k = 1; k < kVisits; ++k) {
+    before.push_back(ErrorAgainstTruth(store, ids[k], series.visits[k].lesion_mask));
+  }
+  std::vector<unsigned char> png;
+  cv::imencode(".png", series.visits[0].lesion_mask, png);
+  const service::HttpReply r =
+      LoopbackRequest(port, "PUT", "/v1/captures/" + std::to_string(ids[0]) + "/mask", clinician,
+                      std::string(png.begin(), png.end()), "image/png");
+  if (r.status != 201) {
+    throw Error(ErrorCode::kInternal,
+                "mask correction failed with HTTP " + std::to_string(r.status) + ": " + r.body);
+  }
+  out << "      corrected lesion mask of capture " << ids[0] << " (" << series.site
+      << ", baseline) submitted by the clinician; follow-ups requeued" << std::endl;
+  WaitForProcessing(port, total, elapsed, out);
+  double dice_before = 0, dice_after = 0, area_before = 0, area_after = 0;
+  char line[200];
+  out << "      follow-up  Dice before -> after   lesion-area error (points) before -> after\n";
+  for (int k = 1; k < kVisits; ++k) {
+    const MaskError& b = before[static_cast<size_t>(k - 1)];
+    const MaskError a = ErrorAgainstTruth(store, ids[k], series.visits[k].lesion_mask);
+    std::snprintf(line, sizeof line, "      week-%-3d   %.3f -> %.3f          %+6.2f -> %+6.2f\n",
+                  8 * k, b.dice, a.dice, b.area_error_points, a.area_error_points);
+    out << line;
+    if (k == 1)
+      out << "        before: " << b.segmenter << "\n        after:  " << a.segmenter << "\n";
+    dice_before += b.dice / (kVisits - 1);
+    dice_after += a.dice / (kVisits - 1);
+    area_before += std::abs(b.area_error_points) / (kVisits - 1);
+    area_after += std::abs(a.area_error_points) / (kVisits - 1);
+  }
+  std::snprintf(line, sizeof line,
+                "      mean       %.3f -> %.3f          |%.2f| -> |%.2f|  (patient reference "
+                "fitted on the corrected baseline)\n",
+                dice_before, dice_after, area_before, area_after);
+  out << line;
+}
+
+// 7. The HTML reports and the cohort exports in `out_dir`.
 void WriteReports(storage::Store& store, const std::filesystem::path& data,
                   const std::string& out_dir, std::ostream& out) {
   namespace fs = std::filesystem;
@@ -323,7 +403,7 @@ int RunDemo(Args& args, std::ostream& out) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
   };
 
-  out << "[1/6] generating phantom series (" << size.width << "x" << size.height << ", " << kVisits
+  out << "[1/7] generating phantom series (" << size.width << "x" << size.height << ", " << kVisits
       << " visits each)" << std::endl;
   const Cohort all = GeneratePhantoms(size, out);
 
@@ -335,18 +415,22 @@ int RunDemo(Args& args, std::ostream& out) {
   service::Service svc(so);
   const DemoTokens tokens = RegisterPatients(svc.store());
   const int port = svc.Start();
-  out << "[2/6] service on http://127.0.0.1:" << port << " (data " << data.string() << ")"
+  out << "[2/7] service on http://127.0.0.1:" << port << " (data " << data.string() << ")"
       << std::endl;
 
   int total = 0;
   for (const auto& series : all) total += static_cast<int>(series.size()) * kVisits;
-  out << "[3/6] pushing " << total << " captures over HTTP as a device" << std::endl;
-  PushCaptures(port, tokens.device, all, total, out);
-  out << "[4/6] processing (quality gate, registration, segmentation, scores)" << std::endl;
+  out << "[3/7] pushing " << total << " captures over HTTP as a device" << std::endl;
+  const CaptureIds ids = PushCaptures(port, tokens.device, all, total, out);
+  out << "[4/7] processing (quality gate, registration, segmentation, scores)" << std::endl;
   WaitForProcessing(port, total, elapsed, out);
-  out << "[5/6] treatment response: measured (true)" << std::endl;
+  out << "[5/7] treatment response: measured (true)" << std::endl;
   const bool agree = PrintSummary(svc.store(), all, out);
-  out << "[6/6] reports and exports" << std::endl;
+  const std::size_t lp = kLearningPatient;
+  out << "[6/7] learning from the clinician: " << Patients()[lp].id << " " << all[lp][0].site
+      << ", lesion mask against the phantom's truth" << std::endl;
+  CorrectBaseline(svc.store(), port, tokens.clinician, ids[lp][0], all[lp][0], elapsed, total, out);
+  out << "[7/7] reports and exports" << std::endl;
   WriteReports(svc.store(), data, out_dir, out);
   char line[160];
   std::snprintf(line, sizeof line, "demo finished in %.0f s: %d captures, summary %s the truth\n",

@@ -10,8 +10,11 @@
 #include <vector>
 
 #include "command.h"
+#include "learned_report.h"
 #include "skintrack/core/error.h"
 #include "skintrack/scoring/change.h"
+#include "skintrack/scoring/learned_dataset.h"
+#include "skintrack/scoring/learned_eval.h"
 #include "skintrack/scoring/measure.h"
 #include "skintrack/scoring/segmentation.h"
 
@@ -84,14 +87,188 @@ nlohmann::json Summary(const std::string& label, const std::vector<const Row*>& 
   return j;
 }
 
+// Options of the learned-segmenter evaluation (any of them selects it).
+struct LearnedEvalOptions {
+  scoring::LearnedTarget target = scoring::LearnedTarget::kPsoriasis;
+  std::optional<std::string> model, masks, annotators, overlays;
+  std::optional<std::string> also_images, also_masks, also_annotators;  // extra training photos
+  int folds = 0;        // > 0: k-fold cross-validated training per fold
+  bool halves = false;  // same-patient protocol
+  scoring::LearnedTrainOptions train;
+  scoring::ReferenceOptions reference;
+  bool json = false;
+};
+
+// The photo's left or right half with its masks, for the same-patient protocol.
+scoring::AnnotatedPhoto RightHalf(const scoring::AnnotatedPhoto& p) {
+  const int half = p.image.bgr.cols / 2;
+  const cv::Rect r(half, 0, p.image.bgr.cols - half, p.image.bgr.rows);
+  scoring::AnnotatedPhoto h;
+  h.image = {p.image.name, p.image.bgr(r).clone(), p.image.mask(r).clone()};
+  h.annotators = p.annotators;
+  for (const cv::Mat& m : p.annotator_masks) h.annotator_masks.push_back(m(r).clone());
+  return h;
+}
+
+// Predicted masks of every photo under the chosen protocol; `name` describes the segmenter.
+std::vector<cv::Mat> Predict(const std::vector<scoring::AnnotatedPhoto>& photos,
+                             const LearnedEvalOptions& o, std::string& name, double& train_s) {
+  std::vector<cv::Mat> out;
+  std::shared_ptr<const scoring::LearnedModel> model;
+  if (o.model) {
+    model = std::make_shared<const scoring::LearnedModel>(
+        scoring::LearnedModel::Load(*o.model, o.target));
+  }
+  if (o.halves) {
+    scoring::ReferenceOptions ro = o.reference;
+    ro.condition = o.target == scoring::LearnedTarget::kVitiligo ? Condition::kVitiligo
+                                                                 : Condition::kPsoriasis;
+    ro.seed = o.train.seed;
+    name = "reference-forest on the left half (" +
+           (model ? "with model " + model->info().Id() : std::string("classical features")) + ")";
+    for (const auto& p : photos)
+      out.push_back(scoring::SegmentRightHalf(p.image, ro, model).predicted);
+    return out;
+  }
+  if (o.folds > 0) {
+    std::vector<scoring::LabelledImage> images, extra;
+    std::vector<std::string> groups;
+    for (const auto& p : photos) {
+      images.push_back(p.image);
+      groups.push_back(scoring::SourceKey(p.image.name));
+    }
+    if (o.also_images) {
+      std::vector<scoring::AnnotatedPhoto> more;
+      LoadAnnotatedSet(*o.also_images, o.also_masks, o.also_annotators, o.target, "also-", more);
+      for (auto& p : more) extra.push_back(std::move(p.image));
+    }
+    const scoring::CrossValidation cv =
+        scoring::CrossValidate(images, o.train, o.folds, groups, extra);
+    train_s = cv.train_seconds;
+    name = "learned-forest, " + std::to_string(o.folds) + "-fold cross-validation";
+    return cv.masks;
+  }
+  if (model) {
+    name = "learned-forest " + model->info().Id();
+    for (const auto& p : photos) out.push_back(model->PredictMask(p.image.bgr));
+    return out;
+  }
+  name = "classical";
+  for (const auto& p : photos) {
+    if (o.target == scoring::LearnedTarget::kSkin) {
+      out.push_back(scoring::SegmentSkin(p.image.bgr));
+      continue;
+    }
+    scoring::ClassicalSegmenterOptions so;
+    so.condition = o.target == scoring::LearnedTarget::kVitiligo ? Condition::kVitiligo
+                                                                 : Condition::kPsoriasis;
+    out.push_back(scoring::MakeClassicalSegmenter(so)->Segment(p.image.bgr).lesion_mask);
+  }
+  return out;
+}
+
+int RunLearnedEval(const std::string& images, const LearnedEvalOptions& o, std::ostream& out) {
+  if (o.halves && o.target == scoring::LearnedTarget::kSkin) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "--reference-mode halves is for psoriasis or vitiligo");
+  }
+  if (o.also_images && o.folds == 0) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "--also-images adds training photos: it needs --folds");
+  }
+  if (o.folds > 0 && (o.model || o.halves)) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "--folds trains its own models: it does not combine with --model or halves");
+  }
+  std::vector<scoring::AnnotatedPhoto> photos;
+  LoadAnnotatedSet(images, o.masks, o.annotators, o.target, "", photos);
+  if (o.overlays) fs::create_directories(*o.overlays);
+  std::string name;
+  double train_s = 0;
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::vector<cv::Mat> predicted = Predict(photos, o, name, train_s);
+  const double total_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::vector<scoring::PhotoScore> scores;
+  for (size_t i = 0; i < photos.size(); ++i) {
+    // The same-patient protocol scores the right halves only.
+    const scoring::AnnotatedPhoto p = o.halves ? RightHalf(photos[i]) : photos[i];
+    scores.push_back(
+        scoring::ScorePhoto(p.image.name, p.image.bgr, predicted[i], p.image.mask, o.target));
+    scores.back().human = scoring::HumanAgreement(p);
+    if (o.overlays) {
+      const fs::path f =
+          fs::path(*o.overlays) / (fs::path(p.image.name).stem().string() + ".overlay.png");
+      const cv::Mat ov = scoring::RenderOverlay(p.image.bgr, predicted[i], cv::Mat(), p.image.mask);
+      if (!cv::imwrite(f.string(), ov)) throw Error(ErrorCode::kIo, "cannot write " + f.string());
+    }
+  }
+  const auto summary = scoring::Summarise(scores);
+  if (o.json) {
+    out << nlohmann::json({{"condition", scoring::LearnedTargetName(o.target)},
+                           {"segmenter", name},
+                           {"protocol", o.halves      ? "halves"
+                                        : o.folds > 0 ? "cross-validation"
+                                                      : "apply"},
+                           {"fractions_of", "image"},
+                           {"train_seconds", train_s},
+                           {"seconds", total_s},
+                           {"images", ScoresJson(scores)},
+                           {"summary", SummaryJson(summary)}})
+               .dump(2)
+        << "\n";
+    return 0;
+  }
+  out << "segmenter: " << name << " (" << total_s << " s, of which training " << train_s << " s)\n";
+  PrintScores(scores, summary, out);
+  return 0;
+}
+
 int RunEval(Args& args, std::ostream& out) {
   const fs::path images = args.Require("images");
-  const fs::path masks = args.Require("masks");
-  const Condition condition = ParseCondition(args.Require("condition"));
-  const auto overlays = args.Get("overlays");
+  LearnedEvalOptions lo;
+  lo.target = scoring::ParseLearnedTarget(args.Require("condition"));
+  lo.masks = args.Get("masks");
+  lo.annotators = args.Get("annotators");
+  lo.model = args.Get("model");
+  lo.also_images = args.Get("also-images");
+  lo.also_masks = args.Get("also-masks");
+  lo.also_annotators = args.Get("also-annotators");
+  lo.folds = static_cast<int>(args.GetInt("folds", 0, 0, 1000));
+  const auto mode = args.Get("reference-mode");
+  if (mode && *mode != "halves") {
+    throw Error(ErrorCode::kInvalidArgument, "--reference-mode must be 'halves', got " + *mode);
+  }
+  lo.halves = mode.has_value();
+  lo.train.target = lo.target;
+  lo.train.seed = static_cast<uint64_t>(args.GetInt("seed", 1, 0, 1LL << 40));
+  lo.train.work_max_side = static_cast<int>(args.GetInt("model-work-size", 320, 128, 1024));
+  lo.train.trees = static_cast<int>(args.GetInt("trees", lo.train.trees, 1, 512));
+  lo.train.auto_context = !args.Flag("no-context");
+  lo.train.max_depth = static_cast<int>(args.GetInt("max-depth", lo.train.max_depth, 1, 30));
+  lo.train.min_leaf = static_cast<int>(args.GetInt("min-leaf", lo.train.min_leaf, 1, 100000));
+  lo.train.positive_share = args.GetDouble("positive-share", lo.train.positive_share, 0.0, 1.0);
+  lo.train.samples_per_image =
+      static_cast<int>(args.GetInt("samples-per-image", lo.train.samples_per_image, 100, 1000000));
+  lo.reference.positive_share =
+      args.GetDouble("reference-positive-share", lo.reference.positive_share, 0.01, 0.99);
+  lo.reference.threshold =
+      args.GetDouble("reference-threshold", lo.reference.threshold, 0.01, 0.99);
+  lo.reference.smoothing_sigma =
+      args.GetDouble("reference-sigma", lo.reference.smoothing_sigma, 0.5, 16);
+  lo.overlays = args.Get("overlays");
   const int work = static_cast<int>(args.GetInt("work-size", 768, 128, 4096));
-  const bool json = args.Flag("json");
+  lo.json = args.Flag("json");
   args.CheckNoneLeft();
+  if (lo.model || lo.folds > 0 || lo.halves || lo.annotators ||
+      lo.target == scoring::LearnedTarget::kSkin) {
+    return RunLearnedEval(images.string(), lo, out);
+  }
+  if (!lo.masks) throw Error(ErrorCode::kInvalidArgument, "missing required option --masks");
+  const fs::path masks = *lo.masks;
+  const Condition condition = ParseCondition(scoring::LearnedTargetName(lo.target));
+  const auto& overlays = lo.overlays;
+  const bool json = lo.json;
   for (const fs::path& d : {images, masks}) {
     if (!fs::is_directory(d)) {
       throw Error(ErrorCode::kNotFound, "no such directory: " + d.string());
@@ -230,13 +407,28 @@ int RunEval(Args& args, std::ostream& out) {
 const bool kRegistered = RegisterCommand(
     {"eval",
      "segmentation agreement (Dice / IoU / area error) with reference masks in a folder",
-     "usage: skintrack eval --images DIR --masks DIR --condition psoriasis|vitiligo\n"
+     "usage: skintrack eval --images DIR (--masks DIR | --annotators DIR)\n"
+     "         --condition psoriasis|vitiligo|skin [--model MODEL | --folds K]\n"
+     "         [--also-images DIR (--also-masks DIR | --also-annotators DIR)]\n"
+     "         [--reference-mode halves] [--seed 1] [--model-work-size 320] [--trees 24]\n"
+     "         [--no-context] [--positive-share 0.5] [--samples-per-image 4000]\n"
+     "         [--max-depth 14] [--min-leaf 12] [--reference-positive-share 0.5]\n"
+     "         [--reference-threshold 0.5] [--reference-sigma 2]\n"
      "         [--overlays OUTDIR] [--work-size 768] [--json]\n"
      "Pairs IMAGE.ext with MASK DIR/IMAGE{,_lesion,_mask,_segmentation,_gt}.png; prints one row\n"
      "per image and summary rows (all, and per ITA skin-tone group of the image's normal skin).\n"
      "Area fractions are of the whole image. --overlays writes the automatic mask (magenta) with\n"
-     "the reference outline (green) for each image.\n",
-     {"json"},
+     "the reference outline (green) for each image.\n"
+     "Learned segmenter: --model applies a trained model; --folds K trains one model per fold\n"
+     "(k-fold over photos: every photo is scored by a model that did not see it; augmented\n"
+     "copies of one photo, Roboflow-named, stay in one fold; --also-* photos are added to every\n"
+     "fold's training set and not scored);\n"
+     "--reference-mode halves fits a patient forest on the left half of each photo with its mask\n"
+     "(plus --model when given) and scores the right half. --annotators reads DermX folders\n"
+     "(DIR/<photo>/<annotator>_<Class>.png, reference = marked by at least half of them) and\n"
+     "prints the human bar (each annotator vs the others' consensus) beside the Dice.\n"
+     "--condition skin scores skin masks (classical skin detector without a model).\n",
+     {"json", "no-context"},
      RunEval});
 
 }  // namespace

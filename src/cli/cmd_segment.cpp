@@ -1,5 +1,6 @@
 // `skintrack segment`: skin and lesion masks of one capture, with its measurements.
 #include <chrono>
+#include <ctime>
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <ostream>
@@ -8,6 +9,9 @@
 #include "skintrack/core/error.h"
 #include "skintrack/scoring/change.h"
 #include "skintrack/scoring/json.h"
+#include "skintrack/scoring/learned_dataset.h"
+#include "skintrack/scoring/learned_reference.h"
+#include "skintrack/scoring/learned_segmenter.h"
 #include "skintrack/scoring/measure.h"
 #include "skintrack/scoring/segmentation.h"
 
@@ -31,6 +35,11 @@ int RunSegment(Args& args, std::ostream& out) {
   const auto envelope_out = args.Get("envelope-out");
   const auto overlay_out = args.Get("overlay");
   const auto supplied = args.Get("mask");
+  const auto model_path = args.Get("model");
+  const auto skin_model_path = args.Get("skin-model");
+  const auto reference = args.Get("reference");
+  const auto reference_mask = args.Get("reference-mask");
+  const auto reference_skin = args.Get("reference-skin");
   const double px_per_mm = args.GetDouble("pixels-per-mm", 0.0, 0.0, 1e4);
   const int work = static_cast<int>(args.GetInt("work-size", 768, 128, 4096));
   const long long induration = args.GetInt("induration", -1, 0, 4);
@@ -41,10 +50,44 @@ int RunSegment(Args& args, std::ostream& out) {
   }
   const std::string image_path = args.positional()[0];
 
+  if (reference.has_value() != reference_mask.has_value()) {
+    throw Error(ErrorCode::kInvalidArgument, "--reference and --reference-mask go together");
+  }
+  if (reference_skin && !reference) {
+    throw Error(ErrorCode::kInvalidArgument, "--reference-skin needs --reference");
+  }
+  if (supplied && (model_path || skin_model_path || reference)) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "--mask replaces the segmentation: it does not combine with models or references");
+  }
+  if (skin_model_path && !model_path && !reference) {
+    throw Error(ErrorCode::kInvalidArgument, "--skin-model needs --model or --reference");
+  }
+
   const auto t0 = std::chrono::steady_clock::now();
+  const std::clock_t c0 = std::clock();
   const cv::Mat image = scoring::ReadImage(image_path);
   std::unique_ptr<scoring::Segmenter> segmenter;
-  if (supplied) {
+  std::shared_ptr<const scoring::LearnedModel> model, skin_model;
+  if (model_path) {
+    model = std::make_shared<const scoring::LearnedModel>(
+        scoring::LearnedModel::Load(*model_path, scoring::TargetOf(condition)));
+  }
+  if (skin_model_path) {
+    skin_model = std::make_shared<const scoring::LearnedModel>(
+        scoring::LearnedModel::Load(*skin_model_path, scoring::LearnedTarget::kSkin));
+  }
+  if (reference) {
+    scoring::PatientReference ref;
+    ref.bgr = scoring::ReadImage(*reference);
+    ref.lesion_mask = scoring::ReadBinaryMask(*reference_mask, ref.bgr.size());
+    if (reference_skin) ref.skin_mask = scoring::ReadBinaryMask(*reference_skin, ref.bgr.size());
+    scoring::ReferenceOptions ro;
+    ro.condition = condition;
+    segmenter = scoring::MakeReferenceSegmenter(ref, ro, model, skin_model);
+  } else if (model) {
+    segmenter = scoring::MakeLearnedSegmenter(model, skin_model);
+  } else if (supplied) {
     segmenter = std::make_unique<scoring::SuppliedMaskSegmenter>(
         condition, scoring::ReadMask(*supplied, image.size()));
   } else {
@@ -53,7 +96,13 @@ int RunSegment(Args& args, std::ostream& out) {
     so.work_max_side = work;
     segmenter = scoring::MakeClassicalSegmenter(so);
   }
+  // The segmentation alone (no decoding, no measuring): the figure the speed target is about.
+  const auto s0 = std::chrono::steady_clock::now();
+  const std::clock_t sc0 = std::clock();
   const scoring::Segmentation seg = segmenter->Segment(image);
+  const double segment_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - s0).count();
+  const double segment_cpu_seconds = double(std::clock() - sc0) / CLOCKS_PER_SEC;
   scoring::MeasureOptions mo;
   mo.condition = condition;
   mo.pixels_per_mm = px_per_mm;
@@ -62,6 +111,7 @@ int RunSegment(Args& args, std::ostream& out) {
   const scoring::Measurements m = scoring::Measure(image, seg, mo);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double cpu_seconds = double(std::clock() - c0) / CLOCKS_PER_SEC;
 
   WritePng(out_path, seg.lesion_mask);
   if (skin_out) WritePng(*skin_out, seg.skin_mask);
@@ -82,6 +132,10 @@ int RunSegment(Args& args, std::ostream& out) {
     j["lesion_found"] = seg.lesion_found;
     j["contrast"] = seg.contrast;
     j["seconds"] = seconds;
+    j["cpu_seconds"] = cpu_seconds;
+    j["segment_seconds"] = segment_seconds;
+    j["segment_cpu_seconds"] = segment_cpu_seconds;
+    j["segmenter"] = seg.segmenter;
     out << j.dump(2) << "\n";
   } else {
     out << ConditionName(condition) << ": lesion " << m.lesion_pixels << " px of skin "
@@ -105,10 +159,15 @@ const bool kRegistered = RegisterCommand(
      "usage: skintrack segment --condition psoriasis|vitiligo IMAGE --out MASK.png\n"
      "         [--skin-out SKIN.png] [--envelope-out ENV.png] [--overlay OVERLAY.png]\n"
      "         [--mask ANNOTATION.png] [--pixels-per-mm X] [--induration 0-4]\n"
-     "         [--work-size 768] [--json]\n"
+     "         [--work-size 768] [--model MODEL [--skin-model MODEL]]\n"
+     "         [--reference REF_IMAGE --reference-mask REF_MASK [--reference-skin REF_SKIN]]\n"
+     "         [--json]\n"
      "Masks are single-channel PNG, 0/255, of the image's size. --mask uses an annotator's\n"
      "lesion mask instead of the automatic one; --induration is a clinician's grade (otherwise\n"
-     "induration is imputed and marked so).\n",
+     "induration is imputed and marked so). --model uses a model from `skintrack train` (for\n"
+     "the condition) instead of the classical segmenter, --skin-model a skin model for the skin.\n"
+     "--reference segments a photo of the same patient and site with a forest fitted on the\n"
+     "reference photo and its lesion mask (combined with --model when given).\n",
      {"json"},
      RunSegment});
 

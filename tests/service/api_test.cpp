@@ -579,6 +579,41 @@ TEST_F(ApiTest, ReportsAndExportsMatchTheStoredScores) {
   EXPECT_EQ(bundle.dump().find("\"P1\""), std::string::npos);
 }
 
+TEST_F(ApiTest, ACorrectedBaselineMaskReSegmentsTheFollowUpsWithThePatientReference) {
+  // The clinician's route: PUT a corrected mask on the site's baseline. The follow-ups go back in
+  // the queue and come out segmented by the patient reference; the capture JSON names the
+  // segmenter and the model of every mask and score.
+  CreatePatient("P7");
+  const phantom::Series s = phantom::GeneratePhantom(SeriesOptions(cv::Size(400, 300), 2, 17, 10));
+  std::vector<std::int64_t> ids;
+  for (int k = 0; k < 2; ++k) {
+    ids.push_back(Push("P7", "left-forearm", "psoriasis",
+                       "2026-0" + std::to_string(k + 1) + "-01T09:00:00Z",
+                       Jpeg(s.visits[k].image))["id"]
+                      .get<std::int64_t>());
+  }
+  const std::string follow_up = "/v1/captures/" + std::to_string(ids[1]);
+  const json before = Body(Call("GET", follow_up, clinician_))["results"];
+  EXPECT_TRUE(before["lesion"]["provenance"]["model_id"].is_null());
+  std::vector<unsigned char> png;
+  cv::imencode(".png", s.visits[0].lesion_mask, png);
+  ASSERT_EQ(Call("PUT", "/v1/captures/" + std::to_string(ids[0]) + "/mask", clinician_,
+                 std::string(png.begin(), png.end()), "image/png")
+                .status,
+            201);
+  EXPECT_EQ(store_->repository().FindCapture(ids[1])->status, storage::CaptureStatus::kQueued);
+  EXPECT_EQ(DrainQueue(), 1);
+  const json after = Body(Call("GET", follow_up, clinician_))["results"];
+  EXPECT_EQ(after["lesion"]["version"].get<int>(), 2);
+  const std::string model = after["lesion"]["provenance"]["model_id"].get<std::string>();
+  EXPECT_EQ(model.rfind("patient-c" + std::to_string(ids[0]) + "-m", 0), 0u) << model;
+  EXPECT_EQ(after["lesion"]["payload"]["model_id"], model);
+  EXPECT_EQ(after["pasi_site"]["provenance"]["model_id"], model);
+  EXPECT_EQ(
+      after["pasi_site"]["provenance"]["segmenter"].get<std::string>().rfind("reference-forest", 0),
+      0u);
+}
+
 TEST(Dashboard, ServesTheEmbeddedPagesWithAStrictPolicy) {
   Router router;
   AddDashboardRoutes(router);

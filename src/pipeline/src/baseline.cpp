@@ -71,6 +71,19 @@ int RequeueSeriesForBaseline(storage::Store& store, const storage::Capture& base
       stale, "the site's baseline is now capture " + std::to_string(baseline.id), actor);
 }
 
+int RequeueFollowUps(storage::Store& store, const storage::Capture& baseline,
+                     const std::string& reason, const std::string& actor) {
+  std::vector<std::int64_t> follow_ups;
+  for (const storage::SeriesPoint& p : store.repository().TimeSeries(
+           SeriesOf(baseline.patient_id, baseline.site, baseline.condition))) {
+    if (p.capture.id != baseline.id && p.capture.status == storage::CaptureStatus::kProcessed) {
+      follow_ups.push_back(p.capture.id);
+    }
+  }
+  if (follow_ups.empty()) return 0;
+  return store.repository().RequeueProcessed(follow_ups, reason, actor);
+}
+
 std::optional<BaselineRegistration> StoredRegistration(storage::Store& store,
                                                        const storage::Capture& capture) {
   const auto latest = LatestResult(store, capture.id, result::kToBaseline);

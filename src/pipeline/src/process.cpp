@@ -7,6 +7,7 @@
 #include "skintrack/pipeline/pipeline.h"
 #include "skintrack/pipeline/registration_json.h"
 #include "skintrack/pipeline/score.h"
+#include "skintrack/pipeline/segmenter_choice.h"
 #include "skintrack/scoring/json.h"
 #include "skintrack/scoring/scores.h"
 #include "skintrack/storage/store.h"
@@ -44,23 +45,29 @@ bool PassesQualityGate(storage::Store& store, const storage::Capture& capture, c
 }
 
 // Segmentation; new automated masks are stored (a clinician's corrected mask stays in force).
+// The masks' provenance and payload name the segmenter, its version and the model id.
 scoring::Segmentation Segment(storage::Store& store, const storage::Capture& capture,
-                              const cv::Mat& image, const json& inputs, const std::string& actor) {
-  const CaptureSegmenter segmenter = SegmenterFor(store, capture);
+                              const cv::Mat& image, const CaptureSegmenter& segmenter,
+                              const json& inputs, const std::string& actor) {
   const scoring::Segmentation seg = segmenter.segmenter->Segment(image);
   if (segmenter.clinician_mask) return seg;
   ResultRecord mask;
   mask.kind = ResultKind::kMask;
   mask.algorithm = "segment";
   mask.inputs = inputs;
-  mask.provenance = {{"segmenter", seg.segmenter}, {"lesion_found", seg.lesion_found}};
+  mask.provenance = segmenter.provenance;
+  mask.provenance["segmenter"] = seg.segmenter;
+  mask.provenance["lesion_found"] = seg.lesion_found;
+  const json model_id = segmenter.provenance.value("model_id", json());
   mask.name = result::kLesionMask;
-  mask.payload = {
-      {"segmenter", seg.segmenter}, {"contrast", seg.contrast}, {"threshold", seg.threshold}};
+  mask.payload = {{"segmenter", seg.segmenter},
+                  {"model_id", model_id},
+                  {"contrast", seg.contrast},
+                  {"threshold", seg.threshold}};
   mask.blob = EncodePng(seg.lesion_mask);
   Append(store, capture.id, mask, actor);
   mask.name = result::kSkinMask;
-  mask.payload = {{"segmenter", seg.segmenter}};
+  mask.payload = {{"segmenter", seg.segmenter}, {"model_id", model_id}};
   mask.blob = EncodePng(seg.skin_mask);
   Append(store, capture.id, mask, actor);
   return seg;
@@ -155,8 +162,9 @@ int ProcessCapture(storage::Store& store, const storage::Capture& capture,
                        {"scoring", scoring::kScoringVersion}};
   // 2. Quality gate: a failing capture is kept and marked, not scored.
   if (!PassesQualityGate(store, capture, image, options, inputs, actor)) return 0;
-  // 3. Segment skin and lesions.
-  const scoring::Segmentation seg = Segment(store, capture, image, inputs, actor);
+  // 3. Segment skin and lesions (the segmenter choice: segmenter_choice.h).
+  const CaptureSegmenter segmenter = SegmenterFor(store, capture, options);
+  const scoring::Segmentation seg = Segment(store, capture, image, segmenter, inputs, actor);
   // 4. Register to the site's baseline and measure the change against it.
   int requeued = 0;
   const auto baseline_id =
@@ -167,16 +175,31 @@ int ProcessCapture(storage::Store& store, const storage::Capture& capture,
     RegisterAndCompare(store, capture, image, seg, *baseline_id, options, inputs, actor);
   }
   // 5. Measure and score (site area in the baseline frame), store.
-  ScoreCapture(store, capture, image, seg, actor, inputs);
+  ScoreCapture(store, capture, image, seg, actor, inputs, segmenter.provenance);
   return requeued;
 }
 
-void Rescore(storage::Store& store, const storage::Capture& capture, const std::string& actor) {
+void Rescore(storage::Store& store, const storage::Capture& capture, const PipelineOptions& options,
+             const std::string& actor) {
   if (!LatestMask(store, capture.id, result::kLesionMask)) return;
   const cv::Mat image = DecodeStoredImage(store, capture);
+  const CaptureSegmenter segmenter = SegmenterFor(store, capture, options);
   ScoreCapture(
-      store, capture, image, SegmenterFor(store, capture).segmenter->Segment(image), actor,
-      {{"capture_id", capture.id}, {"reason", "clinician input"}, {"pipeline", kPipelineVersion}});
+      store, capture, image, segmenter.segmenter->Segment(image), actor,
+      {{"capture_id", capture.id}, {"reason", "clinician input"}, {"pipeline", kPipelineVersion}},
+      segmenter.provenance);
+}
+
+int OnCorrectedMask(storage::Store& store, const storage::Capture& capture,
+                    const PipelineOptions& options, const std::string& actor) {
+  Rescore(store, capture, options, actor);
+  const auto baseline_id =
+      FindBaseline(store, capture.patient_id, capture.site, capture.condition, options.quality);
+  if (!baseline_id || *baseline_id != capture.id) return 0;
+  return RequeueFollowUps(store, capture,
+                          "the corrected lesion mask of the site's baseline (capture " +
+                              std::to_string(capture.id) + ") changed",
+                          actor);
 }
 
 }  // namespace skintrack::pipeline

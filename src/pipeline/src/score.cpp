@@ -15,21 +15,6 @@ using nlohmann::json;
 using storage::ResultKind;
 using storage::ResultSource;
 
-CaptureSegmenter SegmenterFor(storage::Store& store, const storage::Capture& capture) {
-  const auto latest = LatestResult(store, capture.id, result::kLesionMask);
-  if (latest && latest->kind == ResultKind::kMask && latest->source == ResultSource::kClinician) {
-    if (const auto lesion = LatestMask(store, capture.id, result::kLesionMask)) {
-      return {std::make_unique<scoring::SuppliedMaskSegmenter>(
-                  capture.condition, *lesion,
-                  LatestMask(store, capture.id, result::kSkinMask).value_or(cv::Mat())),
-              true};
-    }
-  }
-  scoring::ClassicalSegmenterOptions options;
-  options.condition = capture.condition;
-  return {scoring::MakeClassicalSegmenter(options), false};
-}
-
 ClinicianInput LatestClinicianInput(storage::Store& store, std::int64_t capture_id) {
   ClinicianInput in;
   for (const storage::Assessment& a : store.repository().AssessmentHistory(capture_id)) {
@@ -145,7 +130,7 @@ void AppendVitiligoScore(storage::Store& store, const storage::Capture& capture,
 
 void ScoreCapture(storage::Store& store, const storage::Capture& capture, const cv::Mat& image,
                   const scoring::Segmentation& segmentation, const std::string& actor,
-                  const json& inputs) {
+                  const json& inputs, const json& segmenter) {
   const ClinicianInput clinician = LatestClinicianInput(store, capture.id);
   scoring::MeasureOptions mo;
   mo.condition = capture.condition;
@@ -176,6 +161,7 @@ void ScoreCapture(storage::Store& store, const storage::Capture& capture, const 
                              {"area_frame", area_frame},
                              {"segmenter", segmentation.segmenter},
                              {"assessment_id", clinician.assessment_id}};
+  for (const auto& [key, value] : segmenter.items()) measurements.provenance[key] = value;
   Append(store, capture.id, measurements, actor);
 
   ResultRecord score;

@@ -103,7 +103,7 @@ HttpResponse PutAssessment(ApiContext& ctx, const HttpRequest& req, const PathPa
   a.grades_json = ValidateGrades(body).dump();
   a.note = StringField(body, "note").value_or("");
   ctx.store.AppendAssessment(a, std::nullopt, Actor(token));
-  pipeline::Rescore(ctx.store, c, Actor(token));
+  pipeline::Rescore(ctx.store, c, ctx.pipeline, Actor(token));
   return CaptureWithResults(ctx, token, c);
 }
 
@@ -125,7 +125,10 @@ HttpResponse PutMask(ApiContext& ctx, const HttpRequest& req, const PathParams& 
   r.provenance = {{"area", "clinician"}};
   r.blob = bytes;
   pipeline::Append(ctx.store, c.id, r, Actor(token));
-  pipeline::Rescore(ctx.store, c, Actor(token));
+  // A baseline's corrected mask teaches its site's follow-ups: they are requeued.
+  if (pipeline::OnCorrectedMask(ctx.store, c, ctx.pipeline, Actor(token)) > 0 && ctx.workers) {
+    ctx.workers->Notify();
+  }
   return CaptureWithResults(ctx, token, c);
 }
 

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "skintrack/core/error.h"
+#include "skintrack/pipeline/models.h"
 #include "skintrack/pipeline/time_format.h"
 #include "skintrack/service/dashboard.h"
 #include "skintrack/storage/store.h"
@@ -66,6 +67,10 @@ Service::Service(ServiceOptions options) : options_(std::move(options)) {
   options_.pipeline.Check();
   options_.server.Check();
   store_ = storage::Store::OpenDataDir(options_.data_dir);
+  // The data directory's active models (reloaded when its registry changes: pipeline/models.h).
+  if (!options_.pipeline.models) {
+    options_.pipeline.models = std::make_shared<pipeline::ActiveModels>(options_.data_dir);
+  }
   workers_ = std::make_unique<pipeline::WorkerPool>(*store_, options_.pipeline);
   context_.reset(
       new ApiContext{*store_, workers_.get(), &metrics_, options_.limits, options_.max_wait_s,

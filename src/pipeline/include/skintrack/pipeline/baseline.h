@@ -29,6 +29,12 @@ std::optional<std::int64_t> FindBaseline(storage::Store& store, const std::strin
 int RequeueSeriesForBaseline(storage::Store& store, const storage::Capture& baseline,
                              const std::string& actor);
 
+// Puts every processed capture of `baseline`'s series except the baseline back in the queue
+// (audited `capture.requeue` with `reason`), e.g. when the baseline's corrected lesion mask, which
+// their patient reference segmenter learns from, changed. Returns how many were requeued.
+int RequeueFollowUps(storage::Store& store, const storage::Capture& baseline,
+                     const std::string& reason, const std::string& actor);
+
 // The capture's latest stored registration to its baseline, when it converged, with the sizes of
 // the two captures. The baseline itself has an identity registration.
 std::optional<BaselineRegistration> StoredRegistration(storage::Store& store,

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "skintrack/pipeline/results.h"
@@ -17,11 +18,16 @@
 
 namespace skintrack::pipeline {
 
+class ActiveModels;  // models.h
+
 struct PipelineOptions {
   int workers = 2;  // processing threads
   std::int64_t lease_ms = 10 * 60 * 1000;
   int registration_threads = 1;  // ITK threads per registration (workers x this <= cores)
   scoring::QualityOptions quality;
+  // The data directory's active models (models.h); null = none (patient references and the
+  // classical segmenter only).
+  std::shared_ptr<ActiveModels> models;
   void Check() const;  // throws Error(kInvalidArgument)
 };
 
@@ -35,6 +41,14 @@ int ProcessCapture(storage::Store& store, const storage::Capture& capture,
 // Measures and scores a processed capture again after clinician input (a new assessment or a
 // corrected mask): new versions of its measurements and scores. Does nothing for a capture not
 // segmented yet (the worker will score it with the input).
-void Rescore(storage::Store& store, const storage::Capture& capture, const std::string& actor);
+void Rescore(storage::Store& store, const storage::Capture& capture, const PipelineOptions& options,
+             const std::string& actor);
+
+// After a clinician corrected the lesion mask of `capture`: rescored (Rescore), and when it is
+// its site's baseline, the site's processed follow-ups are put back in the durable queue
+// (audited `capture.requeue`) so that the workers segment them again with the patient reference
+// fitted on the new mask, as new result versions. Returns how many were requeued.
+int OnCorrectedMask(storage::Store& store, const storage::Capture& capture,
+                    const PipelineOptions& options, const std::string& actor);
 
 }  // namespace skintrack::pipeline

@@ -4,7 +4,6 @@
 #pragma once
 
 #include <cstdint>
-#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -14,15 +13,6 @@
 #include "skintrack/storage/store.h"
 
 namespace skintrack::pipeline {
-
-// The segmenter of a capture, decided here only: a clinician's corrected lesion mask stays in
-// force (with the capture's stored skin mask), otherwise the classical segmenter for its
-// condition.
-struct CaptureSegmenter {
-  std::unique_ptr<scoring::Segmenter> segmenter;
-  bool clinician_mask = false;  // the segmenter returns the clinician's mask
-};
-CaptureSegmenter SegmenterFor(storage::Store& store, const storage::Capture& capture);
 
 // The grades of the capture's clinician assessments (later entries override earlier ones).
 struct ClinicianInput {
@@ -43,9 +33,11 @@ SiteAreaOfCapture MeasureSiteArea(storage::Store& store, const storage::Capture&
                                   const scoring::Segmentation& segmentation);
 
 // Measurements and scores of a capture from its image and masks, appended as new result versions
-// (clinician grades and a supplied mask give clinician provenance). `inputs` is stored with each.
+// (clinician grades and a supplied mask give clinician provenance). `inputs` is stored with each;
+// `segmenter` (CaptureSegmenter::provenance: segmenter, model_id, reference) joins each
+// provenance.
 void ScoreCapture(storage::Store& store, const storage::Capture& capture, const cv::Mat& image,
                   const scoring::Segmentation& segmentation, const std::string& actor,
-                  const nlohmann::json& inputs);
+                  const nlohmann::json& inputs, const nlohmann::json& segmenter);
 
 }  // namespace skintrack::pipeline

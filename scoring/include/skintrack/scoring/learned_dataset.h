@@ -1,0 +1,58 @@
+// Annotated photo sets for training and evaluating the learned segmenter: a folder of images with
+// a folder of masks, or DermX-style multi-annotator folders. Readers check every file and name
+// the first bad one in the error; nothing is read lazily.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "skintrack/scoring/learned_segmenter.h"
+
+namespace skintrack::scoring {
+
+// A photo with several annotators' masks; `image.mask` is their consensus.
+struct AnnotatedPhoto {
+  LabelledImage image;
+  std::vector<std::string> annotators;
+  std::vector<cv::Mat> annotator_masks;  // CV_8UC1 0/255, the annotator's classes of the condition
+};
+
+// A mask file as a CV_8UC1 0/255 image of `expected` size. Throws Error(kIo) when missing,
+// Error(kImageDecode) when it does not decode and Error(kInvalidArgument), naming the file, when
+// its size differs or it holds other values than 0 and 255 (a colour mask must be grey).
+cv::Mat ReadBinaryMask(const std::string& path, cv::Size expected);
+
+// Images `images_dir/<stem>.{jpg,jpeg,png,bmp,tif,tiff,webp}` with masks
+// `masks_dir/<stem>{,_mask,_lesion,_segmentation,_gt}.png`, sorted by name. Throws
+// Error(kNotFound) for a missing folder and Error(kInvalidArgument) naming the file for an image
+// without a mask, a bad mask, or no image at all.
+std::vector<LabelledImage> LoadMaskFolder(const std::string& images_dir,
+                                          const std::string& masks_dir);
+
+// Multi-annotator folders: `annotators_dir/<photo>/<annotator>_<Class>.png` with the photo at
+// `images_dir/<photo>.<ext>`. An annotator's mask is the union of their classes of the target
+// (psoriasis: Plaque, Scale, Papule; vitiligo: Patch, Macule); an annotator who drew only other
+// classes counts with an empty mask. The consensus is every pixel marked by at least half of the
+// annotators. Throws as LoadMaskFolder, and Error(kInvalidArgument) for the skin target.
+std::vector<AnnotatedPhoto> LoadAnnotatorFolder(const std::string& images_dir,
+                                                const std::string& annotators_dir,
+                                                LearnedTarget target);
+
+// Consensus of `masks` (pixels set in at least half of them, i.e. 2 * votes >= count).
+cv::Mat Consensus(const std::vector<cv::Mat>& masks);
+
+// The human bar of one photo: the mean over annotators of the Dice of each annotator's mask with
+// the consensus of the others. Needs at least 2 annotators (otherwise returns nullopt).
+std::optional<double> HumanAgreement(const AnnotatedPhoto& photo);
+
+// The source photo a file name stands for, to keep augmented copies in one cross-validation
+// fold: Roboflow exports name copies "<8 hex digits>-<source>.rf.<hash>.<ext>", which gives
+// "<source>"; any other name is its own source (its stem).
+std::string SourceKey(const std::string& file_name);
+
+// ITA (degrees) of the image's normal skin: medians of L* and b* over `skin` minus `lesion`
+// (either may be empty; falls back to the whole skin, then the whole image).
+double NormalSkinIta(const cv::Mat& bgr, const cv::Mat& skin, const cv::Mat& lesion);
+
+}  // namespace skintrack::scoring

@@ -1,0 +1,50 @@
+// Internals of LearnedModel shared by its training, its file format and its prediction.
+// Private to scoring/.
+#pragma once
+
+#include <optional>
+
+#include "learned_features.h"
+#include "learned_forest.h"
+#include "skintrack/scoring/learned_segmenter.h"
+
+namespace skintrack::scoring {
+
+struct LearnedModel::Impl {
+  LearnedModelInfo info;
+  learned::Forest stage1;
+  std::optional<learned::Forest> stage2;  // present when info.options.auto_context
+};
+
+namespace learned {
+
+// The forest's probability for every pixel of a CV_32FC(n) feature image; CV_32FC1.
+cv::Mat PredictMap(const Forest& forest, const cv::Mat& features);
+
+// The same on every second row and column, interpolated back to the full size: four times
+// cheaper, for the first stage, whose map the second stage only sees smoothed.
+cv::Mat PredictMapStrided(const Forest& forest, const cv::Mat& features);
+
+// Both stages on prepared inputs; CV_32FC1 at the working size.
+cv::Mat StagedProbability(const LearnedModel::Impl& model, const FeatureInputs& in);
+
+// Probability smoothed by a Gaussian of `sigma` work pixels, with components below
+// `min_component_share` of the image set to 0 and holes below `max_hole_share` set to 1;
+// thresholding it at `threshold` gives the final mask.
+cv::Mat CleanProbability(const cv::Mat& probability, double threshold, double sigma,
+                         double min_component_share, double max_hole_share);
+
+// `clean` (any depth, work size) interpolated to `size` and thresholded: smooth full-size borders.
+cv::Mat ExpandDecision(const cv::Mat& clean, double threshold, cv::Size size);
+
+// Completes `seg` whose lesion and skin masks are set: the skin widened by the lesions, the
+// lesion share of the skin with the threshold moved by 0.1 either way (on the work-size `clean`
+// map and skin), the flags and, for vitiligo, the envelope.
+void FinishSegmentation(const cv::Mat& clean, double threshold, const cv::Mat& work_skin_mask,
+                        LearnedTarget target, Segmentation& seg);
+
+// Dice of two 0/255 masks (1 when both are empty).
+double Dice(const cv::Mat& a, const cv::Mat& b);
+
+}  // namespace learned
+}  // namespace skintrack::scoring

@@ -1,0 +1,170 @@
+#include "skintrack/scoring/learned_reference.h"
+
+#include <opencv2/imgproc.hpp>
+#include <optional>
+
+#include "learned_io.h"
+#include "learned_model_impl.h"
+#include "skintrack/core/error.h"
+
+namespace skintrack::scoring {
+namespace {
+
+using learned::FeatureInputs;
+using learned::Forest;
+
+void CheckMask(const cv::Mat& mask, cv::Size size, const char* what) {
+  if (mask.type() != CV_8UC1 || mask.size() != size) {
+    throw Error(ErrorCode::kInvalidArgument, std::string("reference: the ") + what +
+                                                 " mask must be CV_8UC1 of the image's size");
+  }
+}
+
+class ReferenceSegmenter : public Segmenter {
+ public:
+  ReferenceSegmenter(const PatientReference& ref, const ReferenceOptions& o,
+                     std::shared_ptr<const LearnedModel> general,
+                     std::shared_ptr<const LearnedModel> general_skin)
+      : o_(o),
+        target_(TargetOf(o.condition)),
+        general_(std::move(general)),
+        general_skin_(std::move(general_skin)) {
+    o.Check();
+    if (ref.bgr.empty() || ref.bgr.type() != CV_8UC3) {
+      throw Error(ErrorCode::kInvalidArgument, "reference: expected a CV_8UC3 image");
+    }
+    CheckMask(ref.lesion_mask, ref.bgr.size(), "lesion");
+    if (!ref.skin_mask.empty()) CheckMask(ref.skin_mask, ref.bgr.size(), "skin");
+    if (general_ && general_->info().target != target_) {
+      throw Error(ErrorCode::kInvalidArgument,
+                  "reference: the general model is for another target");
+    }
+    fallback_ = general_ ? MakeLearnedSegmenter(general_, general_skin_) : MakeClassical();
+    lesion_ = Fit(LesionFeatures(ref.bgr).second, ref.lesion_mask, o.seed);
+    if (!ref.skin_mask.empty()) skin_ = Fit(SkinFeatures(ref.bgr), ref.skin_mask, o.seed + 1);
+  }
+
+  std::string Name() const override {
+    if (!lesion_) return "reference-forest 1 (nothing to learn; " + fallback_->Name() + ")";
+    return std::string("reference-forest 1 (patient forest on ") +
+           (general_ ? "model " + general_->info().Id() : std::string("classical features")) + ")";
+  }
+
+  Segmentation Segment(const cv::Mat& bgr) const override {
+    if (!lesion_) return fallback_->Segment(bgr);
+    if (bgr.empty() || bgr.type() != CV_8UC3) {
+      throw Error(ErrorCode::kInvalidArgument, "segment: expected a non-empty CV_8UC3 image");
+    }
+    const auto [in, features] = LesionFeatures(bgr);
+    const cv::Mat clean = learned::CleanProbability(learned::PredictMap(*lesion_, features),
+                                                    o_.threshold, o_.smoothing_sigma, 5e-4, 2e-3);
+    Segmentation seg;
+    seg.lesion_mask = learned::ExpandDecision(clean, o_.threshold, bgr.size());
+    if (skin_) {
+      seg.skin_mask =
+          learned::ExpandDecision(learned::PredictMap(*skin_, SkinFeatures(bgr)), 0.5, bgr.size());
+    } else if (general_skin_) {
+      seg.skin_mask = general_skin_->PredictMask(bgr);
+    } else {
+      seg.skin_mask = learned::ExpandDecision(in.classical_skin, 128, bgr.size());
+    }
+    learned::FinishSegmentation(clean, o_.threshold, in.classical_skin, target_, seg);
+    seg.segmenter = Name();
+    return seg;
+  }
+
+ private:
+  std::unique_ptr<Segmenter> MakeClassical() const {
+    ClassicalSegmenterOptions so;
+    so.condition = o_.condition;
+    return MakeClassicalSegmenter(so);
+  }
+
+  // Base features, plus the general model's probability at two scales when there is one.
+  std::pair<FeatureInputs, cv::Mat> LesionFeatures(const cv::Mat& bgr) const {
+    FeatureInputs in = learned::PrepareInputs(bgr, target_, o_.work_max_side);
+    cv::Mat base = learned::BaseFeatures(in, target_);
+    if (!general_) return {in, base};
+    cv::Mat p = general_->info().options.work_max_side == o_.work_max_side
+                    ? learned::StagedProbability(general_->impl(), in)
+                    : general_->Probability(bgr);
+    if (p.size() != base.size()) cv::resize(p, p, base.size(), 0, 0, cv::INTER_LINEAR);
+    cv::Mat smooth;
+    cv::GaussianBlur(p, smooth, cv::Size(), 4.0, 4.0, cv::BORDER_REFLECT);
+    std::vector<cv::Mat> planes;
+    cv::split(base, planes);
+    planes.push_back(p);
+    planes.push_back(smooth);
+    cv::merge(planes, base);
+    return {in, base};
+  }
+
+  cv::Mat SkinFeatures(const cv::Mat& bgr) const {
+    return learned::BaseFeatures(
+        learned::PrepareInputs(bgr, LearnedTarget::kSkin, o_.work_max_side), LearnedTarget::kSkin);
+  }
+
+  // A forest on the reference's pixels, or nothing when the mask holds a single class.
+  std::optional<Forest> Fit(const cv::Mat& features, const cv::Mat& full_mask,
+                            uint64_t seed) const {
+    cv::Mat mask;
+    cv::resize(full_mask, mask, features.size(), 0, 0, cv::INTER_AREA);
+    mask = mask >= 128;
+    std::vector<uint32_t> pos, neg;
+    for (uint32_t i = 0; i < mask.total(); ++i) (mask.data[i] ? pos : neg).push_back(i);
+    if (pos.empty() || neg.empty()) return std::nullopt;
+    learned::SplitMix rng(seed);
+    auto take = [&rng](std::vector<uint32_t>& v, size_t k) {
+      k = std::min(k, v.size());
+      for (size_t i = 0; i < k; ++i) std::swap(v[i], v[i + rng.Below(v.size() - i)]);
+      v.resize(k);
+    };
+    take(pos, static_cast<size_t>(o_.samples * o_.positive_share));
+    take(neg, o_.samples - pos.size());
+    learned::SampleSet s;
+    s.features = features.channels();
+    const float* f = features.ptr<float>(0);
+    for (const auto* v : {&pos, &neg}) {
+      for (uint32_t i : *v) {
+        s.values.insert(s.values.end(), f + size_t(i) * s.features, f + size_t(i + 1) * s.features);
+        s.labels.push_back(v == &pos ? 1 : 0);
+      }
+    }
+    learned::ForestOptions fo;
+    fo.trees = o_.trees;
+    fo.max_depth = o_.max_depth;
+    fo.min_leaf = o_.min_leaf;
+    fo.seed = seed;
+    return Forest::Train(s, fo);
+  }
+
+  ReferenceOptions o_;
+  LearnedTarget target_;
+  std::shared_ptr<const LearnedModel> general_, general_skin_;
+  std::unique_ptr<Segmenter> fallback_;
+  std::optional<Forest> lesion_, skin_;
+};
+
+}  // namespace
+
+void ReferenceOptions::Check() const {
+  auto bad = [](const char* what) { throw Error(ErrorCode::kInvalidArgument, what); };
+  if (work_max_side < 128 || work_max_side > 1024) bad("work_max_side must be within 128..1024");
+  if (samples < 100 || samples > 1000000) bad("samples must be within 100..1000000");
+  if (!(positive_share > 0 && positive_share < 1)) bad("positive_share must be within (0, 1)");
+  if (trees < 1 || trees > 256) bad("trees must be within 1..256");
+  if (max_depth < 1 || max_depth > 30) bad("max_depth must be within 1..30");
+  if (min_leaf < 1 || min_leaf > 10000) bad("min_leaf must be within 1..10000");
+  if (!(threshold > 0 && threshold < 1)) bad("threshold must be within (0, 1)");
+  if (!(smoothing_sigma >= 0.5 && smoothing_sigma <= 16))
+    bad("smoothing_sigma must be within 0.5..16");
+}
+
+std::unique_ptr<Segmenter> MakeReferenceSegmenter(
+    const PatientReference& reference, const ReferenceOptions& options,
+    std::shared_ptr<const LearnedModel> general, std::shared_ptr<const LearnedModel> general_skin) {
+  return std::make_unique<ReferenceSegmenter>(reference, options, std::move(general),
+                                              std::move(general_skin));
+}
+
+}  // namespace skintrack::scoring

@@ -1,0 +1,108 @@
+// The patient reference in the pipeline: a follow-up of a site whose baseline has a corrected
+// lesion mask is segmented by the reference segmenter (provenance names it), and a new corrected
+// mask on the baseline requeues and re-segments the follow-ups as new versions.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "phantom_store.h"
+#include "skintrack/pipeline/segmenter_choice.h"
+
+namespace skintrack::pipeline {
+namespace {
+
+using nlohmann::json;
+using testing::AppendCorrectedMask;
+using testing::DrainQueue;
+using testing::SmallSeries;
+using testing::StoreSeries;
+
+json LesionProvenance(storage::Store& store, std::int64_t capture) {
+  const auto r = LatestResult(store, capture, result::kLesionMask);
+  EXPECT_TRUE(r.has_value());
+  return r ? json::parse(r->provenance_json) : json();
+}
+
+TEST(LearningLoop, FollowUpsOfACorrectedBaselineUseThePatientReference) {
+  auto store = storage::Store::OpenInMemory();
+  const phantom::Series s = SmallSeries(31, 3);
+  const auto ids = StoreSeries(*store, "P1", "left-forearm", s);
+  const PipelineOptions options;
+  ASSERT_EQ(DrainQueue(*store, options), 3);
+  // Without a correction every capture has the classical segmenter, no model.
+  for (const std::int64_t id : ids) {
+    const json p = LesionProvenance(*store, id);
+    EXPECT_EQ(p["segmenter"].get<std::string>().rfind("classical", 0), 0u) << p.dump();
+    EXPECT_TRUE(p["model_id"].is_null());
+  }
+  const auto before =
+      store->repository().ResultHistory(ids[1], storage::ResultKind::kMask, result::kLesionMask);
+  ASSERT_EQ(before.size(), 1u);
+
+  // The clinician corrects the baseline (the phantom's truth): its follow-ups are requeued...
+  AppendCorrectedMask(*store, ids[0], s.visits[0].lesion_mask);
+  EXPECT_EQ(OnCorrectedMask(*store, *store->repository().FindCapture(ids[0]), options, "c"), 2);
+  const auto audit = store->repository().ListAudit({});
+  int requeues = 0;
+  for (const auto& a : audit) requeues += a.action == "capture.requeue";
+  EXPECT_EQ(requeues, 2);
+  // ...and segmented again by the reference fitted on the baseline and its corrected mask.
+  EXPECT_EQ(DrainQueue(*store, options), 2);
+  const int mask_version =
+      LatestResult(*store, ids[0], result::kLesionMask)->version;  // the clinician's
+  for (const std::int64_t id : {ids[1], ids[2]}) {
+    const json p = LesionProvenance(*store, id);
+    EXPECT_EQ(p["segmenter"].get<std::string>().rfind("reference-forest", 0), 0u) << p.dump();
+    EXPECT_EQ(p["model_id"], PatientModelId(ids[0], mask_version, ""));
+    EXPECT_EQ(p["reference"]["capture_id"].get<std::int64_t>(), ids[0]);
+    // The earlier mask is kept; the score names the segmenter too.
+    EXPECT_EQ(store->repository()
+                  .ResultHistory(id, storage::ResultKind::kMask, result::kLesionMask)
+                  .size(),
+              2u);
+    const auto pasi = LatestResult(*store, id, result::kPasiSite);
+    ASSERT_TRUE(pasi);
+    EXPECT_EQ(json::parse(pasi->provenance_json)["model_id"], p["model_id"]);
+  }
+  // The baseline keeps the clinician's mask.
+  EXPECT_EQ(LatestResult(*store, ids[0], result::kLesionMask)->source,
+            storage::ResultSource::kClinician);
+  // The reference learned this patient's lesions: on the follow-ups it is at least as close to
+  // the truth as the classical segmenter was (phantoms: both are good, the reference is not worse
+  // by more than a little).
+  for (int k = 1; k < 3; ++k) {
+    const cv::Mat now = *LatestMask(*store, ids[static_cast<std::size_t>(k)], result::kLesionMask);
+    EXPECT_GT(testing::Dice(now, s.visits[static_cast<std::size_t>(k)].lesion_mask), 0.8);
+  }
+
+  // A second correction is a new mask version: a new patient model id, requeued again.
+  cv::Mat eroded;
+  cv::erode(s.visits[0].lesion_mask, eroded, cv::Mat());
+  AppendCorrectedMask(*store, ids[0], eroded);
+  EXPECT_EQ(OnCorrectedMask(*store, *store->repository().FindCapture(ids[0]), options, "c"), 2);
+  EXPECT_EQ(DrainQueue(*store, options), 2);
+  EXPECT_EQ(LesionProvenance(*store, ids[1])["model_id"],
+            PatientModelId(ids[0], mask_version + 1, ""));
+  EXPECT_EQ(store->repository()
+                .ResultHistory(ids[1], storage::ResultKind::kMask, result::kLesionMask)
+                .size(),
+            3u);
+}
+
+TEST(LearningLoop, ACorrectedFollowUpRequeuesNothingAndKeepsItsOwnMask) {
+  auto store = storage::Store::OpenInMemory();
+  const phantom::Series s = SmallSeries(32, 2);
+  const auto ids = StoreSeries(*store, "P2", "left-forearm", s);
+  const PipelineOptions options;
+  ASSERT_EQ(DrainQueue(*store, options), 2);
+  AppendCorrectedMask(*store, ids[1], s.visits[1].lesion_mask);
+  EXPECT_EQ(OnCorrectedMask(*store, *store->repository().FindCapture(ids[1]), options, "c"), 0);
+  const CaptureSegmenter chosen =
+      SegmenterFor(*store, *store->repository().FindCapture(ids[1]), options);
+  EXPECT_TRUE(chosen.clinician_mask);
+  EXPECT_TRUE(chosen.provenance["model_id"].is_null());
+}
+
+}  // namespace
+}  // namespace skintrack::pipeline

@@ -1,0 +1,86 @@
+// Patient-specific segmentation and the evaluation helpers on synthetic scenes.
+#include "skintrack/scoring/learned_reference.h"
+
+#include <gtest/gtest.h>
+
+#include "learned_test_scenes.h"
+#include "skintrack/core/error.h"
+#include "skintrack/scoring/learned_eval.h"
+
+namespace skintrack::scoring {
+namespace {
+
+using testing::DiceOf;
+using testing::TextureScene;
+
+ReferenceOptions FastReference() {
+  ReferenceOptions o;
+  o.samples = 4000;
+  o.trees = 6;
+  o.max_depth = 10;
+  return o;
+}
+
+TEST(ReferenceSegmenter, LearnsThePatientsLesionsFromOneReference) {
+  const LabelledImage ref = TextureScene(7), follow_up = TextureScene(8);
+  const auto seg = MakeReferenceSegmenter({ref.bgr, ref.mask, {}}, FastReference());
+  EXPECT_GT(DiceOf(seg->Segment(follow_up.bgr).lesion_mask, follow_up.mask), 0.8);
+  EXPECT_NE(seg->Name().find("patient forest"), std::string::npos);
+}
+
+TEST(ReferenceSegmenter, WithoutLesionsInTheReferenceFallsBackAndSaysSo) {
+  const LabelledImage ref = TextureScene(7);
+  const auto seg = MakeReferenceSegmenter({ref.bgr, cv::Mat::zeros(ref.bgr.size(), CV_8UC1), {}},
+                                          FastReference());
+  EXPECT_NE(seg->Name().find("nothing to learn"), std::string::npos);
+  EXPECT_EQ(seg->Segment(ref.bgr).lesion_mask.size(), ref.bgr.size());
+}
+
+TEST(ReferenceSegmenter, RefusesMismatchedMasks) {
+  const LabelledImage ref = TextureScene(7);
+  EXPECT_THROW(
+      MakeReferenceSegmenter({ref.bgr, cv::Mat::zeros(5, 5, CV_8UC1), {}}, FastReference()), Error);
+  ReferenceOptions o = FastReference();
+  o.threshold = 1.5;
+  EXPECT_THROW(MakeReferenceSegmenter({ref.bgr, ref.mask, {}}, o), Error);
+}
+
+TEST(LearnedEval, HalvesProtocolScoresTheRightHalf) {
+  const LabelledImage photo = TextureScene(9, {256, 128});
+  const HalvesOutcome h = SegmentRightHalf(photo, FastReference());
+  EXPECT_EQ(h.predicted.size(), cv::Size(128, 128));
+  EXPECT_EQ(cv::countNonZero(h.truth != photo.mask(cv::Rect(128, 0, 128, 128))), 0);
+}
+
+TEST(LearnedEval, CrossValidationPredictsEveryPhotoAndSummarisesPerGroup) {
+  LearnedTrainOptions o = testing::FastOptions();
+  o.trees = 4;
+  const auto photos = testing::TextureScenes(20, 4);
+  const CrossValidation cv = CrossValidate(photos, o, 2);
+  ASSERT_EQ(cv.masks.size(), 4u);
+  std::vector<PhotoScore> scores;
+  for (size_t i = 0; i < photos.size(); ++i) {
+    ASSERT_EQ(cv.masks[i].size(), photos[i].bgr.size());
+    scores.push_back(ScorePhoto(photos[i].name, photos[i].bgr, cv.masks[i], photos[i].mask,
+                                LearnedTarget::kPsoriasis));
+  }
+  const auto summary = Summarise(scores);
+  ASSERT_GE(summary.size(), 2u);
+  EXPECT_EQ(summary[0].group, "all");
+  EXPECT_EQ(summary[0].photos, 4);
+  EXPECT_GT(summary[0].dice_mean, 0.7);
+  EXPECT_THROW(CrossValidate(photos, o, 5), Error);
+}
+
+TEST(LearnedEval, GroupGapIsBestMinusWorstOfGroupsWithEnoughPhotos) {
+  std::vector<GroupSummary> s = {{"all", 5, 0.6, 0.6, 0, {}},
+                                 {"light", 2, 0.8, 0.8, 0, {}},
+                                 {"tan", 2, 0.5, 0.5, 0, {}},
+                                 {"dark", 1, 0.1, 0.1, 0, {}}};
+  ASSERT_TRUE(GroupGap(s).has_value());
+  EXPECT_NEAR(*GroupGap(s), 0.3, 1e-12);
+  EXPECT_FALSE(GroupGap(s, 3).has_value());
+}
+
+}  // namespace
+}  // namespace skintrack::scoring

@@ -1,0 +1,168 @@
+// The learned segmenter on synthetic scenes: it learns a texture rule the classical segmenter
+// cannot express, is deterministic, round-trips through its file and refuses every bad file.
+#include "skintrack/scoring/learned_segmenter.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <opencv2/core/utility.hpp>
+
+#include "../support/run_cli.h"
+#include "learned_test_scenes.h"
+#include "skintrack/core/error.h"
+
+namespace skintrack::scoring {
+namespace {
+
+using testing::DiceOf;
+using testing::FastOptions;
+using testing::TextureScene;
+using testing::TextureScenes;
+namespace fs = std::filesystem;
+using testing::ErrorOf;
+
+// One trained model shared by the tests (training is the slow part).
+const LearnedModel& Model() {
+  static const LearnedModel model = LearnedModel::Train(TextureScenes(0, 6), FastOptions());
+  return model;
+}
+
+TEST(LearnedSegmenter, LearnsTextureTheClassicalSegmenterMisses) {
+  double learned = 0, classical = 0;
+  ClassicalSegmenterOptions so;
+  so.condition = Condition::kPsoriasis;
+  const auto baseline = MakeClassicalSegmenter(so);
+  for (const LabelledImage& im : TextureScenes(100, 3)) {  // scenes the model has not seen
+    learned += DiceOf(Model().PredictMask(im.bgr), im.mask) / 3;
+    classical += DiceOf(baseline->Segment(im.bgr).lesion_mask, im.mask) / 3;
+  }
+  EXPECT_GT(learned, 0.85);
+  EXPECT_LT(classical, 0.5);
+  EXPECT_GE(Model().info().threshold, 0.2);
+  EXPECT_LE(Model().info().threshold, 0.8);
+}
+
+TEST(LearnedSegmenter, SegmenterKeepsLesionsInsideSkinAndNamesTheModel) {
+  const auto model = std::make_shared<const LearnedModel>(Model());
+  const auto seg = MakeLearnedSegmenter(model)->Segment(TextureScene(101).bgr);
+  EXPECT_EQ(cv::countNonZero(seg.lesion_mask & ~seg.skin_mask), 0);
+  EXPECT_NE(seg.segmenter.find(model->info().Id()), std::string::npos);
+  ASSERT_TRUE(seg.fraction_low && seg.fraction_high);
+  EXPECT_LE(*seg.fraction_low, *seg.fraction_high);
+  EXPECT_TRUE(seg.envelope_mask.empty());  // psoriasis has no envelope
+  EXPECT_NE(ErrorOf([&] { MakeLearnedSegmenter(model, model); }).find("not a skin model"),
+            std::string::npos);
+}
+
+TEST(LearnedSegmenter, SameSeedSameModelWhateverTheThreads) {
+  const auto scenes = TextureScenes(0, 4);
+  LearnedTrainOptions o = FastOptions();
+  o.trees = 4;
+  const int threads = cv::getNumThreads();
+  cv::setNumThreads(1);
+  const std::string one = LearnedModel::Train(scenes, o).Serialise();
+  cv::setNumThreads(std::max(2, threads));
+  const std::string many = LearnedModel::Train(scenes, o).Serialise();
+  cv::setNumThreads(threads);
+  EXPECT_EQ(one, many);
+  o.seed = 2;
+  EXPECT_NE(LearnedModel::Train(scenes, o).Serialise(), one);
+}
+
+TEST(LearnedSegmenter, FileRoundTripPredictsTheSame) {
+  skintrack::testing::TempDir dir("learned_rt");
+  const std::string path = dir.str() + "/m.sktseg";
+  Model().Save(path);
+  EXPECT_FALSE(fs::exists(path + ".tmp"));
+  const LearnedModel back = LearnedModel::Load(path, LearnedTarget::kPsoriasis);
+  EXPECT_EQ(back.info().Id(), Model().info().Id());
+  EXPECT_EQ(back.info().threshold, Model().info().threshold);
+  EXPECT_EQ(back.info().training_images, 6u);
+  const cv::Mat img = TextureScene(102).bgr;
+  EXPECT_EQ(cv::countNonZero(back.PredictMask(img) != Model().PredictMask(img)), 0);
+}
+
+class LearnedModelFile : public ::testing::Test {
+ protected:
+  std::string Write(std::string bytes) {
+    std::ofstream(path_, std::ios::binary) << bytes;
+    return path_;
+  }
+  skintrack::testing::TempDir dir_{"learned_bad"};
+  std::string path_ = dir_.str() + "/bad.sktseg";
+  std::string good_ = Model().Serialise();
+};
+
+TEST_F(LearnedModelFile, RefusesTruncated) {
+  for (size_t keep : {size_t(4), size_t(30), good_.size() / 2, good_.size() - 1}) {
+    const std::string msg = ErrorOf(
+        [&] { LearnedModel::Load(Write(good_.substr(0, keep)), LearnedTarget::kPsoriasis); });
+    EXPECT_NE(msg.find(path_), std::string::npos) << keep << ": " << msg;
+    EXPECT_TRUE(msg.find("truncated") != std::string::npos ||
+                msg.find("not a skintrack") != std::string::npos)
+        << keep << ": " << msg;
+  }
+}
+
+TEST_F(LearnedModelFile, RefusesOtherVersionsTargetsAndGarbage) {
+  std::string v = good_;
+  v[8] = 9;  // format version
+  EXPECT_NE(ErrorOf([&] {
+              LearnedModel::Load(Write(v), LearnedTarget::kPsoriasis);
+            }).find("format version 9"),
+            std::string::npos);
+  v = good_;
+  v[12] = 42;  // feature version
+  EXPECT_NE(ErrorOf([&] {
+              LearnedModel::Load(Write(v), LearnedTarget::kPsoriasis);
+            }).find("feature version 42"),
+            std::string::npos);
+  const std::string wrong =
+      ErrorOf([&] { LearnedModel::Load(Write(good_), LearnedTarget::kVitiligo); });
+  EXPECT_NE(wrong.find("a psoriasis model, but a vitiligo model is needed"), std::string::npos)
+      << wrong;
+  v = good_;
+  v[v.size() / 2] ^= 0x5A;  // a flipped byte inside the forests
+  EXPECT_NE(
+      ErrorOf([&] { LearnedModel::Load(Write(v), LearnedTarget::kPsoriasis); }).find("checksum"),
+      std::string::npos);
+  EXPECT_NE(ErrorOf([&] {
+              LearnedModel::Load(Write("PNG..."), LearnedTarget::kPsoriasis);
+            }).find("not a skintrack segmentation model"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf([&] {
+              LearnedModel::Load(dir_.str() + "/absent", LearnedTarget::kSkin);
+            }).find("cannot read model file"),
+            std::string::npos);
+}
+
+TEST(LearnedSegmenter, RefusesBadTrainingSets) {
+  auto scenes = TextureScenes(0, 3);
+  LearnedTrainOptions o = FastOptions();
+  EXPECT_NE(ErrorOf([&] { LearnedModel::Train({scenes[0]}, o); }).find("at least 2"),
+            std::string::npos);
+  auto bad = scenes;
+  bad[1].mask = cv::Mat::zeros(10, 10, CV_8UC1);
+  EXPECT_NE(ErrorOf([&] { LearnedModel::Train(bad, o); }).find("scene1.png"), std::string::npos);
+  bad = scenes;
+  bad[2].mask = scenes[2].mask / 2;  // 0/127
+  EXPECT_NE(
+      ErrorOf([&] { LearnedModel::Train(bad, o); }).find("scene2.png: the mask is not binary"),
+      std::string::npos);
+  bad = scenes;
+  for (auto& im : bad) im.mask.setTo(0);
+  EXPECT_NE(ErrorOf([&] { LearnedModel::Train(bad, o); }).find("all empty"), std::string::npos);
+  o.trees = 0;
+  EXPECT_NE(ErrorOf([&] { LearnedModel::Train(scenes, o); }).find("trees"), std::string::npos);
+}
+
+TEST(LearnedSegmenter, SaveIntoMissingFolderFailsAndWritesNothing) {
+  skintrack::testing::TempDir dir("learned_save");
+  const std::string path = dir.str() + "/no/such/m.sktseg";
+  EXPECT_NE(ErrorOf([&] { Model().Save(path); }).find("cannot write"), std::string::npos);
+  EXPECT_TRUE(fs::is_empty(dir.str()));
+}
+
+}  // namespace
+}  // namespace skintrack::scoring
