@@ -111,6 +111,14 @@ scoring::AnnotatedPhoto RightHalf(const scoring::AnnotatedPhoto& p) {
   return h;
 }
 
+scoring::ReferenceOptions ReferenceFor(const LearnedEvalOptions& o) {
+  scoring::ReferenceOptions ro = o.reference;
+  ro.condition =
+      o.target == scoring::LearnedTarget::kVitiligo ? Condition::kVitiligo : Condition::kPsoriasis;
+  ro.seed = o.train.seed;
+  return ro;
+}
+
 // Predicted masks of every photo under the chosen protocol; `name` describes the segmenter.
 std::vector<cv::Mat> Predict(const std::vector<scoring::AnnotatedPhoto>& photos,
                              const LearnedEvalOptions& o, std::string& name, double& train_s) {
@@ -119,17 +127,6 @@ std::vector<cv::Mat> Predict(const std::vector<scoring::AnnotatedPhoto>& photos,
   if (o.model) {
     model = std::make_shared<const scoring::LearnedModel>(
         scoring::LearnedModel::Load(*o.model, o.target));
-  }
-  if (o.halves) {
-    scoring::ReferenceOptions ro = o.reference;
-    ro.condition = o.target == scoring::LearnedTarget::kVitiligo ? Condition::kVitiligo
-                                                                 : Condition::kPsoriasis;
-    ro.seed = o.train.seed;
-    name = "reference-forest on the left half (" +
-           (model ? "with model " + model->info().Id() : std::string("classical features")) + ")";
-    for (const auto& p : photos)
-      out.push_back(scoring::SegmentRightHalf(p.image, ro, model).predicted);
-    return out;
   }
   if (o.folds > 0) {
     std::vector<scoring::LabelledImage> images, extra;
@@ -148,7 +145,23 @@ std::vector<cv::Mat> Predict(const std::vector<scoring::AnnotatedPhoto>& photos,
         scoring::CrossValidate(images, o.train, o.folds, groups, extra);
     train_s = cv.train_seconds;
     name = "learned-forest, " + std::to_string(o.folds) + "-fold cross-validation";
-    return cv.masks;
+    if (!o.halves) return cv.masks;
+    // Same-patient protocol on top of a general model that did not see the photo.
+    name = "reference-forest on the left half with the " + name + " model";
+    for (size_t i = 0; i < photos.size(); ++i) {
+      out.push_back(scoring::SegmentRightHalf(photos[i].image, ReferenceFor(o),
+                                              cv.models[static_cast<size_t>(cv.fold[i])])
+                        .predicted);
+    }
+    return out;
+  }
+  if (o.halves) {
+    name = "reference-forest on the left half (" +
+           (model ? "with model " + model->info().Id() : std::string("classical features")) + ")";
+    for (const auto& p : photos) {
+      out.push_back(scoring::SegmentRightHalf(p.image, ReferenceFor(o), model).predicted);
+    }
+    return out;
   }
   if (model) {
     name = "learned-forest " + model->info().Id();
@@ -178,9 +191,8 @@ int RunLearnedEval(const std::string& images, const LearnedEvalOptions& o, std::
     throw Error(ErrorCode::kInvalidArgument,
                 "--also-images adds training photos: it needs --folds");
   }
-  if (o.folds > 0 && (o.model || o.halves)) {
-    throw Error(ErrorCode::kInvalidArgument,
-                "--folds trains its own models: it does not combine with --model or halves");
+  if (o.folds > 0 && o.model) {
+    throw Error(ErrorCode::kInvalidArgument, "--folds trains its own models: drop --model");
   }
   std::vector<scoring::AnnotatedPhoto> photos;
   LoadAnnotatedSet(images, o.masks, o.annotators, o.target, "", photos, o.binarise);
