@@ -52,7 +52,7 @@ std::vector<std::string> ClassesOf(LearnedTarget t) {
 
 }  // namespace
 
-cv::Mat ReadBinaryMask(const std::string& path, cv::Size expected) {
+cv::Mat ReadBinaryMask(const std::string& path, cv::Size expected, bool binarise) {
   if (!fs::is_regular_file(path)) throw Error(ErrorCode::kIo, "cannot read mask " + path);
   cv::Mat m;
   try {
@@ -78,6 +78,7 @@ cv::Mat ReadBinaryMask(const std::string& path, cv::Size expected) {
                     " but its image is " + std::to_string(expected.width) + "x" +
                     std::to_string(expected.height));
   }
+  if (binarise) return m >= 128;
   if (cv::countNonZero((m != 0) & (m != 255)) > 0) {
     throw Error(ErrorCode::kInvalidArgument,
                 "mask " + path + " is not binary (values other than 0 and 255)");
@@ -86,7 +87,7 @@ cv::Mat ReadBinaryMask(const std::string& path, cv::Size expected) {
 }
 
 std::vector<LabelledImage> LoadMaskFolder(const std::string& images_dir,
-                                          const std::string& masks_dir) {
+                                          const std::string& masks_dir, bool binarise) {
   if (!fs::is_directory(masks_dir))
     throw Error(ErrorCode::kNotFound, "no such directory: " + masks_dir);
   std::vector<LabelledImage> out;
@@ -99,7 +100,7 @@ std::vector<LabelledImage> LoadMaskFolder(const std::string& images_dir,
     LabelledImage im;
     im.name = f.filename().string();
     im.bgr = ReadImage(f.string());
-    im.mask = ReadBinaryMask(mask->string(), im.bgr.size());
+    im.mask = ReadBinaryMask(mask->string(), im.bgr.size(), binarise);
     out.push_back(std::move(im));
   }
   if (out.empty()) throw Error(ErrorCode::kInvalidArgument, "no image in " + images_dir);

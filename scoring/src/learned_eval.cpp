@@ -54,12 +54,13 @@ CrossValidation CrossValidate(const std::vector<LabelledImage>& photos,
     for (size_t i = 0; i < photos.size(); ++i)
       if (cv.fold[i] != k) train.push_back(photos[i]);
     const auto t0 = std::chrono::steady_clock::now();
-    const LearnedModel model = LearnedModel::Train(train, options);
+    const auto model = std::make_shared<const LearnedModel>(LearnedModel::Train(train, options));
     cv.train_seconds += SecondsSince(t0);
-    cv.thresholds.push_back(model.info().threshold);
+    cv.thresholds.push_back(model->info().threshold);
+    cv.models.push_back(model);
     const auto t1 = std::chrono::steady_clock::now();
     for (size_t i = 0; i < photos.size(); ++i)
-      if (cv.fold[i] == k) cv.masks[i] = model.PredictMask(photos[i].bgr);
+      if (cv.fold[i] == k) cv.masks[i] = model->PredictMask(photos[i].bgr);
     cv.predict_seconds += SecondsSince(t1);
   }
   return cv;

@@ -15,7 +15,6 @@ namespace skintrack::scoring {
 namespace {
 
 constexpr char kMagic[8] = {'S', 'K', 'T', 'L', 'S', 'E', 'G', '\0'};
-constexpr uint32_t kFormatVersion = 1;
 
 using learned::ReadPod;
 using learned::WritePod;
@@ -58,7 +57,7 @@ std::string LearnedModel::Serialise() const {
   std::ostringstream out(std::ios::binary);
   const LearnedModelInfo& i = impl_->info;
   out.write(kMagic, sizeof kMagic);
-  WritePod(out, kFormatVersion);
+  WritePod(out, learned::kFormatVersion);
   WritePod(out, i.feature_version);
   WritePod(out, static_cast<uint32_t>(i.target));
   WritePod(out, i.training_set_hash);
@@ -88,9 +87,9 @@ LearnedModel LearnedModel::Deserialise(const std::string& bytes, const std::stri
   in.seekg(sizeof kMagic);
   const std::string where = "model file " + what;
   const auto format = ReadPod<uint32_t>(in, where);
-  if (format != kFormatVersion) {
+  if (format != learned::kFormatVersion) {
     bad("format version " + std::to_string(format) + ", this build reads version " +
-        std::to_string(kFormatVersion));
+        std::to_string(learned::kFormatVersion));
   }
   const auto features = ReadPod<uint32_t>(in, where);
   if (features != learned::kFeatureVersion) {

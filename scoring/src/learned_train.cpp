@@ -152,7 +152,7 @@ LearnedModel LearnedModel::Train(const std::vector<LabelledImage>& images,
   CheckImages(images);
   auto impl = std::make_shared<Impl>();
   LearnedModelInfo& info = impl->info;
-  info.format_version = 1;
+  info.format_version = learned::kFormatVersion;
   info.feature_version = learned::kFeatureVersion;
   info.target = o.target;
   info.training_set_hash = HashSet(images);

@@ -97,6 +97,7 @@ struct LearnedEvalOptions {
   scoring::LearnedTrainOptions train;
   scoring::ReferenceOptions reference;
   bool json = false;
+  bool binarise = false;  // masks with other values than 0/255 thresholded at 128
 };
 
 // The photo's left or right half with its masks, for the same-patient protocol.
@@ -110,6 +111,14 @@ scoring::AnnotatedPhoto RightHalf(const scoring::AnnotatedPhoto& p) {
   return h;
 }
 
+scoring::ReferenceOptions ReferenceFor(const LearnedEvalOptions& o) {
+  scoring::ReferenceOptions ro = o.reference;
+  ro.condition =
+      o.target == scoring::LearnedTarget::kVitiligo ? Condition::kVitiligo : Condition::kPsoriasis;
+  ro.seed = o.train.seed;
+  return ro;
+}
+
 // Predicted masks of every photo under the chosen protocol; `name` describes the segmenter.
 std::vector<cv::Mat> Predict(const std::vector<scoring::AnnotatedPhoto>& photos,
                              const LearnedEvalOptions& o, std::string& name, double& train_s) {
@@ -118,17 +127,6 @@ std::vector<cv::Mat> Predict(const std::vector<scoring::AnnotatedPhoto>& photos,
   if (o.model) {
     model = std::make_shared<const scoring::LearnedModel>(
         scoring::LearnedModel::Load(*o.model, o.target));
-  }
-  if (o.halves) {
-    scoring::ReferenceOptions ro = o.reference;
-    ro.condition = o.target == scoring::LearnedTarget::kVitiligo ? Condition::kVitiligo
-                                                                 : Condition::kPsoriasis;
-    ro.seed = o.train.seed;
-    name = "reference-forest on the left half (" +
-           (model ? "with model " + model->info().Id() : std::string("classical features")) + ")";
-    for (const auto& p : photos)
-      out.push_back(scoring::SegmentRightHalf(p.image, ro, model).predicted);
-    return out;
   }
   if (o.folds > 0) {
     std::vector<scoring::LabelledImage> images, extra;
@@ -139,14 +137,31 @@ std::vector<cv::Mat> Predict(const std::vector<scoring::AnnotatedPhoto>& photos,
     }
     if (o.also_images) {
       std::vector<scoring::AnnotatedPhoto> more;
-      LoadAnnotatedSet(*o.also_images, o.also_masks, o.also_annotators, o.target, "also-", more);
+      LoadAnnotatedSet(*o.also_images, o.also_masks, o.also_annotators, o.target, "also-", more,
+                       o.binarise);
       for (auto& p : more) extra.push_back(std::move(p.image));
     }
     const scoring::CrossValidation cv =
         scoring::CrossValidate(images, o.train, o.folds, groups, extra);
     train_s = cv.train_seconds;
     name = "learned-forest, " + std::to_string(o.folds) + "-fold cross-validation";
-    return cv.masks;
+    if (!o.halves) return cv.masks;
+    // Same-patient protocol on top of a general model that did not see the photo.
+    name = "reference-forest on the left half with the " + name + " model";
+    for (size_t i = 0; i < photos.size(); ++i) {
+      out.push_back(scoring::SegmentRightHalf(photos[i].image, ReferenceFor(o),
+                                              cv.models[static_cast<size_t>(cv.fold[i])])
+                        .predicted);
+    }
+    return out;
+  }
+  if (o.halves) {
+    name = "reference-forest on the left half (" +
+           (model ? "with model " + model->info().Id() : std::string("classical features")) + ")";
+    for (const auto& p : photos) {
+      out.push_back(scoring::SegmentRightHalf(p.image, ReferenceFor(o), model).predicted);
+    }
+    return out;
   }
   if (model) {
     name = "learned-forest " + model->info().Id();
@@ -176,12 +191,11 @@ int RunLearnedEval(const std::string& images, const LearnedEvalOptions& o, std::
     throw Error(ErrorCode::kInvalidArgument,
                 "--also-images adds training photos: it needs --folds");
   }
-  if (o.folds > 0 && (o.model || o.halves)) {
-    throw Error(ErrorCode::kInvalidArgument,
-                "--folds trains its own models: it does not combine with --model or halves");
+  if (o.folds > 0 && o.model) {
+    throw Error(ErrorCode::kInvalidArgument, "--folds trains its own models: drop --model");
   }
   std::vector<scoring::AnnotatedPhoto> photos;
-  LoadAnnotatedSet(images, o.masks, o.annotators, o.target, "", photos);
+  LoadAnnotatedSet(images, o.masks, o.annotators, o.target, "", photos, o.binarise);
   if (o.overlays) fs::create_directories(*o.overlays);
   std::string name;
   double train_s = 0;
@@ -259,6 +273,7 @@ int RunEval(Args& args, std::ostream& out) {
   lo.overlays = args.Get("overlays");
   const int work = static_cast<int>(args.GetInt("work-size", 768, 128, 4096));
   lo.json = args.Flag("json");
+  lo.binarise = args.Flag("binarize-masks");
   args.CheckNoneLeft();
   if (lo.model || lo.folds > 0 || lo.halves || lo.annotators ||
       lo.target == scoring::LearnedTarget::kSkin) {
@@ -411,10 +426,10 @@ const bool kRegistered = RegisterCommand(
      "         --condition psoriasis|vitiligo|skin [--model MODEL | --folds K]\n"
      "         [--also-images DIR (--also-masks DIR | --also-annotators DIR)]\n"
      "         [--reference-mode halves] [--seed 1] [--model-work-size 320] [--trees 24]\n"
-     "         [--no-context] [--positive-share 0.5] [--samples-per-image 4000]\n"
+     "         [--no-context] [--positive-share 0.3] [--samples-per-image 4000]\n"
      "         [--max-depth 14] [--min-leaf 12] [--reference-positive-share 0.5]\n"
      "         [--reference-threshold 0.5] [--reference-sigma 2]\n"
-     "         [--overlays OUTDIR] [--work-size 768] [--json]\n"
+     "         [--overlays OUTDIR] [--work-size 768] [--binarize-masks] [--json]\n"
      "Pairs IMAGE.ext with MASK DIR/IMAGE{,_lesion,_mask,_segmentation,_gt}.png; prints one row\n"
      "per image and summary rows (all, and per ITA skin-tone group of the image's normal skin).\n"
      "Area fractions are of the whole image. --overlays writes the automatic mask (magenta) with\n"
@@ -428,7 +443,7 @@ const bool kRegistered = RegisterCommand(
      "(DIR/<photo>/<annotator>_<Class>.png, reference = marked by at least half of them) and\n"
      "prints the human bar (each annotator vs the others' consensus) beside the Dice.\n"
      "--condition skin scores skin masks (classical skin detector without a model).\n",
-     {"json", "no-context"},
+     {"json", "no-context", "binarize-masks"},
      RunEval});
 
 }  // namespace

@@ -33,6 +33,7 @@ int RunTrain(Args& args, std::ostream& out) {
   o.trees = static_cast<int>(args.GetInt("trees", o.trees, 1, 512));
   const double validation_share = args.GetDouble("validation-share", 0.2, 0.0, 0.5);
   const int threads = static_cast<int>(args.GetInt("threads", 0, 0, 256));
+  const bool binarise = args.Flag("binarize-masks");
   const bool json = args.Flag("json");
   args.CheckNoneLeft();
   const fs::path out_dir = fs::absolute(out_path).parent_path();
@@ -42,9 +43,10 @@ int RunTrain(Args& args, std::ostream& out) {
   if (threads > 0) cv::setNumThreads(threads);
 
   std::vector<scoring::AnnotatedPhoto> photos;
-  LoadAnnotatedSet(images, masks, annotators, o.target, "", photos);
+  LoadAnnotatedSet(images, masks, annotators, o.target, "", photos, binarise);
   if (also_images)
-    LoadAnnotatedSet(*also_images, also_masks, also_annotators, o.target, "also-", photos);
+    LoadAnnotatedSet(*also_images, also_masks, also_annotators, o.target, "also-", photos,
+                     binarise);
   else if (also_masks || also_annotators)
     throw Error(ErrorCode::kInvalidArgument, "--also-masks/--also-annotators need --also-images");
 
@@ -112,14 +114,15 @@ const bool kRegistered = RegisterCommand(
      "         (--masks DIR | --annotators DIR) --out MODEL\n"
      "         [--also-images DIR (--also-masks DIR | --also-annotators DIR)]\n"
      "         [--seed 1] [--validation-share 0.2] [--work-size 320] [--trees 24]\n"
-     "         [--threads N] [--json]\n"
-     "Masks: DIR/<stem>.png, 0/255, the image's size (skin masks for --condition skin).\n"
+     "         [--threads N] [--binarize-masks] [--json]\n"
+     "Masks: DIR/<stem>.png, 0/255, the image's size (skin masks for --condition skin);\n"
+     "other values are refused unless --binarize-masks (threshold 128) is given.\n"
      "Annotators (DermX): DIR/<photo>/<annotator>_<Class>.png; the reference is what at least\n"
      "half of the annotators marked with a class of the condition (psoriasis Plaque, Scale,\n"
      "Papule; vitiligo Patch, Macule). A seeded share of the photos is held out and scored\n"
      "(Dice per photo and per ITA group); the model is trained on the rest. The same seed and\n"
      "data give the same model file, whatever the thread count.\n",
-     {"json"},
+     {"json", "binarize-masks"},
      RunTrain});
 
 }  // namespace

@@ -19,13 +19,13 @@ namespace skintrack::cli {
 inline void LoadAnnotatedSet(const std::string& images, const std::optional<std::string>& masks,
                              const std::optional<std::string>& annotators,
                              scoring::LearnedTarget target, const std::string& prefix,
-                             std::vector<scoring::AnnotatedPhoto>& out) {
+                             std::vector<scoring::AnnotatedPhoto>& out, bool binarise) {
   if (masks.has_value() == annotators.has_value()) {
     throw Error(ErrorCode::kInvalidArgument,
                 "give exactly one of --" + prefix + "masks and --" + prefix + "annotators");
   }
   if (masks) {
-    for (auto& im : scoring::LoadMaskFolder(images, *masks)) {
+    for (auto& im : scoring::LoadMaskFolder(images, *masks, binarise)) {
       scoring::AnnotatedPhoto p;
       p.image = std::move(im);
       out.push_back(std::move(p));

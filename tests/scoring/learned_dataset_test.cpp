@@ -48,6 +48,12 @@ TEST_F(MaskFolder, NamesTheBadFile) {
   cv::imwrite(masks_ + "/p2.png", testing::TextureScene(2).mask / 2);
   EXPECT_NE(ErrorOf([&] { LoadMaskFolder(images_, masks_); }).find("p2.png is not binary"),
             std::string::npos);
+  // Asked for explicitly, other values are thresholded at 128 instead.
+  cv::Mat grey = testing::TextureScene(2).mask / 255 * 200;  // 0/200
+  cv::imwrite(masks_ + "/p2.png", grey);
+  const auto set = LoadMaskFolder(images_, masks_, /*binarise=*/true);
+  ASSERT_EQ(set.size(), 3u);
+  EXPECT_EQ(cv::countNonZero(set[2].mask != testing::TextureScene(2).mask), 0);
   skintrack::testing::TempDir empty("learned_ds_empty");
   EXPECT_NE(ErrorOf([&] { LoadMaskFolder(empty.str(), masks_); }).find("no image in"),
             std::string::npos);

@@ -20,15 +20,17 @@ struct AnnotatedPhoto {
 
 // A mask file as a CV_8UC1 0/255 image of `expected` size. Throws Error(kIo) when missing,
 // Error(kImageDecode) when it does not decode and Error(kInvalidArgument), naming the file, when
-// its size differs or it holds other values than 0 and 255 (a colour mask must be grey).
-cv::Mat ReadBinaryMask(const std::string& path, cv::Size expected);
+// its size differs or it holds other values than 0 and 255 (a colour mask must be grey). With
+// `binarise`, other values are accepted and thresholded at 128 (sets whose masks were resampled or
+// saved as JPEG at some point); the caller asks for it explicitly.
+cv::Mat ReadBinaryMask(const std::string& path, cv::Size expected, bool binarise = false);
 
 // Images `images_dir/<stem>.{jpg,jpeg,png,bmp,tif,tiff,webp}` with masks
 // `masks_dir/<stem>{,_mask,_lesion,_segmentation,_gt}.png`, sorted by name. Throws
 // Error(kNotFound) for a missing folder and Error(kInvalidArgument) naming the file for an image
 // without a mask, a bad mask, or no image at all.
 std::vector<LabelledImage> LoadMaskFolder(const std::string& images_dir,
-                                          const std::string& masks_dir);
+                                          const std::string& masks_dir, bool binarise = false);
 
 // Multi-annotator folders: `annotators_dir/<photo>/<annotator>_<Class>.png` with the photo at
 // `images_dir/<photo>.<ext>`. An annotator's mask is the union of their classes of the target

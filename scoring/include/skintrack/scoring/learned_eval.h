@@ -14,11 +14,12 @@
 namespace skintrack::scoring {
 
 struct CrossValidation {
-  std::vector<cv::Mat> masks;      // per photo, CV_8UC1 0/255 of its size
-  std::vector<int> fold;           // per photo
-  std::vector<double> thresholds;  // per fold, as tuned by its training
-  double train_seconds = 0;        // all folds, wall time
-  double predict_seconds = 0;      // all photos, wall time
+  std::vector<cv::Mat> masks;                               // per photo, CV_8UC1 0/255 of its size
+  std::vector<int> fold;                                    // per photo
+  std::vector<double> thresholds;                           // per fold, as tuned by its training
+  std::vector<std::shared_ptr<const LearnedModel>> models;  // per fold (fold k did not train it)
+  double train_seconds = 0;                                 // all folds, wall time
+  double predict_seconds = 0;                               // all photos, wall time
 };
 
 // k-fold over `photos`: the distinct `groups` keys (one per photo; empty = every photo its own

@@ -43,7 +43,7 @@ struct LearnedTrainOptions {
   int work_max_side = 320;         // reduced copy, pixels (128..1024)
   int samples_per_image = 4000;    // training pixels drawn from each photo
   int max_total_samples = 600000;  // cap over the whole set (fewer per photo when many photos)
-  double positive_share = 0.5;     // share of a photo's samples from its mask; 0 = uniform
+  double positive_share = 0.3;     // share of a photo's samples from its mask; 0 = uniform
   int trees = 24;                  // per stage
   int max_depth = 14;
   int min_leaf = 12;
