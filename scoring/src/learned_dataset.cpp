@@ -1,6 +1,7 @@
 #include "skintrack/scoring/learned_dataset.h"
 
 #include <algorithm>
+#include <cstddef>
 #include <filesystem>
 #include <map>
 #include <opencv2/imgcodecs.hpp>
@@ -202,18 +203,18 @@ double NormalSkinIta(const cv::Mat& bgr, const cv::Mat& skin, const cv::Mat& les
   if (cv::countNonZero(normal) < 16) normal = cv::Mat(small.size(), CV_8U, cv::Scalar(255));
   std::vector<cv::Mat> lab;
   cv::split(BgrToLab(small), lab);
-  std::vector<float> L, B;
+  std::vector<float> lightness, yellowness;
   for (int y = 0; y < small.rows; ++y)
     for (int x = 0; x < small.cols; ++x)
       if (normal.at<uint8_t>(y, x)) {
-        L.push_back(lab[0].at<float>(y, x));
-        B.push_back(lab[2].at<float>(y, x));
+        lightness.push_back(lab[0].at<float>(y, x));
+        yellowness.push_back(lab[2].at<float>(y, x));
       }
   auto median = [](std::vector<float>& v) {
-    std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
+    std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
     return static_cast<double>(v[v.size() / 2]);
   };
-  return ItaDegrees(median(L), median(B));
+  return ItaDegrees(median(lightness), median(yellowness));
 }
 
 }  // namespace skintrack::scoring

@@ -129,6 +129,7 @@ std::vector<GroupSummary> Summarise(const std::vector<PhotoScore>& scores) {
   std::vector<GroupSummary> out;
   if (scores.empty()) return out;
   std::vector<const PhotoScore*> all;
+  all.reserve(scores.size());
   for (const PhotoScore& s : scores) all.push_back(&s);
   out.push_back(summarise("all", all));
   for (const char* group : {"very_light", "light", "intermediate", "tan", "brown", "dark"}) {

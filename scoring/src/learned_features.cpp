@@ -1,6 +1,7 @@
 #include "learned_features.h"
 
 #include <algorithm>
+#include <cstddef>
 #include <opencv2/imgproc.hpp>
 #include <vector>
 
@@ -68,7 +69,7 @@ float MedianOver(const cv::Mat& x, const cv::Mat& skin) {
       if (sp[c]) v.push_back(xp[c]);
   }
   if (v.size() < 16) v.assign(x.begin<float>(), x.end<float>());
-  std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
   return v[v.size() / 2];
 }
 

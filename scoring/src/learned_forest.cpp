@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <istream>
 #include <opencv2/core.hpp>
 #include <ostream>
@@ -80,7 +81,7 @@ class ForestBuilder {
       const size_t count = t.end - t.begin;
       Forest::Node leaf{-1, 0.f, 0, static_cast<float>(double(pos) / double(count))};
       nodes[t.node] = leaf;
-      if (t.depth >= o_.max_depth || count < size_t(2 * o_.min_leaf) || pos == 0 || pos == count)
+      if (t.depth >= o_.max_depth || count < 2 * size_t(o_.min_leaf) || pos == 0 || pos == count)
         continue;
       int best_f = -1, best_b = -1;
       double best_score = (double(pos) * pos + double(count - pos) * (count - pos)) / count;
@@ -91,7 +92,8 @@ class ForestBuilder {
       }
       if (best_f < 0) continue;
       const uint8_t* col = &bins_[size_t(best_f) * n_];
-      const auto mid = std::partition(idx.begin() + t.begin, idx.begin() + t.end,
+      const auto mid = std::partition(idx.begin() + static_cast<std::ptrdiff_t>(t.begin),
+                                      idx.begin() + static_cast<std::ptrdiff_t>(t.end),
                                       [&](uint32_t i) { return col[i] <= best_b; });
       const size_t split = static_cast<size_t>(mid - idx.begin());
       const size_t left = nodes.size();

@@ -84,7 +84,8 @@ cv::Mat PredictMapStrided(const Forest& forest, const cv::Mat& features) {
   for (int y = 0; y < half.height; ++y) {
     const uint8_t* src = features.ptr<uint8_t>(2 * y);
     uint8_t* dst = sub.ptr<uint8_t>(y);
-    for (int x = 0; x < half.width; ++x) std::memcpy(dst + x * bytes, src + 2 * x * bytes, bytes);
+    for (int x = 0; x < half.width; ++x)
+      std::memcpy(dst + size_t(x) * bytes, src + 2 * size_t(x) * bytes, bytes);
   }
   cv::Mat p, out;
   // Sample (x, y) of `sub` sits at pixel (2x, 2y): map the grid back exactly.

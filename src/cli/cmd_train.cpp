@@ -1,6 +1,7 @@
 // `skintrack train`: trains a learned segmentation model from annotated photos and reports its
 // Dice on a held-out validation split, per photo and per ITA skin-tone group.
 #include <chrono>
+#include <cmath>
 #include <ctime>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -55,7 +56,7 @@ int RunTrain(Args& args, std::ostream& out) {
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   cv::RNG rng(o.seed * 2654435761ull + 17);
   for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng.uniform(0, int(i))]);
-  size_t n_val = static_cast<size_t>(validation_share * photos.size() + 0.5);
+  size_t n_val = static_cast<size_t>(std::lround(validation_share * double(photos.size())));
   if (validation_share > 0 && n_val == 0 && photos.size() >= 3) n_val = 1;
   if (photos.size() - n_val < 2) {
     throw Error(ErrorCode::kInvalidArgument,
