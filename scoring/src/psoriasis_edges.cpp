@@ -32,9 +32,11 @@ constexpr double kMinSkinBorderShare = 0.1;
 // candidate is searched for sharp-bordered plaques inside it (a plaque on a blotch).
 constexpr int kSubLevels = 6;
 constexpr double kMinRestShare = 0.5;
-// Blotchy erythema carries no scale: a soft red part whose rest is mostly whitish scale is a
-// thickly scaled plaque, its red islands stepped against its own scale (see RedPartsToKeep).
-constexpr double kMinScaleRestShare = 0.5;
+// Blotchy erythema carries no scale: a soft red part whose rest is at least this share whitish
+// scale is a thickly scaled plaque, its red islands stepped against its own scale (see
+// RedPartsToKeep). Phantom plaques on brown skin: 0.7-0.95; a synthetic plaque with a wide pink
+// rim: 0.36-0.54.
+constexpr double kMinScaleRestShare = 0.3;
 constexpr double kSubLevelStep = 0.1;
 
 struct BorderCount {
@@ -152,7 +154,7 @@ Parts ClassifyParts(const cv::Mat& mask, const cv::Mat& score, const cv::Mat& sk
 // with a soft pink rim), and those whose rest, away from the stepped plaques inside them, has at
 // least kMinRestShare of their redness (a plaque whose core alone has a step). The others are
 // blotches around a plaque, much less red than it: only the stepped plaques inside them
-// (`inner`) are kept. Unless that rest is mostly whitish scale: then the part is one thickly
+// (`inner`) are kept. Unless that rest is largely whitish scale: then the part is one thickly
 // scaled plaque whose red islands are stepped against its own scale (blotches carry none).
 cv::Mat RedPartsToKeep(const cv::Mat& red, const cv::Mat& inner, const cv::Mat& score,
                        const cv::Mat& scale, const EdgeSplit& split, int band) {
