@@ -32,6 +32,11 @@ constexpr double kMinSkinBorderShare = 0.1;
 // candidate is searched for sharp-bordered plaques inside it (a plaque on a blotch).
 constexpr int kSubLevels = 6;
 constexpr double kMinRestShare = 0.5;
+// Blotchy erythema carries no scale: a soft red part whose rest is at least this share whitish
+// scale is a thickly scaled plaque, its red islands stepped against its own scale (see
+// RedPartsToKeep). Phantom plaques on brown skin: 0.7-0.95; a synthetic plaque with a wide pink
+// rim: 0.36-0.54.
+constexpr double kMinScaleRestShare = 0.3;
 constexpr double kSubLevelStep = 0.1;
 
 struct BorderCount {
@@ -149,22 +154,29 @@ Parts ClassifyParts(const cv::Mat& mask, const cv::Mat& score, const cv::Mat& sk
 // with a soft pink rim), and those whose rest, away from the stepped plaques inside them, has at
 // least kMinRestShare of their redness (a plaque whose core alone has a step). The others are
 // blotches around a plaque, much less red than it: only the stepped plaques inside them
-// (`inner`) are kept.
+// (`inner`) are kept. Unless that rest is largely whitish scale: then the part is one thickly
+// scaled plaque whose red islands are stepped against its own scale (blotches carry none).
 cv::Mat RedPartsToKeep(const cv::Mat& red, const cv::Mat& inner, const cv::Mat& score,
-                       const EdgeSplit& split, int band) {
+                       const cv::Mat& scale, const EdgeSplit& split, int band) {
   cv::Mat labels, near_inner;
   const int n = cv::connectedComponents(red, labels, 8, CV_32S);
   cv::dilate(inner, near_inner, Disk(2 * band));
   std::vector<double> rest_sum(static_cast<size_t>(n), 0.0), inner_sum(rest_sum);
   std::vector<int> rest_count(static_cast<size_t>(n), 0), inner_count(static_cast<size_t>(n), 0);
+  std::vector<int> rest_scale(static_cast<size_t>(n), 0), rest_all(static_cast<size_t>(n), 0);
   for (int y = 0; y < red.rows; ++y) {
     const int* l = labels.ptr<int>(y);
     const unsigned char* in = inner.ptr<unsigned char>(y);
     const unsigned char* ni = near_inner.ptr<unsigned char>(y);
     const float* s = score.ptr<float>(y);
+    const unsigned char* sc = scale.ptr<unsigned char>(y);
     for (int x = 0; x < red.cols; ++x) {
       const size_t k = static_cast<size_t>(l[x]);
       if (k == 0) continue;
+      if (!ni[x]) {
+        ++rest_all[k];
+        if (sc[x]) ++rest_scale[k];
+      }
       if (in[x]) {
         ++inner_count[k];
         inner_sum[k] += s[x] - split.normal_mode;
@@ -180,7 +192,8 @@ cv::Mat RedPartsToKeep(const cv::Mat& red, const cv::Mat& inner, const cv::Mat& 
     const bool red_rest =
         rest_count[k] > 0 && inner_count[k] > 0 &&
         rest_sum[k] / rest_count[k] >= kMinRestShare * inner_sum[k] / inner_count[k];
-    keep[k] = inner_count[k] == 0 || red_rest ? 255 : 0;
+    const bool scaled_rest = rest_all[k] > 0 && rest_scale[k] >= kMinScaleRestShare * rest_all[k];
+    keep[k] = inner_count[k] == 0 || red_rest || scaled_rest ? 255 : 0;
   }
   return SelectLabels(labels, keep);
 }
@@ -188,7 +201,7 @@ cv::Mat RedPartsToKeep(const cv::Mat& red, const cv::Mat& inner, const cv::Mat& 
 }  // namespace
 
 cv::Mat KeepSharpBordered(const cv::Mat& lesion, const cv::Mat& score, const cv::Mat& skin,
-                          const EdgeSplit& split, double min_area_pixels) {
+                          const cv::Mat& scale, const EdgeSplit& split, double min_area_pixels) {
   const int band = std::max(2, static_cast<int>(std::lround(kBandShare * Longest(lesion))));
   const Parts parts = ClassifyParts(lesion, score, skin, split, band);
   if (cv::countNonZero(parts.soft) == 0) return parts.step;
@@ -205,7 +218,8 @@ cv::Mat KeepSharpBordered(const cv::Mat& lesion, const cv::Mat& score, const cv:
     // Only red or clearly stepped ones: the steep top of a blotch can pass the border test.
     inner |= ClassifyParts(candidate, score, skin, split, band).red_step;
   }
-  return parts.step | inner | (RedPartsToKeep(parts.red, inner, score, split, band) & lesion);
+  return parts.step | inner |
+         (RedPartsToKeep(parts.red, inner, score, scale, split, band) & lesion);
 }
 
 }  // namespace skintrack::scoring::detail

@@ -17,8 +17,10 @@ struct EdgeSplit {
 // The parts of `lesion` (CV_8UC1 0/255, holes filled) whose border is a step of redness, and
 // inside the others (soft borders: blotchy erythema, possibly with a plaque on it) the parts that
 // have a step border at a higher level of `score` (CV_32F delta a*). `skin` bounds the outside
-// of a border. Parts smaller than `min_area_pixels` found at higher levels are ignored.
+// of a border; `scale` (CV_8UC1, whitish scale) tells a thickly scaled plaque, whose red islands
+// are stepped against its own scale, from blotches around a plaque. Parts smaller than
+// `min_area_pixels` found at higher levels are ignored.
 cv::Mat KeepSharpBordered(const cv::Mat& lesion, const cv::Mat& score, const cv::Mat& skin,
-                          const EdgeSplit& split, double min_area_pixels);
+                          const cv::Mat& scale, const EdgeSplit& split, double min_area_pixels);
 
 }  // namespace skintrack::scoring::detail

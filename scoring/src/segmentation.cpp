@@ -325,6 +325,7 @@ class ClassicalSegmenter : public Segmenter {
   struct LesionState {
     Split split;
     cv::Mat score, membership, lesion;
+    cv::Mat scale;  // whitish scale (psoriasis)
   };
 
   // The lesions at the split's border level `level` (share of the contrast): membership above it,
@@ -336,7 +337,7 @@ class ClassicalSegmenter : public Segmenter {
     const detail::EdgeSplit edge{s.split.normal_mode, s.split.contrast, level,
                                  kMinBorderStepOfContrast * p.min_contrast,
                                  kMildRednessOfMinContrast * p.min_contrast};
-    return detail::KeepSharpBordered(m, s.score, skin, edge, p.min_area_pixels);
+    return detail::KeepSharpBordered(m, s.score, skin, s.scale, edge, p.min_area_pixels);
   }
 
   // Passes: the first against the whole skin, each later one against the skin outside the
@@ -372,6 +373,7 @@ class ClassicalSegmenter : public Segmenter {
       LesionState next;
       next.split = found;
       next.score = score;
+      next.scale = scale_candidates;
       next.lesion = cv::Mat::zeros(skin.size(), CV_8UC1);
       if (found.found) {
         next.membership = Membership(score, found, scale_candidates, skin, p);

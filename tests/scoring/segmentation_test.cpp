@@ -294,6 +294,46 @@ TEST(Psoriasis, ExtensivePlaquesWithThickScaleAreFoundWhole) {
   EXPECT_GT(CompareToTruth(seg.lesion_mask, s.lesion).dice, 0.85);
 }
 
+// Thick plaques on brown skin (Fitzpatrick V): whitish scale over most of each plaque, red islands
+// showing through it, and a faint pink rim that fades out over 24 pixels (a soft border).
+struct ScaledPlaque {
+  cv::Point centre;
+  int radius;
+};
+const ScaledPlaque kScaledPlaques[] = {{{230, 220}, 95}, {{440, 270}, 75}};
+constexpr int kRimWidth = 24;
+constexpr float kRimRedness = 4.0f, kIslandRedness = 16.0f;
+
+cv::Vec3f ThickScaledPlaques(int x, int y, cv::Vec3f v) {
+  for (const ScaledPlaque& p : kScaledPlaques) {
+    const double d = std::hypot(x - p.centre.x, y - p.centre.y);
+    if (d > p.radius) continue;
+    if (d > p.radius - kRimWidth) {
+      v[1] += kRimRedness * static_cast<float>((p.radius - d) / kRimWidth);
+    } else if (d < p.radius - kRimWidth - 6 && (x / 32 + y / 32) % 2 == 0 &&
+               (x % 32 - 16) * (x % 32 - 16) + (y % 32 - 16) * (y % 32 - 16) < 144) {
+      v[1] += kIslandRedness;  // a red island through the scale
+      v[0] -= 4.0f;
+    } else {
+      v = cv::Vec3f(78, 3, 6);  // silvery scale
+    }
+  }
+  return v;
+}
+
+TEST(Psoriasis, ThickWhiteScaledPlaquesOnBrownSkinAreFoundWhole) {
+  Scene s = MakeLabScene({640, 480}, {40, 12, 17}, ThickScaledPlaques);
+  // The truth: each plaque out to where its rim is a quarter of its peak redness.
+  for (const ScaledPlaque& p : kScaledPlaques) {
+    cv::circle(s.lesion, p.centre, p.radius - kRimWidth / 4, cv::Scalar(255), cv::FILLED);
+  }
+  s.lesion &= s.skin;
+  const Segmentation seg = SegmentWith(Condition::kPsoriasis, s.image);
+  // Segmenter 1.2: 0.80, one plaque reduced to its red islands (their step against the plaque's
+  // own scale made the rim and scale look like a blotch around them).
+  EXPECT_GT(CompareToTruth(seg.lesion_mask, s.lesion).dice, 0.9);
+}
+
 TEST(Segmentation, FullSizeBinaryMasksFromAReducedCopy) {
   const Scene s =
       MakeScene({2000, 1500}, {62, 12, 17}, {50, 27, 15}, {{{700, 600}, 130}, {{1200, 800}, 100}});
