@@ -110,7 +110,7 @@ struct LesionOnWork {
 
 LesionOnWork MeasureLesion(const WorkImage& w, const cv::Mat& labels, const cv::Mat& stats, int i,
                            const Lab& normal_skin) {
-  const cv::Mat &L = w.lab[0], &A = w.lab[1], &B = w.lab[2];
+  const cv::Mat &l_star = w.lab[0], &a_star = w.lab[1], &b_star = w.lab[2];
   const cv::Rect box(stats.at<int>(i, cv::CC_STAT_LEFT), stats.at<int>(i, cv::CC_STAT_TOP),
                      stats.at<int>(i, cv::CC_STAT_WIDTH), stats.at<int>(i, cv::CC_STAT_HEIGHT));
   const cv::Rect roi = (box + cv::Size(2 * w.ring, 2 * w.ring) - cv::Point(w.ring, w.ring)) &
@@ -121,11 +121,11 @@ LesionOnWork MeasureLesion(const WorkImage& w, const cv::Mat& labels, const cv::
   cv::Mat ring_mask = around & w.normal(roi);
   LesionOnWork out;
   LesionMeasurement& lm = out.row;
-  lm.lesion = MedianLab(L(roi), A(roi), B(roi), comp);
+  lm.lesion = MedianLab(l_star(roi), a_star(roi), b_star(roi), comp);
   lm.surround = cv::countNonZero(ring_mask) >= kMinRingPixels
-                    ? MedianLab(L(roi), A(roi), B(roi), ring_mask)
+                    ? MedianLab(l_star(roi), a_star(roi), b_star(roi), ring_mask)
                     : normal_skin;
-  const cv::Mat scale_px = ScaleMask(L(roi), A(roi), B(roi), lm.surround) & comp;
+  const cv::Mat scale_px = ScaleMask(l_star(roi), a_star(roi), b_star(roi), lm.surround) & comp;
   out.pixels = cv::countNonZero(comp);
   out.scale_pixels = cv::countNonZero(scale_px);
   lm.scale_fraction = out.pixels > 0 ? out.scale_pixels / out.pixels : 0.0;
@@ -135,7 +135,7 @@ LesionOnWork MeasureLesion(const WorkImage& w, const cv::Mat& labels, const cv::
   // redness, and the median of a mixed border would understate it.
   double plaque_a = lm.lesion.a;
   if (cv::countNonZero(red_part) >= 4) {
-    std::vector<float> av = Gather(A(roi), red_part);
+    std::vector<float> av = Gather(a_star(roi), red_part);
     plaque_a = Quantile(av, 0.75);
   }
   lm.delta_l = lm.lesion.l - lm.surround.l;

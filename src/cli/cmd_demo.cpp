@@ -63,7 +63,7 @@ struct DemoPatient {
 };
 
 const std::vector<DemoPatient>& Patients() {
-  static const std::vector<DemoPatient> patients = {
+  static const std::vector<DemoPatient> kPatients = {
       {"DEMO-01",
        Condition::kPsoriasis,
        phantom::Response::kResponder,
@@ -78,7 +78,7 @@ const std::vector<DemoPatient>& Patients() {
        {{"face", 4, 301}, {"left-hand", 4, 302}}},
       {"DEMO-04", Condition::kVitiligo, phantom::Response::kPartial, {{"right-hand", 6, 401}}},
   };
-  return patients;
+  return kPatients;
 }
 
 constexpr int kVisits = 4;
@@ -131,7 +131,7 @@ cv::Size ParseSize(const std::optional<std::string>& text) {
 // OUT/data, recreated (refusing a folder that is not a skintrack data directory).
 std::filesystem::path FreshDataDir(const std::string& out_dir) {
   namespace fs = std::filesystem;
-  const fs::path data = fs::path(out_dir) / "data";
+  fs::path data = fs::path(out_dir) / "data";
   if (fs::exists(data)) {
     if (!fs::exists(data / "skintrack.db")) {
       throw Error(ErrorCode::kConflict, data.string() +

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <mutex>
@@ -50,7 +51,8 @@ options:
 double Percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
-  const size_t i = std::min(v.size() - 1, static_cast<size_t>(p * (v.size() - 1) + 0.5));
+  const size_t i =
+      std::min(v.size() - 1, static_cast<size_t>(std::lround(p * double(v.size() - 1))));
   return v[i];
 }
 
@@ -246,6 +248,7 @@ int RunLoadtest(Args& args, std::ostream& out) {
   Tally t(acks, out);
   const auto t0 = Clock::now();
   std::vector<std::thread> threads;
+  threads.reserve(static_cast<size_t>(devices));
   for (int d = 0; d < devices; ++d) threads.emplace_back([&, d] { RunDevice(job, d, t); });
   for (auto& thread : threads) thread.join();
   const double push_s = std::chrono::duration<double>(Clock::now() - t0).count();

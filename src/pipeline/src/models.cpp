@@ -66,7 +66,7 @@ const RegisteredModel* ModelRegistryState::Find(const std::string& id) const {
   return nullptr;
 }
 
-ModelRegistry::ModelRegistry(fs::path data_dir) : dir_(std::move(data_dir) / "models") {}
+ModelRegistry::ModelRegistry(const fs::path& data_dir) : dir_(data_dir / "models") {}
 
 ModelRegistryState ModelRegistry::Read() const {
   ModelRegistryState state;
@@ -135,7 +135,7 @@ scoring::LearnedModel ModelRegistry::Load(const std::string& id) const {
   return scoring::LearnedModel::Load((dir_ / m->file).string(), scoring::TargetOf(m->condition));
 }
 
-ActiveModels::ActiveModels(fs::path data_dir) : registry_(std::move(data_dir)) {}
+ActiveModels::ActiveModels(const fs::path& data_dir) : registry_(data_dir) {}
 
 void ActiveModels::ReloadIfChanged() {
   std::error_code ec;

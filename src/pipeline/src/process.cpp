@@ -49,7 +49,7 @@ bool PassesQualityGate(storage::Store& store, const storage::Capture& capture, c
 scoring::Segmentation Segment(storage::Store& store, const storage::Capture& capture,
                               const cv::Mat& image, const CaptureSegmenter& segmenter,
                               const json& inputs, const std::string& actor) {
-  const scoring::Segmentation seg = segmenter.segmenter->Segment(image);
+  scoring::Segmentation seg = segmenter.segmenter->Segment(image);
   if (segmenter.clinician_mask) return seg;
   ResultRecord mask;
   mask.kind = ResultKind::kMask;

@@ -15,9 +15,9 @@ namespace {
 
 constexpr char kSchemeLine[] = "scheme hmac-sha256";
 
-std::string Hex(const unsigned char* bytes, unsigned int n) {
+std::string Hex(const unsigned char* bytes, std::size_t n) {
   std::string out(2 * n, '0');
-  for (unsigned int i = 0; i < n; ++i) std::snprintf(&out[2 * i], 3, "%02x", bytes[i]);
+  for (std::size_t i = 0; i < n; ++i) std::snprintf(&out[2 * i], 3, "%02x", bytes[i]);
   return out;
 }
 
@@ -65,7 +65,7 @@ PseudonymKey LoadOrCreatePseudonymKey(const std::string& dir) {
   if (!urandom.read(reinterpret_cast<char*>(raw), sizeof raw)) {
     throw Error(ErrorCode::kIo, "cannot read /dev/urandom");
   }
-  const PseudonymKey key{PseudonymKey::Scheme::kHmacSha256, Hex(raw, sizeof raw)};
+  PseudonymKey key{PseudonymKey::Scheme::kHmacSha256, Hex(raw, sizeof raw)};
   const std::string tmp = path.string() + ".tmp";
   {
     std::ofstream out(tmp, std::ios::trunc);

@@ -77,7 +77,7 @@ std::int64_t ParseRfc3339(const std::string& text) {
   tm.tm_hour = h;
   tm.tm_min = mi;
   tm.tm_sec = s == 60 ? 59 : s;  // a leap second reads as the second before it
-  const std::int64_t secs = static_cast<std::int64_t>(timegm(&tm)) - offset_min * 60;
+  const std::int64_t secs = static_cast<std::int64_t>(timegm(&tm)) - std::int64_t{offset_min} * 60;
   return secs * 1000 + millis;
 }
 

@@ -209,7 +209,7 @@ class Session : public std::enable_shared_from_this<Session> {
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
     stream_.expires_after(std::chrono::seconds(5));
-    drain_.resize(64 * 1024);
+    drain_.resize(std::size_t{64} * 1024);
     LingerRead();
   }
 

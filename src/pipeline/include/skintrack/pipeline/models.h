@@ -45,7 +45,7 @@ struct ModelRegistryState {
 // rename: one trainer at a time (the CLI), any number of readers.
 class ModelRegistry {
  public:
-  explicit ModelRegistry(std::filesystem::path data_dir);
+  explicit ModelRegistry(const std::filesystem::path& data_dir);
   const std::filesystem::path& dir() const { return dir_; }  // DIR/models
   std::filesystem::path registry_path() const { return dir_ / "registry.json"; }
 
@@ -72,7 +72,7 @@ class ModelRegistry {
 // a running server picks up `skintrack model activate` at its next segmentation. Thread-safe.
 class ActiveModels {
  public:
-  explicit ActiveModels(std::filesystem::path data_dir);
+  explicit ActiveModels(const std::filesystem::path& data_dir);
   // The active model of the condition, or null when none is active. A model that fails to load
   // is reported on stderr once and treated as absent (the classical segmenter is used).
   std::shared_ptr<const scoring::LearnedModel> For(Condition condition);

@@ -22,7 +22,7 @@ class ActiveModels;  // models.h
 
 struct PipelineOptions {
   int workers = 2;  // processing threads
-  std::int64_t lease_ms = 10 * 60 * 1000;
+  std::int64_t lease_ms = std::int64_t{10} * 60 * 1000;
   int registration_threads = 1;  // ITK threads per registration (workers x this <= cores)
   scoring::QualityOptions quality;
   // The data directory's active models (models.h); null = none (patient references and the

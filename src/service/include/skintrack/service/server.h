@@ -14,12 +14,13 @@ namespace skintrack::service {
 
 struct ServerOptions {
   std::string bind = "127.0.0.1";
-  int port = 8080;                                 // 0 = an ephemeral port (tests)
-  int io_threads = 1;                              // network threads
-  int handler_threads = 4;                         // threads running request handlers
-  std::size_t max_body_bytes = 40u * 1024 * 1024;  // larger bodies get 413 before being read
-  int read_timeout_s = 60;                         // per request (header + body)
-  void Check() const;                              // throws Error(kInvalidArgument)
+  int port = 8080;          // 0 = an ephemeral port (tests)
+  int io_threads = 1;       // network threads
+  int handler_threads = 4;  // threads running request handlers
+  std::size_t max_body_bytes =
+      std::size_t{40} * 1024 * 1024;  // larger bodies get 413 before being read
+  int read_timeout_s = 60;            // per request (header + body)
+  void Check() const;                 // throws Error(kInvalidArgument)
 };
 
 // Called for each finished request: for structured logs and metrics.
