@@ -24,16 +24,6 @@ bool IsImageFile(const fs::path& p) {
          ext == ".tiff" || ext == ".webp";
 }
 
-std::vector<fs::path> ImagesIn(const fs::path& dir) {
-  if (!fs::is_directory(dir))
-    throw Error(ErrorCode::kNotFound, "no such directory: " + dir.string());
-  std::vector<fs::path> files;
-  for (const auto& e : fs::directory_iterator(dir))
-    if (e.is_regular_file() && IsImageFile(e.path())) files.push_back(e.path());
-  std::sort(files.begin(), files.end());
-  return files;
-}
-
 std::optional<fs::path> MaskFor(const fs::path& masks, const std::string& stem) {
   for (const char* suffix : {"", "_mask", "_lesion", "_segmentation", "_gt"}) {
     for (const char* ext : {".png", ".PNG"}) {
@@ -52,6 +42,16 @@ std::vector<std::string> ClassesOf(LearnedTarget t) {
 }
 
 }  // namespace
+
+std::vector<fs::path> ImagesIn(const fs::path& dir) {
+  if (!fs::is_directory(dir))
+    throw Error(ErrorCode::kNotFound, "no such directory: " + dir.string());
+  std::vector<fs::path> files;
+  for (const auto& e : fs::directory_iterator(dir))
+    if (e.is_regular_file() && IsImageFile(e.path())) files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  return files;
+}
 
 cv::Mat ReadBinaryMask(const std::string& path, cv::Size expected, bool binarise) {
   if (!fs::is_regular_file(path)) throw Error(ErrorCode::kIo, "cannot read mask " + path);

@@ -23,14 +23,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-bool IsImage(const fs::path& p) {
-  std::string ext = p.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(),
-                 [](unsigned char c) { return std::tolower(c); });
-  return ext == ".jpg" || ext == ".jpeg" || ext == ".png" || ext == ".bmp" || ext == ".tif" ||
-         ext == ".tiff" || ext == ".webp";
-}
-
 // The reference mask of an image: the same stem in the masks folder, optionally with one of the
 // usual suffixes (PH2 "_lesion", ISIC "_segmentation", "_mask", "_gt").
 std::optional<fs::path> FindMask(const fs::path& masks, const std::string& stem) {
@@ -291,11 +283,7 @@ int RunEval(Args& args, std::ostream& out) {
   }
   if (overlays) fs::create_directories(*overlays);
 
-  std::vector<fs::path> files;
-  for (const auto& e : fs::directory_iterator(images)) {
-    if (e.is_regular_file() && IsImage(e.path())) files.push_back(e.path());
-  }
-  std::sort(files.begin(), files.end());
+  const std::vector<fs::path> files = scoring::ImagesIn(images);
 
   scoring::ClassicalSegmenterOptions so;
   so.condition = condition;

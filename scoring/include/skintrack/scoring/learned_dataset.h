@@ -3,6 +3,7 @@
 // the first bad one in the error; nothing is read lazily.
 #pragma once
 
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
@@ -56,5 +57,9 @@ std::string SourceKey(const std::string& file_name);
 // ITA (degrees) of the image's normal skin: medians of L* and b* over `skin` minus `lesion`
 // (either may be empty; falls back to the whole skin, then the whole image).
 double NormalSkinIta(const cv::Mat& bgr, const cv::Mat& skin, const cv::Mat& lesion);
+
+// The image files (.jpg .jpeg .png .bmp .tif .tiff .webp, any case) directly in `dir`, sorted.
+// Throws Error(kNotFound) when `dir` is not a directory.
+std::vector<std::filesystem::path> ImagesIn(const std::filesystem::path& dir);
 
 }  // namespace skintrack::scoring
