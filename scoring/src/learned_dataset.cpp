@@ -108,15 +108,6 @@ std::vector<LabelledImage> LoadMaskFolder(const std::string& images_dir,
   return out;
 }
 
-cv::Mat Consensus(const std::vector<cv::Mat>& masks) {
-  if (masks.empty()) throw Error(ErrorCode::kInvalidArgument, "consensus of no mask");
-  cv::Mat votes = cv::Mat::zeros(masks[0].size(), CV_16U);
-  for (const cv::Mat& m : masks) cv::add(votes, m / 255, votes, cv::noArray(), CV_16U);
-  cv::Mat twice;
-  votes.convertTo(twice, CV_16U, 2.0);
-  return twice >= static_cast<double>(masks.size());
-}
-
 std::vector<AnnotatedPhoto> LoadAnnotatorFolder(const std::string& images_dir,
                                                 const std::string& annotators_dir,
                                                 LearnedTarget target) {
@@ -155,7 +146,7 @@ std::vector<AnnotatedPhoto> LoadAnnotatorFolder(const std::string& images_dir,
       photo.annotators.push_back(who);
       photo.annotator_masks.push_back(m);
     }
-    photo.image.mask = Consensus(photo.annotator_masks);
+    photo.image.mask = MajorityConsensus(photo.annotator_masks);
     out.push_back(std::move(photo));
   }
   if (out.empty()) throw Error(ErrorCode::kInvalidArgument, "no image in " + images_dir);
@@ -163,16 +154,11 @@ std::vector<AnnotatedPhoto> LoadAnnotatorFolder(const std::string& images_dir,
 }
 
 std::optional<double> HumanAgreement(const AnnotatedPhoto& photo) {
-  const size_t n = photo.annotator_masks.size();
-  if (n < 2) return std::nullopt;
+  if (photo.annotator_masks.size() < 2) return std::nullopt;
+  const ConsensusReport report = BuildConsensus(photo.annotator_masks, ConsensusMethod::kMajority);
   double sum = 0;
-  for (size_t i = 0; i < n; ++i) {
-    std::vector<cv::Mat> others;
-    for (size_t j = 0; j < n; ++j)
-      if (j != i) others.push_back(photo.annotator_masks[j]);
-    sum += learned::Dice(photo.annotator_masks[i], Consensus(others));
-  }
-  return sum / static_cast<double>(n);
+  for (const AnnotatorAgreement& a : report.per_annotator) sum += a.dice_vs_others;
+  return sum / static_cast<double>(report.per_annotator.size());
 }
 
 std::string SourceKey(const std::string& file_name) {

@@ -8,6 +8,7 @@
 #include "learned_model_impl.h"
 #include "skintrack/core/colour.h"
 #include "skintrack/core/error.h"
+#include "skintrack/scoring/consensus.h"
 #include "skintrack/scoring/learned_dataset.h"
 
 namespace skintrack::scoring {
@@ -92,7 +93,7 @@ PhotoScore ScorePhoto(const std::string& name, const cv::Mat& bgr, const cv::Mat
   }
   PhotoScore s;
   s.name = name;
-  s.dice = learned::Dice(predicted, truth);
+  s.dice = MaskDice(predicted, truth);
   const double area = static_cast<double>(bgr.total());
   s.predicted_fraction = cv::countNonZero(predicted) / area;
   s.truth_fraction = cv::countNonZero(truth) / area;

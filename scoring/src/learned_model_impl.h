@@ -46,8 +46,5 @@ cv::Mat ExpandDecision(const cv::Mat& clean, double threshold, cv::Size size);
 void FinishSegmentation(const cv::Mat& clean, double threshold, const cv::Mat& work_skin_mask,
                         LearnedTarget target, Segmentation& seg);
 
-// Dice of two 0/255 masks (1 when both are empty).
-double Dice(const cv::Mat& a, const cv::Mat& b);
-
 }  // namespace learned
 }  // namespace skintrack::scoring

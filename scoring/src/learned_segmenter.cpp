@@ -155,14 +155,6 @@ void FinishSegmentation(const cv::Mat& clean, double threshold, const cv::Mat& w
   if (target == LearnedTarget::kVitiligo) seg.envelope_mask = VitiligoEnvelope(seg.lesion_mask);
 }
 
-double Dice(const cv::Mat& a, const cv::Mat& b) {
-  const double na = cv::countNonZero(a), nb = cv::countNonZero(b);
-  if (na + nb == 0) return 1.0;
-  cv::Mat both;
-  cv::bitwise_and(a, b, both);
-  return 2.0 * cv::countNonZero(both) / (na + nb);
-}
-
 }  // namespace learned
 
 LearnedModel::LearnedModel(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) {}

@@ -9,6 +9,7 @@
 #include "learned_io.h"
 #include "learned_model_impl.h"
 #include "skintrack/core/error.h"
+#include "skintrack/scoring/consensus.h"
 
 namespace skintrack::scoring {
 namespace {
@@ -130,7 +131,7 @@ void TuneDecision(const std::vector<cv::Mat>& oof, const std::vector<Prepared>& 
         for (int i = r.start; i < r.end; ++i) {
           const cv::Mat c =
               learned::CleanProbability(oof[i], t, sigma, o.min_component_share, o.max_hole_share);
-          dice[i] = learned::Dice(c >= t, prep[i].truth);
+          dice[i] = MaskDice(c >= t, prep[i].truth);
         }
       });
       double sum = 0;

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "skintrack/scoring/consensus.h"
 #include "skintrack/scoring/learned_segmenter.h"
 
 namespace skintrack::scoring {
@@ -37,13 +38,11 @@ std::vector<LabelledImage> LoadMaskFolder(const std::string& images_dir,
 // `images_dir/<photo>.<ext>`. An annotator's mask is the union of their classes of the target
 // (psoriasis: Plaque, Scale, Papule; vitiligo: Patch, Macule); an annotator who drew only other
 // classes counts with an empty mask. The consensus is every pixel marked by at least half of the
-// annotators. Throws as LoadMaskFolder, and Error(kInvalidArgument) for the skin target.
+// annotators (MajorityConsensus, consensus.h). Throws as LoadMaskFolder, and
+// Error(kInvalidArgument) for the skin target.
 std::vector<AnnotatedPhoto> LoadAnnotatorFolder(const std::string& images_dir,
                                                 const std::string& annotators_dir,
                                                 LearnedTarget target);
-
-// Consensus of `masks` (pixels set in at least half of them, i.e. 2 * votes >= count).
-cv::Mat Consensus(const std::vector<cv::Mat>& masks);
 
 // The human bar of one photo: the mean over annotators of the Dice of each annotator's mask with
 // the consensus of the others. Needs at least 2 annotators (otherwise returns nullopt).
