@@ -21,8 +21,7 @@ cv::Mat Rect(cv::Size size, cv::Rect r) {
 
 // `truth` with each pixel flipped independently: in-truth pixels kept with probability
 // `sensitivity`, out-of-truth pixels left unmarked with probability `specificity`.
-cv::Mat NoisyAnnotator(const cv::Mat& truth, double sensitivity, double specificity,
-                       cv::RNG& rng) {
+cv::Mat NoisyAnnotator(const cv::Mat& truth, double sensitivity, double specificity, cv::RNG& rng) {
   cv::Mat m = cv::Mat::zeros(truth.size(), CV_8U);
   for (int y = 0; y < truth.rows; ++y) {
     for (int x = 0; x < truth.cols; ++x) {
@@ -90,8 +89,8 @@ TEST(ConsensusTest, MajorityKeepsPixelsMarkedByAtLeastHalf) {
   // Of two annotators, half is one: the union.
   EXPECT_EQ(cv::countNonZero(MajorityConsensus({a, c}) != (a | c)), 0);
   // Any non-zero value is a mark.
-  EXPECT_EQ(cv::countNonZero(MajorityConsensus({a / 255, b / 255, c / 255}) != Rect(s, {3, 0, 6, 1})),
-            0);
+  EXPECT_EQ(
+      cv::countNonZero(MajorityConsensus({a / 255, b / 255, c / 255}) != Rect(s, {3, 0, 6, 1})), 0);
 }
 
 TEST(ConsensusTest, MajorityReportHasHandComputedAgreement) {
@@ -185,8 +184,7 @@ TEST(ConsensusTest, IdenticalMasksAreTheirOwnConsensus) {
 TEST(ConsensusTest, RefusesMasksThatCannotBeCompared) {
   const cv::Mat a = Rect({10, 10}, {0, 0, 5, 5});
   EXPECT_THROW(BuildConsensus({a}, ConsensusMethod::kMajority), Error);
-  EXPECT_THROW(BuildConsensus({a, Rect({11, 10}, {0, 0, 5, 5})}, ConsensusMethod::kStaple),
-               Error);
+  EXPECT_THROW(BuildConsensus({a, Rect({11, 10}, {0, 0, 5, 5})}, ConsensusMethod::kStaple), Error);
   cv::Mat wide;
   a.convertTo(wide, CV_16U);
   EXPECT_THROW(MajorityConsensus({a, wide}), Error);

@@ -31,8 +31,8 @@ struct StapleOptions {
 // (Warfield's global prior, held fixed); `truth_probability` is the posterior that each pixel is
 // in the true mask (CV_32F) and `mask` is where it is at least 0.5.
 struct StapleEstimate {
-  cv::Mat mask;               // CV_8UC1 0/255
-  cv::Mat truth_probability;  // CV_32FC1 in [0, 1]
+  cv::Mat mask;                     // CV_8UC1 0/255
+  cv::Mat truth_probability;        // CV_32FC1 in [0, 1]
   std::vector<double> sensitivity;  // per annotator, in input order
   std::vector<double> specificity;
   double prior = 0;
@@ -50,9 +50,9 @@ struct AnnotatorAgreement {
 
 struct ConsensusReport {
   ConsensusMethod method = ConsensusMethod::kMajority;
-  cv::Mat mask;                     // CV_8UC1 0/255, the consensus of all annotators
-  double consensus_fraction = 0;    // of the image's pixels in `mask`
-  double pairwise_dice_mean = 0;    // mean Dice over every pair of annotators
+  cv::Mat mask;                                   // CV_8UC1 0/255, the consensus of all annotators
+  double consensus_fraction = 0;                  // of the image's pixels in `mask`
+  double pairwise_dice_mean = 0;                  // mean Dice over every pair of annotators
   std::vector<AnnotatorAgreement> per_annotator;  // in input order
 };
 
