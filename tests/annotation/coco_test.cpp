@@ -119,7 +119,8 @@ TEST(CocoTest, MalformedFilesAreRefusedNamingTheFirstProblem) {
     "categories": [{"id": 3, "name": "plaque", "keypoints": ["a"]}], "annotations": [)";
   ExpectRefused("{", "not JSON");
   ExpectRefused(R"({"categories": [], "annotations": []})", "\"images\"");
-  ExpectRefused(head + R"({"id": 1, "image_id": 9, "category_id": 3}]})", "annotations[0].image_id");
+  ExpectRefused(head + R"({"id": 1, "image_id": 9, "category_id": 3}]})",
+                "annotations[0].image_id");
   ExpectRefused(head + R"({"id": 1, "image_id": 1, "category_id": 4}]})",
                 "annotations[0].category_id");
   ExpectRefused(head + R"({"id": 1, "image_id": 1, "category_id": 3,

@@ -49,9 +49,9 @@ TEST(RleTest, RandomMasksAndCountsRoundTrip) {
 }
 
 TEST(RleTest, RefusesBrokenEncodings) {
-  EXPECT_THROW(RleCountsFromString("d"), Error);    // ends inside a number
-  EXPECT_THROW(RleCountsFromString("2~"), Error);   // outside the alphabet
-  EXPECT_THROW(RleCountsFromString("A"), Error);    // a negative first run
+  EXPECT_THROW(RleCountsFromString("d"), Error);   // ends inside a number
+  EXPECT_THROW(RleCountsFromString("2~"), Error);  // outside the alphabet
+  EXPECT_THROW(RleCountsFromString("A"), Error);   // a negative first run
   EXPECT_THROW(DecodeRle({2, 2, {1, 2}}), Error);  // sums to 3, not 4
   EXPECT_THROW(EncodeRle(cv::Mat::zeros(2, 2, CV_16U)), Error);
 }
@@ -63,7 +63,8 @@ TEST(RleTest, PolygonsFillWithTheirEdges) {
   EXPECT_EQ(m.at<uchar>(3, 4), 255);
   EXPECT_EQ(m.at<uchar>(0, 0), 0);
   // Two overlapping polygons are a union, not an even-odd fill.
-  const cv::Mat both = RasterisePolygons({{0, 0, 3, 0, 3, 3, 0, 3}, {1, 1, 5, 1, 5, 5, 1, 5}}, {8, 8});
+  const cv::Mat both =
+      RasterisePolygons({{0, 0, 3, 0, 3, 3, 0, 3}, {1, 1, 5, 1, 5, 5, 1, 5}}, {8, 8});
   EXPECT_EQ(both.at<uchar>(2, 2), 255);
   EXPECT_THROW(RasterisePolygons({{0, 0, 3, 0}}, {8, 8}), Error);
 }

@@ -120,8 +120,7 @@ CocoCategory ParseCategory(const json& j, const std::string& where) {
   if (const json* v = Optional(j, "keypoints")) {
     if (!v->is_array()) Fail(where + ".keypoints", "must be an array of names");
     for (size_t i = 0; i < v->size(); ++i) {
-      c.keypoint_names.push_back(
-          String((*v)[i], where + ".keypoints[" + std::to_string(i) + "]"));
+      c.keypoint_names.push_back(String((*v)[i], where + ".keypoints[" + std::to_string(i) + "]"));
     }
   }
   return c;
@@ -148,8 +147,8 @@ Rle ParseRle(const json& j, const std::string& where, const CocoImage& image) {
     }
   } else if (counts.is_array()) {
     for (size_t i = 0; i < counts.size(); ++i) {
-      rle.counts.push_back(static_cast<std::uint32_t>(Integer(
-          counts[i], where + ".counts[" + std::to_string(i) + "]", 0, 0xFFFFFFFFLL)));
+      rle.counts.push_back(static_cast<std::uint32_t>(
+          Integer(counts[i], where + ".counts[" + std::to_string(i) + "]", 0, 0xFFFFFFFFLL)));
     }
   } else {
     Fail(where + ".counts", "must be a string or an array of integers");
@@ -187,8 +186,8 @@ std::vector<CocoKeypoint> ParseKeypoints(const json& j, const std::string& where
                                          const CocoCategory& category) {
   if (!j.is_array() || j.size() % 3 != 0) Fail(where, "must be an array of x, y, v triples");
   if (!category.keypoint_names.empty() && j.size() / 3 != category.keypoint_names.size()) {
-    Fail(where, "has " + std::to_string(j.size() / 3) + " points but category '" +
-                    category.name + "' names " + std::to_string(category.keypoint_names.size()));
+    Fail(where, "has " + std::to_string(j.size() / 3) + " points but category '" + category.name +
+                    "' names " + std::to_string(category.keypoint_names.size()));
   }
   std::vector<CocoKeypoint> out;
   for (size_t i = 0; i < j.size(); i += 3) {
@@ -221,8 +220,7 @@ std::unordered_map<std::int64_t, size_t> IndexById(const std::vector<T>& items, 
   return index;
 }
 
-CocoAnnotation ParseAnnotation(const json& j, const std::string& where,
-                               const CocoDataset& d,
+CocoAnnotation ParseAnnotation(const json& j, const std::string& where, const CocoDataset& d,
                                const std::unordered_map<std::int64_t, size_t>& images,
                                const std::unordered_map<std::int64_t, size_t>& categories) {
   if (!j.is_object()) Fail(where, "must be an object");
@@ -234,7 +232,8 @@ CocoAnnotation ParseAnnotation(const json& j, const std::string& where,
   a.image_id = Integer(j.at("image_id"), where + ".image_id", 0, kMaxId);
   a.category_id = Integer(j.at("category_id"), where + ".category_id", 0, kMaxId);
   const auto image = images.find(a.image_id);
-  if (image == images.end()) Fail(where + ".image_id", "no image has id " + std::to_string(a.image_id));
+  if (image == images.end())
+    Fail(where + ".image_id", "no image has id " + std::to_string(a.image_id));
   const auto category = categories.find(a.category_id);
   if (category == categories.end()) {
     Fail(where + ".category_id", "no category has id " + std::to_string(a.category_id));
@@ -321,7 +320,8 @@ CocoDataset ParseCoco(const std::string& text) {
   CocoDataset d;
   if (const json* info = Optional(root, "info")) {
     if (info->is_object()) {
-      if (const json* v = Optional(*info, "description")) d.description = String(*v, "info.description");
+      if (const json* v = Optional(*info, "description"))
+        d.description = String(*v, "info.description");
     }
   }
   const json& images = Array(root, "images", "file");
@@ -336,9 +336,8 @@ CocoDataset ParseCoco(const std::string& text) {
   const auto category_index = IndexById(d.categories, "categories");
   const json& annotations = Array(root, "annotations", "file");
   for (size_t i = 0; i < annotations.size(); ++i) {
-    d.annotations.push_back(ParseAnnotation(annotations[i],
-                                            "annotations[" + std::to_string(i) + "]", d,
-                                            image_index, category_index));
+    d.annotations.push_back(ParseAnnotation(
+        annotations[i], "annotations[" + std::to_string(i) + "]", d, image_index, category_index));
   }
   IndexById(d.annotations, "annotations");
   return d;

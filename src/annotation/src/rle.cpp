@@ -50,9 +50,9 @@ cv::Mat DecodeRle(const Rle& rle) {
   }
   const std::int64_t total = static_cast<std::int64_t>(rle.height) * rle.width;
   if (Total(rle.counts) != total) {
-    throw Error(ErrorCode::kInvalidArgument,
-                "RLE counts sum to " + std::to_string(Total(rle.counts)) + ", not height x width " +
-                    std::to_string(total));
+    throw Error(ErrorCode::kInvalidArgument, "RLE counts sum to " +
+                                                 std::to_string(Total(rle.counts)) +
+                                                 ", not height x width " + std::to_string(total));
   }
   cv::Mat by_column = cv::Mat::zeros(rle.width, rle.height, CV_8U);
   auto* p = by_column.ptr<uchar>(0);  // continuous: a fresh matrix

@@ -22,9 +22,9 @@ struct CocoImage {
   // skintrack extension fields (all optional):
   std::optional<std::int64_t> capture_id;
   std::string subject;  // patient id, or the pseudonymised subject id in a coordinator's export
-  std::optional<int> fitzpatrick;     // 1..6
-  std::optional<int> monk;            // 1..10 (Monk Skin Tone scale)
-  std::optional<double> ita_degrees;  // individual typology angle of normal skin
+  std::optional<int> fitzpatrick;             // 1..6
+  std::optional<int> monk;                    // 1..10 (Monk Skin Tone scale)
+  std::optional<double> ita_degrees;          // individual typology angle of normal skin
   std::map<std::string, std::string> labels;  // image-level labels: diagnosis, subtype, ...
 };
 
