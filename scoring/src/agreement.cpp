@@ -14,10 +14,9 @@ size_t CheckRectangular(const RatingTable& ratings) {
   const size_t raters = ratings[0].size();
   for (size_t u = 0; u < ratings.size(); ++u) {
     if (ratings[u].size() != raters) {
-      throw Error(ErrorCode::kInvalidArgument, "unit " + std::to_string(u + 1) + " has " +
-                                                   std::to_string(ratings[u].size()) +
-                                                   " raters' columns, unit 1 has " +
-                                                   std::to_string(raters));
+      throw Error(ErrorCode::kInvalidArgument,
+                  "unit " + std::to_string(u + 1) + " has " + std::to_string(ratings[u].size()) +
+                      " raters' columns, unit 1 has " + std::to_string(raters));
     }
   }
   return raters;

@@ -57,7 +57,8 @@ TEST(AgreementTest, KrippendorffAlphaEdgeCases) {
 
 TEST(AgreementTest, EachRaterAgainstTheOthers) {
   // Rater 3 disagrees on unit 2; rater 2 did not rate unit 3.
-  const RatingTable t = {{1, 1, 1}, {2, 2, 3}, {4, std::nullopt, 4}, {5, std::nullopt, std::nullopt}};
+  const RatingTable t = {
+      {1, 1, 1}, {2, 2, 3}, {4, std::nullopt, 4}, {5, std::nullopt, std::nullopt}};
   const auto a = AgreementWithOthers(t);
   ASSERT_EQ(a.size(), 3U);
   EXPECT_NEAR(*a[0], (1.0 + 0.5 + 1.0) / 3, 1e-12);
