@@ -76,8 +76,9 @@ TEST(AnnotationTest, WorkflowMovesDraftToSubmittedToReviewed) {
   EXPECT_EQ(Transition(std::nullopt, A::kSaveDraft, Tier::kAnnotator, true), S::kDraft);
   EXPECT_EQ(Transition(S::kDraft, A::kSaveDraft, Tier::kAnnotator, true), S::kDraft);
   EXPECT_EQ(Transition(S::kDraft, A::kSubmit, Tier::kAnnotator, true), S::kSubmitted);
-  EXPECT_EQ(Transition(S::kSubmitted, A::kReview, Tier::kReviewer, false, ReviewDecision::kAccepted),
-            S::kReviewed);
+  EXPECT_EQ(
+      Transition(S::kSubmitted, A::kReview, Tier::kReviewer, false, ReviewDecision::kAccepted),
+      S::kReviewed);
   EXPECT_EQ(Transition(S::kReviewed, A::kReopen, Tier::kAnnotator, true, ReviewDecision::kRejected),
             S::kDraft);
 }

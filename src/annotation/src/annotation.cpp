@@ -15,17 +15,15 @@ namespace {
 
 void CheckRange(const std::optional<int>& v, const char* where, int lo, int hi) {
   if (v && (*v < lo || *v > hi)) {
-    Bad(std::string("labels.") + where,
-        "must be " + std::to_string(lo) + ".." + std::to_string(hi) + ", got " +
-            std::to_string(*v));
+    Bad(std::string("labels.") + where, "must be " + std::to_string(lo) + ".." +
+                                            std::to_string(hi) + ", got " + std::to_string(*v));
   }
 }
 
 bool KeypointNameOk(const std::string& name) {
-  return !name.empty() && name.size() <= 40 &&
-         std::all_of(name.begin(), name.end(), [](char c) {
-           return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
-         });
+  return !name.empty() && name.size() <= 40 && std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+  });
 }
 
 bool Inside(double x, double y, cv::Size size) {
@@ -156,11 +154,12 @@ const char* AnnotationStateName(AnnotationState s) noexcept {
 }
 
 AnnotationState ParseAnnotationState(std::string_view text) {
-  for (auto s : {AnnotationState::kDraft, AnnotationState::kSubmitted, AnnotationState::kReviewed}) {
+  for (auto s :
+       {AnnotationState::kDraft, AnnotationState::kSubmitted, AnnotationState::kReviewed}) {
     if (text == AnnotationStateName(s)) return s;
   }
-  throw Error(ErrorCode::kInvalidArgument, "unknown annotation state '" + std::string(text) +
-                                               "' (draft, submitted, reviewed)");
+  throw Error(ErrorCode::kInvalidArgument,
+              "unknown annotation state '" + std::string(text) + "' (draft, submitted, reviewed)");
 }
 
 const char* ReviewDecisionName(ReviewDecision d) noexcept {
@@ -176,15 +175,16 @@ const char* ReviewDecisionName(ReviewDecision d) noexcept {
 }
 
 ReviewDecision ParseReviewDecision(std::string_view text) {
-  for (auto d : {ReviewDecision::kAccepted, ReviewDecision::kCorrected, ReviewDecision::kRejected}) {
+  for (auto d :
+       {ReviewDecision::kAccepted, ReviewDecision::kCorrected, ReviewDecision::kRejected}) {
     if (text == ReviewDecisionName(d)) return d;
   }
   throw Error(ErrorCode::kInvalidArgument, "unknown review decision '" + std::string(text) +
                                                "' (accepted, corrected, rejected)");
 }
 
-AnnotationState Transition(std::optional<AnnotationState> from, AnnotationAction action,
-                           Tier tier, bool is_author, std::optional<ReviewDecision> decision) {
+AnnotationState Transition(std::optional<AnnotationState> from, AnnotationAction action, Tier tier,
+                           bool is_author, std::optional<ReviewDecision> decision) {
   switch (action) {
     case AnnotationAction::kSaveDraft:
     case AnnotationAction::kSubmit: {

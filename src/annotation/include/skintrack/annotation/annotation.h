@@ -5,12 +5,11 @@
 #pragma once
 
 #include <map>
+#include <opencv2/core.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <opencv2/core.hpp>
 
 #include "skintrack/core/body_sites.h"
 
@@ -26,8 +25,8 @@ enum class MaskClass {
   kExclude
 };
 inline constexpr MaskClass kAllMaskClasses[] = {
-    MaskClass::kPsoriasisPlaque, MaskClass::kPsoriasisScale, MaskClass::kVitiligoDepigmented,
-    MaskClass::kVitiligoEnvelope, MaskClass::kSkin,          MaskClass::kExclude};
+    MaskClass::kPsoriasisPlaque,  MaskClass::kPsoriasisScale, MaskClass::kVitiligoDepigmented,
+    MaskClass::kVitiligoEnvelope, MaskClass::kSkin,           MaskClass::kExclude};
 
 // "psoriasis_plaque", "psoriasis_scale", "vitiligo_depigmented", "vitiligo_envelope", "skin",
 // "exclude"; the parser throws Error(kInvalidArgument) listing them.
@@ -96,8 +95,7 @@ enum class AnnotationAction {
 // Error(kConflict) when the state does not allow it, each saying why. `decision` is the review's
 // decision for kReview, and the decision the annotation was reviewed with for kReopen. Reviewing
 // one's own annotation is refused: a second opinion must be someone else's.
-AnnotationState Transition(std::optional<AnnotationState> from, AnnotationAction action,
-                           Tier tier, bool is_author,
-                           std::optional<ReviewDecision> decision = std::nullopt);
+AnnotationState Transition(std::optional<AnnotationState> from, AnnotationAction action, Tier tier,
+                           bool is_author, std::optional<ReviewDecision> decision = std::nullopt);
 
 }  // namespace skintrack::annotation
