@@ -43,28 +43,30 @@ std::string Segment(unsigned marker, const std::string& payload) {
 // by text a photo could carry (position, camera serial number).
 std::string ExifPayload(int orientation) {
   std::string t("Exif\0\0II*\0\x08\0\0\0", 14);
-  t += std::string("\x02\0", 2);                                               // 2 entries
+  t += std::string("\x02\0", 2);  // 2 entries
   t += std::string("\x12\x01\x03\0\x01\0\0\0", 8) + static_cast<char>(orientation) +
-       std::string("\0\0\0", 3);                                               // Orientation
-  t += std::string("\x25\x88\x04\0\x01\0\0\0\x26\0\0\0", 12);                  // GPS IFD
-  t += std::string("\0\0\0\0", 4);                                             // no IFD1
+       std::string("\0\0\0", 3);                               // Orientation
+  t += std::string("\x25\x88\x04\0\x01\0\0\0\x26\0\0\0", 12);  // GPS IFD
+  t += std::string("\0\0\0\0", 4);                             // no IFD1
   return t + "GPS 52.37N 4.89E SERIAL-0451-XYZ";
 }
 
 // After the JFIF segment that OpenCV writes first.
 std::string InsertAfterJfif(const std::string& jpeg, const std::string& segments) {
-  const size_t jfif_end = 4 + ((static_cast<unsigned char>(jpeg[4]) << 8) |
-                               static_cast<unsigned char>(jpeg[5]));
+  const size_t jfif_end =
+      4 + ((static_cast<unsigned char>(jpeg[4]) << 8) | static_cast<unsigned char>(jpeg[5]));
   return jpeg.substr(0, jfif_end) + segments + jpeg.substr(jfif_end);
 }
 
 TEST(ImageMetadataTest, JpegLosesExactlyItsMetadataSegments) {
   const std::string plain = Encode(".jpg", {cv::IMWRITE_JPEG_QUALITY, 90});
   const std::string tagged =
-      InsertAfterJfif(plain, Segment(0xE1, ExifPayload(6)) +
-                                 Segment(0xE1, "http://ns.adobe.com/xap/1.0/\0<x:xmpmeta>Jane Doe</x:xmpmeta>"s) +
-                                 Segment(0xED, "Photoshop 3.0\0IPTC byline Jane Doe"s) +
-                                 Segment(0xFE, "patient P002 Jane Doe")) +
+      InsertAfterJfif(
+          plain,
+          Segment(0xE1, ExifPayload(6)) +
+              Segment(0xE1, "http://ns.adobe.com/xap/1.0/\0<x:xmpmeta>Jane Doe</x:xmpmeta>"s) +
+              Segment(0xED, "Photoshop 3.0\0IPTC byline Jane Doe"s) +
+              Segment(0xFE, "patient P002 Jane Doe")) +
       std::string("\xFF\xD8 trailing thumbnail with its own EXIF SERIAL-0451", 50);
   const StrippedImage s = StripMetadata(tagged);
   EXPECT_EQ(s.bytes, plain);  // byte for byte what the encoder wrote, metadata aside
@@ -90,8 +92,8 @@ TEST(ImageMetadataTest, ProgressiveJpegKeepsEveryScan) {
             static_cast<unsigned char>(plain[next + 1]) > 0xD7))) {
     ++next;
   }
-  const std::string tagged = plain.substr(0, next) + Segment(0xFE, "between scans") +
-                             plain.substr(next);
+  const std::string tagged =
+      plain.substr(0, next) + Segment(0xFE, "between scans") + plain.substr(next);
   const StrippedImage s = StripMetadata(tagged);
   EXPECT_EQ(s.bytes, plain);
   EXPECT_TRUE(SamePixels(s.bytes, plain));
@@ -124,8 +126,7 @@ std::string Chunk(const std::string& type, const std::string& data) {
     return std::string{static_cast<char>(v >> 24), static_cast<char>(v >> 16),
                        static_cast<char>(v >> 8), static_cast<char>(v)};
   };
-  return be32(static_cast<std::uint32_t>(data.size())) + type + data +
-         be32(Crc32(type + data));
+  return be32(static_cast<std::uint32_t>(data.size())) + type + data + be32(Crc32(type + data));
 }
 
 TEST(ImageMetadataTest, PngLosesTextAndExifKeepsColourChunks) {
@@ -135,7 +136,8 @@ TEST(ImageMetadataTest, PngLosesTextAndExifKeepsColourChunks) {
   std::string exif = ExifPayload(3).substr(6);  // PNG's eXIf holds the TIFF structure directly
   const std::string tagged = plain.substr(0, after_ihdr) + gama +
                              Chunk("tEXt", std::string("Comment\0Jane Doe P002", 21)) +
-                             Chunk("eXIf", exif) + Chunk("tIME", std::string("\x07\xEA\x0C\x02\x01\x02\x03", 7)) +
+                             Chunk("eXIf", exif) +
+                             Chunk("tIME", std::string("\x07\xEA\x0C\x02\x01\x02\x03", 7)) +
                              Chunk("prVt", "private maker data") + plain.substr(after_ihdr);
   const StrippedImage s = StripMetadata(tagged);
   EXPECT_EQ(s.bytes, plain.substr(0, after_ihdr) + gama + plain.substr(after_ihdr));

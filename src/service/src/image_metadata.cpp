@@ -31,7 +31,8 @@ int TiffOrientation(std::string_view tiff) {
                   : (Byte(tiff, at) << 8) | Byte(tiff, at + 1);
   };
   auto u32 = [&](size_t at) -> std::uint32_t {
-    return little ? static_cast<std::uint32_t>(u16(at)) | (static_cast<std::uint32_t>(u16(at + 2)) << 16)
+    return little ? static_cast<std::uint32_t>(u16(at)) |
+                        (static_cast<std::uint32_t>(u16(at + 2)) << 16)
                   : (static_cast<std::uint32_t>(u16(at)) << 16) | u16(at + 2);
   };
   const std::uint32_t ifd = u32(4);
@@ -52,9 +53,7 @@ int TiffOrientation(std::string_view tiff) {
 
 constexpr unsigned kSoi = 0xD8, kEoi = 0xD9, kSos = 0xDA, kCom = 0xFE;
 
-bool IsStandalone(unsigned marker) {
-  return marker == 0x01 || (marker >= 0xD0 && marker <= 0xD9);
-}
+bool IsStandalone(unsigned marker) { return marker == 0x01 || (marker >= 0xD0 && marker <= 0xD9); }
 
 // Which APPn segments stay: JFIF (pixel aspect), ICC profile (colour), Adobe (colour transform).
 bool KeepApp(unsigned marker, std::string_view payload, std::string& name) {
