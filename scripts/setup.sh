@@ -14,10 +14,14 @@ PACKAGES=(
   libboost-dev libboost-system-dev
   libsqlite3-dev libsqlitecpp-dev
   libssl-dev
+  libdcmtk-dev
   nlohmann-json3-dev
   libgtest-dev libgmock-dev googletest
   chromium
+  orthanc dicom3tools
 )
+# libdcmtk-dev writes DICOM and sends it with C-STORE (src/dicom); the DICOM tests run a real
+# Orthanc PACS (orthanc) and check the files with dciodvfy (dicom3tools).
 # The dashboard test runs Node.js (playwright-core from the npm registry drives Chromium). Use the
 # machine's Node when there is one, otherwise Debian's (18; playwright-core 1.58 needs >= 18).
 command -v node >/dev/null 2>&1 || PACKAGES+=(nodejs)
@@ -68,6 +72,12 @@ else
   SUDO=
 fi
 export DEBIAN_FRONTEND=noninteractive
+# Packages with a service (orthanc) must not start it here: the tests start their own instance.
+if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+  printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+  $SUDO chmod 755 /usr/sbin/policy-rc.d
+  trap '$SUDO rm -f /usr/sbin/policy-rc.d' EXIT
+fi
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 install_npm_packages

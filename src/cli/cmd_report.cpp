@@ -4,6 +4,7 @@
 #include <ostream>
 
 #include "command.h"
+#include "dicom_export.h"
 #include "skintrack/core/error.h"
 #include "skintrack/pipeline/pseudonym.h"
 #include "skintrack/report/report.h"
@@ -52,21 +53,30 @@ int RunReport(Args& args, std::ostream& out) {
 
 constexpr char kExportUsage[] =
     R"(usage: skintrack export --data-dir DIR --format csv|fhir [--out FILE]
+       skintrack export --data-dir DIR --format dicom --capture ID --out FILE.dcm
 
 Cohort export with pseudonymised subject ids (S-...). csv: one row per subject, condition and
 visit (PASI with regional parts or T-/F-VASI, BSA %, responder flags, algorithm version,
 provenance); see docs/exports.md for the CDISC SDTM RS mapping. fhir: an R4 Bundle of Patient,
 Device, Media and Observation resources (local code system urn:skintrack:fhir:codes; there is no
-LOINC or SNOMED CT code for PASI or VASI). Standard output unless --out.
+LOINC or SNOMED CT code for PASI or VASI). Standard output unless --out. dicom: one capture as
+a VL Photographic Image for a PACS (see `skintrack dicom --help`, which also pushes to one).
 )";
 
 int RunExport(Args& args, std::ostream& out) {
   const std::string dir = args.Require("data-dir");
   const std::string format = args.Require("format");
+  if (format == "dicom") {  // one capture's photo for a PACS (cmd_dicom.cpp)
+    const long long capture = ParseInt(args.Require("capture"), "--capture");
+    const std::string out_path = args.Require("out");
+    args.CheckNoneLeft();
+    return ExportCaptureDicom(dir, capture, out_path, out);
+  }
   const auto path = args.Get("out");
   args.CheckNoneLeft();
   if (format != "csv" && format != "fhir") {
-    throw Error(ErrorCode::kInvalidArgument, "--format must be csv or fhir, got '" + format + "'");
+    throw Error(ErrorCode::kInvalidArgument,
+                "--format must be csv, fhir or dicom, got '" + format + "'");
   }
   auto store = storage::Store::OpenDataDir(dir);
   const pipeline::PseudonymKey key = pipeline::LoadOrCreatePseudonymKey(dir);

@@ -35,7 +35,8 @@ void PacsTarget::Check() const {
     }
   };
   if (host.empty()) throw Error(ErrorCode::kInvalidArgument, "PACS host is empty");
-  if (port < 1 || port > 65535) throw Error(ErrorCode::kInvalidArgument, "PACS port must be 1-65535");
+  if (port < 1 || port > 65535)
+    throw Error(ErrorCode::kInvalidArgument, "PACS port must be 1-65535");
   ae(called_ae, "called AE title");
   ae(calling_ae, "calling AE title");
   if (timeout_s < 1 || timeout_s > 3600) {
@@ -66,12 +67,12 @@ void StoreToPacs(const std::vector<WrittenInstance>& files, const PacsTarget& ta
     Check(scu.addPresentationContext(sop_class.c_str(), syntaxes), "proposing " + syntax);
   }
   Check(scu.initNetwork(), "PACS network");
-  Check(scu.negotiateAssociation(), "association with " + target.called_ae + " at " +
-                                        target.host + ":" + std::to_string(target.port));
+  Check(scu.negotiateAssociation(), "association with " + target.called_ae + " at " + target.host +
+                                        ":" + std::to_string(target.port));
   size_t stored = 0;
   for (const WrittenInstance& f : files) {
-    const T_ASC_PresentationContextID id =
-        scu.findPresentationContextID(UID_VLPhotographicImageStorage, f.transfer_syntax_uid.c_str());
+    const T_ASC_PresentationContextID id = scu.findPresentationContextID(
+        UID_VLPhotographicImageStorage, f.transfer_syntax_uid.c_str());
     if (id == 0) {
       scu.releaseAssociation();
       throw Error(ErrorCode::kIo, "the PACS accepted no presentation context for " +
@@ -82,11 +83,11 @@ void StoreToPacs(const std::vector<WrittenInstance>& files, const PacsTarget& ta
     const OFCondition sent = scu.sendSTORERequest(id, f.path.c_str(), nullptr, status);
     if (sent.bad() || status != 0) {
       scu.releaseAssociation();
-      throw Error(ErrorCode::kIo, "C-STORE of " + f.path + " failed (" +
-                                      (sent.bad() ? std::string(sent.text())
-                                                  : "status 0x" + std::to_string(status)) +
-                                      "; " + std::to_string(stored) + " of " +
-                                      std::to_string(files.size()) + " stored)");
+      throw Error(
+          ErrorCode::kIo,
+          "C-STORE of " + f.path + " failed (" +
+              (sent.bad() ? std::string(sent.text()) : "status 0x" + std::to_string(status)) +
+              "; " + std::to_string(stored) + " of " + std::to_string(files.size()) + " stored)");
     }
     ++stored;
   }

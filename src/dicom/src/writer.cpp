@@ -1,9 +1,9 @@
 // A capture as a VL Photographic Image (PS3.3 A.33.4). DCMTK writes the file.
 #include <cstdio>
-#include <optional>
 #include <ctime>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -17,6 +17,7 @@
 #include "dcmtk/dcmdata/dcsequen.h"
 #include "dcmtk/dcmdata/dcuid.h"
 #include "dicom_internal.h"
+#include "skintrack/core/body_sites.h"
 #include "skintrack/core/error.h"
 #include "skintrack/dicom/dicom.h"
 
@@ -94,18 +95,17 @@ void PutCode(DcmItem& item, const std::string& code, const std::string& meaning)
 // What was done to the patient's identity: PS3.15's basic profile, with the full dates kept
 // (the time series is the point of skintrack).
 void PutDeidentification(DcmDataset& ds) {
-  Put(ds, DCM_DeidentificationMethod,
-      "skintrack pseudonym (keyed hash); no name or birth date");
-  const std::pair<const char*, const char*> kMethods[] = {
+  Put(ds, DCM_DeidentificationMethod, "skintrack pseudonym (keyed hash); no name or birth date");
+  const std::pair<const char*, const char*> methods[] = {
       {"113100", "Basic Application Confidentiality Profile"},
       {"113106", "Retain Longitudinal Temporal Information Full Dates Option"}};
   for (int i = 0; i < 2; ++i) {
     DcmItem* item = nullptr;
     Check(ds.findOrCreateSequenceItem(DCM_DeidentificationMethodCodeSequence, item, i),
           "de-identification method");
-    Put(*item, DCM_CodeValue, kMethods[i].first);
+    Put(*item, DCM_CodeValue, methods[i].first);
     Put(*item, DCM_CodingSchemeDesignator, "DCM");
-    Put(*item, DCM_CodeMeaning, kMethods[i].second);
+    Put(*item, DCM_CodeMeaning, methods[i].second);
   }
 }
 
@@ -122,11 +122,22 @@ void PutAnatomy(DcmDataset& ds, const Anatomy& a) {
   Put(ds, DCM_ImageLaterality, a.laterality.empty() ? "U" : a.laterality);
 }
 
+// Stable within a study: the site's place in the catalogue, vitiligo series after psoriasis's.
+int SeriesNumber(const Photo& p) {
+  const auto& sites = BodySiteCatalogue();
+  int index = 0;
+  for (size_t i = 0; i < sites.size(); ++i) {
+    if (sites[i].name == p.site) index = static_cast<int>(i) + 1;
+  }
+  return (p.condition == "vitiligo" ? 100 : 0) + index;
+}
+
 void PutIdentity(DcmDataset& ds, const Photo& p, const WrittenInstance& w) {
   Put(ds, DCM_SpecificCharacterSet, "ISO_IR 192");
   Put(ds, DCM_SOPClassUID, kVlPhotographicImageStorage);
   Put(ds, DCM_SOPInstanceUID, w.sop_instance_uid);
-  Put(ds, DCM_PatientName, p.subject_id);
+  // The family-name component: a bare code reads as the retired "Last, First" form to checkers.
+  Put(ds, DCM_PatientName, p.subject_id + "^");
   Put(ds, DCM_PatientID, p.subject_id);
   Put(ds, DCM_PatientBirthDate, "");
   Put(ds, DCM_PatientSex, "");
@@ -137,11 +148,11 @@ void PutIdentity(DcmDataset& ds, const Photo& p, const WrittenInstance& w) {
   Put(ds, DCM_StudyTime, DicomTime(p.captured_at_ms));
   Put(ds, DCM_StudyDescription, "skintrack " + p.condition + " monitoring");
   Put(ds, DCM_ReferringPhysicianName, "");
-  Put(ds, DCM_StudyID, "");
+  Put(ds, DCM_StudyID, DicomDate(p.captured_at_ms));  // one study per subject and day
   Put(ds, DCM_AccessionNumber, "");
   Put(ds, DCM_Modality, "XC");  // external-camera photography
   Put(ds, DCM_SeriesInstanceUID, w.series_instance_uid);
-  Put(ds, DCM_SeriesNumber, "");
+  Put(ds, DCM_SeriesNumber, std::to_string(SeriesNumber(p)));
   Put(ds, DCM_SeriesDescription, p.condition + " " + p.site);
   Put(ds, DCM_Manufacturer, "");
   Put(ds, DCM_SoftwareVersions, "skintrack " + p.software_version);
@@ -224,7 +235,8 @@ WrittenInstance WritePhoto(const Photo& p, const std::string& path) {
   const auto frame = jpeg ? EncapsulatableJpeg(p.image_bytes) : std::nullopt;
   if (frame) {
     xfer = frame->extended ? EXS_JPEGProcess2_4 : EXS_JPEGProcess1;
-    PutPixelModule(ds, frame->width, frame->height, frame->subsampled ? "YBR_FULL_422" : "YBR_FULL");
+    PutPixelModule(ds, frame->width, frame->height,
+                   frame->subsampled ? "YBR_FULL_422" : "YBR_FULL");
     PutEncapsulatedJpeg(ds, p.image_bytes, xfer);
     w.encapsulated = true;
   } else {

@@ -16,11 +16,11 @@ struct Photo {
   std::string image_bytes;  // the stored capture
   std::string media_type;   // "image/jpeg" or "image/png"
   std::int64_t capture_id = 0;
-  std::string subject_id;    // pseudonymous: PatientID and PatientName
-  std::string site;          // a body-site catalogue name, e.g. "left-forearm"
-  std::string condition;     // "psoriasis" / "vitiligo": the study's description
+  std::string subject_id;           // pseudonymous: PatientID and PatientName
+  std::string site;                 // a body-site catalogue name, e.g. "left-forearm"
+  std::string condition;            // "psoriasis" / "vitiligo": the study's description
   std::int64_t captured_at_ms = 0;  // UTC
-  std::string device;        // device token id, "" when a clinician uploaded it
+  std::string device;               // device token id, "" when a clinician uploaded it
   std::string software_version;
   // Secret per data directory: UIDs are derived from it and the capture, so the same capture
   // always gets the same UIDs (a PACS sees a re-send as the same instance) and a UID reveals
