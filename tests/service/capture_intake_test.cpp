@@ -188,11 +188,11 @@ TEST_F(CaptureIntakeTest, WaitersBeyondTheLimitAreAnsweredAtOnce) {
   context_->workers = &idle;
   context_->max_wait_s = 3;
   context_->waiters = std::make_shared<ConcurrencyLimit>(2);
-  std::vector<std::future<HttpResponse>> waiting;
+  std::vector<std::future<HttpResponse>> waiting(2);
   for (int i = 0; i < 2; ++i) {
-    waiting.push_back(std::async(std::launch::async, [this, i] {
+    waiting[i] = std::async(std::launch::async, [this, i] {
       return Push(Jpeg(10 + i), std::string(kQuery) + "&wait=true");
-    }));
+    });
   }
   const auto deadline = Clock::now() + std::chrono::seconds(2);
   while (context_->waiters->in_use() < 2 && Clock::now() < deadline) {

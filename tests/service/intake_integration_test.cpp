@@ -45,15 +45,15 @@ TEST(IntakeIntegration, WaitingPushesLeaveHandlerThreadsForHealthz) {
   const std::string admin = svc.store().repository().CreateToken(t, "test").token;
   const int port = svc.Start();
 
-  std::vector<std::future<HttpReply>> pushes;
+  std::vector<std::future<HttpReply>> pushes(4);
   for (int i = 0; i < 4; ++i) {
-    pushes.push_back(std::async(std::launch::async, [&, i] {
+    pushes[i] = std::async(std::launch::async, [&, i] {
       return LoopbackRequest(port, "POST",
                              "/v1/patients/P1/sites/left-forearm/captures?condition=psoriasis"
                              "&captured_at=2026-01-0" +
                                  std::to_string(i + 1) + "T09:00:00Z&wait=true",
                              admin, Jpeg(i), "image/jpeg", 30);
-    }));
+    });
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(500));  // all four are in their handlers
   const auto t0 = Clock::now();

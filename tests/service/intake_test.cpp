@@ -1,5 +1,13 @@
 #include <gtest/gtest.h>
 
+// jpeglib.h needs <cstdio> and <cstddef> first.
+// clang-format off
+#include <cstddef>
+#include <cstdio>
+#include <cstdlib>
+#include <jpeglib.h>
+// clang-format on
+
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
@@ -143,6 +151,61 @@ TEST(Intake, AcceptsSoundJpegVariants) {
     const DecodedImage out = DecodeUpload(jpg, "image/jpeg");
     EXPECT_EQ(out.bgr.size(), img.size());
   }
+}
+
+// A valid progressive JPEG of `w` x `h` with one scan per AC coefficient, component and
+// successive-approximation step: 2 + 3 x 63 x 2 = 380 scans, each a pass over the whole image.
+std::string ManyScanJpeg(int w, int h) {
+  jpeg_compress_struct cinfo;
+  jpeg_error_mgr err;
+  cinfo.err = jpeg_std_error(&err);
+  jpeg_create_compress(&cinfo);
+  unsigned char* out = nullptr;
+  unsigned long out_size = 0;
+  jpeg_mem_dest(&cinfo, &out, &out_size);
+  cinfo.image_width = static_cast<JDIMENSION>(w);
+  cinfo.image_height = static_cast<JDIMENSION>(h);
+  cinfo.input_components = 3;
+  cinfo.in_color_space = JCS_RGB;
+  jpeg_set_defaults(&cinfo);
+  std::vector<jpeg_scan_info> scans;
+  scans.push_back({3, {0, 1, 2, 0}, 0, 0, 0, 1});  // DC, first pass
+  scans.push_back({3, {0, 1, 2, 0}, 0, 0, 1, 0});  // DC, refinement
+  for (int c = 0; c < 3; ++c) {
+    for (int k = 1; k < 64; ++k) {
+      scans.push_back({1, {c, 0, 0, 0}, k, k, 0, 1});
+      scans.push_back({1, {c, 0, 0, 0}, k, k, 1, 0});
+    }
+  }
+  cinfo.scan_info = scans.data();
+  cinfo.num_scans = static_cast<int>(scans.size());
+  jpeg_start_compress(&cinfo, TRUE);
+  const cv::Mat rgb = NoisyImage(w, h);
+  while (cinfo.next_scanline < cinfo.image_height) {
+    JSAMPROW row =
+        const_cast<JSAMPROW>(rgb.ptr<unsigned char>(static_cast<int>(cinfo.next_scanline)));
+    jpeg_write_scanlines(&cinfo, &row, 1);
+  }
+  jpeg_finish_compress(&cinfo);
+  jpeg_destroy_compress(&cinfo);
+  std::string bytes(reinterpret_cast<const char*>(out), out_size);
+  std::free(out);  // NOLINT(cppcoreguidelines-no-malloc): jpeg_mem_dest's buffer
+  return bytes;
+}
+
+// Thousands of scans make a small file cost seconds of CPU: more than 256 are refused.
+TEST(Intake, RefusesJpegsWithTooManyScans) {
+  const std::string jpg = ManyScanJpeg(64, 48);
+  try {
+    DecodeUpload(jpg, "image/jpeg");
+    ADD_FAILURE() << "a 380-scan JPEG was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kImageDecode);
+    EXPECT_NE(std::string(e.what()).find("scans"), std::string::npos) << e.what();
+  }
+  // The file itself is sound: OpenCV decodes it.
+  const cv::Mat raw(1, static_cast<int>(jpg.size()), CV_8U, const_cast<char*>(jpg.data()));
+  EXPECT_FALSE(cv::imdecode(raw, cv::IMREAD_COLOR).empty());
 }
 
 std::uint32_t Be32At(const std::string& s, size_t at) {
