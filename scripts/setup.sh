@@ -9,6 +9,8 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake ninja-build pkg-config clang-format clang-tidy
   libopencv-dev
+  # libjpeg headers: the service checks JPEG scan data with libjpeg-turbo (the one OpenCV links).
+  libjpeg62-turbo-dev
   libinsighttoolkit5-dev
   libeigen3-dev
   libboost-dev libboost-system-dev

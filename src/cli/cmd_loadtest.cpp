@@ -145,7 +145,8 @@ void RunDevice(const DeviceJob& job, int d, Tally& t) {
     const std::string& patient = job.patients[static_cast<size_t>(n) % job.patients.size()];
     const bool pso = (n / 8 + 1) % 2 == 1;
     char when[40];
-    std::snprintf(when, sizeof when, "2026-%02d-%02dT%02d:%02d:00Z", 1 + n % 12, 1 + n % 28, n % 24,
+    // A past year: the server refuses captured_at more than 24 h ahead of its clock.
+    std::snprintf(when, sizeof when, "2025-%02d-%02dT%02d:%02d:00Z", 1 + n % 12, 1 + n % 28, n % 24,
                   (n / 24) % 60);
     const std::string target = "/v1/patients/" + patient + "/sites/" +
                                (pso ? "left-forearm" : "left-hand") +

@@ -6,6 +6,7 @@
 
 #include "command.h"
 #include "skintrack/core/error.h"
+#include "skintrack/pipeline/time_format.h"
 #include "skintrack/service/service.h"
 
 namespace skintrack::cli {
@@ -26,6 +27,15 @@ options:
   --workers N         processing threads (default 1)
   --http-threads N    request handler threads (default 4)
   --max-body-mb N     request body limit in MiB (default 40)
+  --max-megapixels N  largest image accepted, width x height in millions (default 51)
+  --max-decodes N     capture decodes at once; more wait up to 2 s, then 503 (default 2)
+  --max-waiters N     ?wait=true requests at once; more are answered without waiting
+                      (default half of --http-threads, at least 1)
+  --max-wait-s S      longest ?wait=true, in seconds (default 120)
+  --earliest-capture T  captures taken before T (RFC 3339) are refused
+                      (default 2000-01-01T00:00:00Z)
+  --max-ahead-h H     captures more than H hours ahead of the server clock are refused
+                      (default 24)
   --quiet             no per-request log lines
 )";
 
@@ -38,6 +48,16 @@ int RunServe(Args& args, std::ostream& out) {
   o.server.handler_threads = static_cast<int>(args.GetInt("http-threads", 4, 1, 256));
   o.server.max_body_bytes =
       static_cast<std::size_t>(args.GetInt("max-body-mb", 40, 1, 1024)) * 1024 * 1024;
+  o.limits.max_pixels =
+      static_cast<std::int64_t>(args.GetDouble("max-megapixels", 51, 0.01, 268) * 1e6);
+  o.max_decodes = static_cast<int>(args.GetInt("max-decodes", o.max_decodes, 1, 64));
+  o.max_waiters = static_cast<int>(args.GetInt("max-waiters", 0, 0, 256));
+  o.max_wait_s = args.GetDouble("max-wait-s", o.max_wait_s, 0, 3600);
+  if (const auto earliest = args.Get("earliest-capture")) {
+    o.captured_at.earliest_ms = pipeline::ParseRfc3339(*earliest);
+  }
+  o.captured_at.max_ahead_ms =
+      static_cast<std::int64_t>(args.GetDouble("max-ahead-h", 24, 0, 24 * 366) * 3.6e6);
   o.log_requests = !args.Flag("quiet");
   args.CheckNoneLeft();
 

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "skintrack/core/error.h"
+#include "skintrack/storage/sha256.h"
 #include "sqlite_repository.h"
 
 namespace skintrack::storage {
@@ -58,6 +59,18 @@ IngestResult SqliteRepository::InsertCapture(const NewCapture& capture, const Bl
   IngestResult out;
   Write([&](Connection& c) {
     const std::int64_t patient = RequirePatient(c, capture.patient_id);
+    if (!capture.upload_sha256.empty()) {
+      // Checked inside the write transaction: two concurrent pushes of one upload (which both
+      // missed the caller's FindCaptureByUpload) store one capture, also across sites.
+      Stmt st(c.Prepare(kFindCaptureByUpload));
+      st->bind(1, patient);
+      st->bind(2, capture.upload_sha256);
+      if (st->executeStep()) {
+        out.capture = ReadCapture(*st);
+        out.created = false;
+        return;
+      }
+    }
     {
       Stmt st(c.Prepare(kFindCaptureByBlob));
       st->bind(1, patient);
@@ -102,6 +115,11 @@ IngestResult SqliteRepository::InsertCapture(const NewCapture& capture, const Bl
       st->bind(12, capture.height);
       st->bind(13, now);
       st->bind(14, id);
+      if (capture.upload_sha256.empty()) {
+        st->bind(15);  // NULL: not known (the unique index ignores NULLs)
+      } else {
+        st->bind(15, capture.upload_sha256);
+      }
       st->exec();
     }
     Audit(c, actor, "capture.ingest", "capture:" + std::to_string(id), "", "blob:" + blob.sha256,
@@ -115,6 +133,24 @@ IngestResult SqliteRepository::InsertCapture(const NewCapture& capture, const Bl
 std::optional<Capture> SqliteRepository::FindCapture(std::int64_t capture_id) {
   std::optional<Capture> out;
   Read([&](Connection& c) { out = LoadCapture(c, capture_id); });
+  return out;
+}
+
+std::optional<Capture> SqliteRepository::FindCaptureByUpload(const std::string& patient_id,
+                                                             const std::string& upload_sha256) {
+  ValidateId(patient_id, "patient id");
+  if (!IsSha256Hex(upload_sha256)) {
+    throw Error(ErrorCode::kInvalidArgument, "upload hash must be 64 lower-case hex digits");
+  }
+  std::optional<Capture> out;
+  Read([&](Connection& c) {
+    const auto patient = PatientKey(c, patient_id);
+    if (!patient) return;
+    Stmt st(c.Prepare(kFindCaptureByUpload));
+    st->bind(1, *patient);
+    st->bind(2, upload_sha256);
+    if (st->executeStep()) out = ReadCapture(*st);
+  });
   return out;
 }
 

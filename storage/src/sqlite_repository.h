@@ -66,6 +66,10 @@ inline constexpr char kFindCapture[] = "SELECT " CAPTURE_COLS CAPTURE_FROM "WHER
 inline constexpr char kFindCaptureByBlob[] = "SELECT " CAPTURE_COLS CAPTURE_FROM
                                              "WHERE c.patient_id = ? AND c.site_id = ? AND "
                                              "c.blob_sha256 = ?";
+// Uses the partial unique index captures_upload (migration 7).
+inline constexpr char kFindCaptureByUpload[] = "SELECT " CAPTURE_COLS CAPTURE_FROM
+                                               "WHERE c.patient_id = ? AND "
+                                               "c.upload_sha256 = ?";
 inline constexpr char kInsertVisit[] =
     "INSERT OR IGNORE INTO visits (patient_id, label, created_at) VALUES (?, ?, ?)";
 inline constexpr char kFindVisit[] = "SELECT id FROM visits WHERE patient_id = ? AND label = ?";
@@ -74,8 +78,8 @@ inline constexpr char kNextId[] =
     "UPDATE id_sequences SET last_id = last_id + 1 WHERE name = ? RETURNING last_id";
 inline constexpr char kInsertCapture[] =
     "INSERT INTO captures (patient_id, site_id, condition, captured_at, received_at, device, "
-    "visit_id, media_type, blob_sha256, byte_size, width, height, status, next_attempt_at, id) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)";
+    "visit_id, media_type, blob_sha256, byte_size, width, height, status, next_attempt_at, id, "
+    "upload_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)";
 inline constexpr char kNextQueued[] =
     "SELECT id, attempts FROM captures WHERE status = 'queued' AND next_attempt_at <= ? "
     "ORDER BY next_attempt_at, id LIMIT 1";
@@ -268,6 +272,8 @@ class SqliteRepository final : public Repository {
   IngestResult InsertCapture(const NewCapture& capture, const BlobRef& blob,
                              const std::string& actor) override;
   std::optional<Capture> FindCapture(std::int64_t capture_id) override;
+  std::optional<Capture> FindCaptureByUpload(const std::string& patient_id,
+                                             const std::string& upload_sha256) override;
 
   // --- work queue ---
   std::optional<WorkItem> ClaimWork(const std::string& worker, TimeMs lease_ms) override;

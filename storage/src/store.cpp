@@ -163,7 +163,9 @@ IngestResult Store::IngestCapture(const NewCapture& capture, std::string_view by
     ReleaseBlob(put, false);
     throw;
   }
-  ReleaseBlob(put, true);
+  // An existing capture found by its upload hash may reference another blob (re-encoded by an
+  // older OpenCV): this put's blob is then removed unless something references it.
+  ReleaseBlob(put, result.created);
   return result;
 }
 

@@ -6,6 +6,7 @@
 
 #include "skintrack/core/error.h"
 #include "skintrack/storage/repository.h"
+#include "skintrack/storage/sha256.h"
 
 namespace skintrack::storage {
 namespace {
@@ -159,6 +160,9 @@ void NewCapture::Check() const {
   if (width < 1 || height < 1 || width > kMaxImageSide || height > kMaxImageSide) {
     Invalid("image size " + std::to_string(width) + "x" + std::to_string(height) +
             " is outside 1.." + std::to_string(kMaxImageSide) + " pixels per side");
+  }
+  if (!upload_sha256.empty() && !IsSha256Hex(upload_sha256)) {
+    Invalid("upload hash must be 64 lower-case hex digits");
   }
 }
 

@@ -64,6 +64,12 @@ TEST(Migrations, UpgradeFromEveryEarlierVersionKeepsData) {
                     "'{}', '{}', '{}', 'old-worker', 7" +
                     (keyed ? ", 7" : "") + ");");
     }
+    if (from >= 6) {
+      // Written as a version-6 build writes rows: with their ids taken from id_sequences.
+      internal::ExecSqlite(path,
+                           "UPDATE id_sequences SET last_id = 42 WHERE name = 'captures';"
+                           "UPDATE id_sequences SET last_id = 9 WHERE name = 'results';");
+    }
     auto repo = OpenSqliteRepository(path);
     EXPECT_EQ(repo->SchemaVersion(), LatestSchemaVersion());
     EXPECT_EQ(repo->IntegrityCheck(), "ok");

@@ -1,9 +1,19 @@
 #include "skintrack/service/image_intake.h"
 
+// jpeglib.h needs <cstdio> (FILE) and <cstddef> (size_t) before it, jerror.h jpeglib.h.
+// clang-format off
+#include <csetjmp>
+#include <cstddef>
+#include <cstdio>
+#include <jpeglib.h>
+#include <jerror.h>
+// clang-format on
+
 #include <opencv2/imgcodecs.hpp>
 #include <string>
 
 #include "skintrack/core/error.h"
+#include "skintrack/pipeline/time_format.h"
 
 namespace skintrack::service {
 namespace {
@@ -62,10 +72,104 @@ cv::Size JpegSize(std::string_view b) {
   throw Error(ErrorCode::kImageDecode, "JPEG without a frame header (truncated or corrupt)");
 }
 
+// --- libjpeg damage check ---------------------------------------------------------------------
+// libjpeg reports damaged scan data as warnings and goes on (filling the gap with grey), and
+// OpenCV's imdecode returns that image. A full libjpeg pass at 1/8 scale (entropy decoding of
+// every scan, almost no IDCT or colour work) sees every such warning before OpenCV decodes.
+
+// Progressive JPEGs have about 10 scans; thousands of tiny scans make a small file a CPU bomb.
+constexpr int kMaxJpegScans = 256;
+
+struct JpegErrors {
+  jpeg_error_mgr mgr;  // first: libjpeg hands back a pointer to it
+  std::jmp_buf jump;
+  char message[JMSG_LENGTH_MAX] = "";
+};
+
+// State of one check; lives in the caller's frame so that nothing local to the function calling
+// setjmp changes between setjmp and longjmp.
+struct JpegCheck {
+  jpeg_decompress_struct cinfo{};
+  JpegErrors errors{};
+  jpeg_progress_mgr progress{};
+};
+
+[[noreturn]] void StopJpeg(j_common_ptr cinfo) {
+  auto* errors = reinterpret_cast<JpegErrors*>(cinfo->err);
+  std::longjmp(errors->jump, 1);
+}
+
+void OnJpegError(j_common_ptr cinfo) {
+  auto* errors = reinterpret_cast<JpegErrors*>(cinfo->err);
+  (*cinfo->err->format_message)(cinfo, errors->message);
+  StopJpeg(cinfo);
+}
+
+// Warnings (level -1) that say the pixel data is damaged stop the check; trace messages (level
+// >= 0) and the two warnings about metadata only are ignored.
+void OnJpegMessage(j_common_ptr cinfo, int level) {
+  if (level >= 0) return;
+  const int code = cinfo->err->msg_code;
+  if (code == JWRN_JFIF_MAJOR || code == JWRN_ADOBE_XFORM) return;
+  auto* errors = reinterpret_cast<JpegErrors*>(cinfo->err);
+  (*cinfo->err->format_message)(cinfo, errors->message);
+  StopJpeg(cinfo);
+}
+
+void OnJpegProgress(j_common_ptr cinfo) {
+  auto* d = reinterpret_cast<j_decompress_ptr>(cinfo);
+  if (d->input_scan_number > kMaxJpegScans) {
+    auto* errors = reinterpret_cast<JpegErrors*>(cinfo->err);
+    std::snprintf(errors->message, sizeof errors->message, "more than %d scans", kMaxJpegScans);
+    StopJpeg(cinfo);
+  }
+}
+
+// True when libjpeg decoded the whole file without a damage warning; else check.errors.message
+// says why. The libjpeg objects are destroyed in both cases.
+bool RunJpegCheck(JpegCheck& check, const unsigned char* data, std::size_t size) {
+  j_decompress_ptr cinfo = &check.cinfo;
+  cinfo->err = jpeg_std_error(&check.errors.mgr);
+  check.errors.mgr.error_exit = OnJpegError;
+  check.errors.mgr.emit_message = OnJpegMessage;
+  if (setjmp(check.errors.jump) != 0) {
+    jpeg_destroy_decompress(cinfo);
+    return false;
+  }
+  jpeg_create_decompress(cinfo);
+  check.progress.progress_monitor = OnJpegProgress;
+  cinfo->progress = &check.progress;
+  jpeg_mem_src(cinfo, data, static_cast<unsigned long>(size));
+  jpeg_read_header(cinfo, TRUE);
+  cinfo->scale_num = 1;
+  cinfo->scale_denom = 8;
+  cinfo->dct_method = JDCT_IFAST;
+  cinfo->do_fancy_upsampling = FALSE;
+  if (cinfo->jpeg_color_space == JCS_YCbCr || cinfo->jpeg_color_space == JCS_GRAYSCALE) {
+    cinfo->out_color_space = JCS_GRAYSCALE;  // still entropy-decodes every component
+  }
+  jpeg_start_decompress(cinfo);
+  // From libjpeg's pool: freed by jpeg_destroy_decompress, also after a longjmp.
+  JSAMPARRAY row = (*cinfo->mem->alloc_sarray)(reinterpret_cast<j_common_ptr>(cinfo), JPOOL_IMAGE,
+                                               cinfo->output_width * cinfo->output_components, 1);
+  while (cinfo->output_scanline < cinfo->output_height) jpeg_read_scanlines(cinfo, row, 1);
+  jpeg_finish_decompress(cinfo);
+  jpeg_destroy_decompress(cinfo);
+  return true;
+}
+
+void CheckJpegData(std::string_view bytes) {
+  JpegCheck check;
+  if (!RunJpegCheck(check, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size())) {
+    throw Error(ErrorCode::kImageDecode,
+                std::string("damaged JPEG (") + check.errors.message + "): not stored");
+  }
+}
+
 }  // namespace
 
-DecodedImage DecodeUpload(std::string_view bytes, std::string_view content_type,
-                          const IntakeLimits& limits) {
+UploadHeader InspectUpload(std::string_view bytes, std::string_view content_type,
+                           const IntakeLimits& limits) {
   std::string type(content_type.substr(0, content_type.find(';')));
   while (!type.empty() && type.back() == ' ') type.pop_back();
   for (char& c : type) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -106,6 +210,14 @@ DecodedImage DecodeUpload(std::string_view bytes, std::string_view content_type,
       throw Error(ErrorCode::kImageDecode, "truncated JPEG (no end-of-image marker)");
     }
   }
+  return {png ? "image/png" : "image/jpeg", size.width, size.height};
+}
+
+DecodedImage DecodeUpload(std::string_view bytes, std::string_view content_type,
+                          const IntakeLimits& limits) {
+  const UploadHeader header = InspectUpload(bytes, content_type, limits);
+  const bool png = header.media_type == "image/png";
+  if (!png) CheckJpegData(bytes);
   const cv::Mat raw(1, static_cast<int>(bytes.size()), CV_8U, const_cast<char*>(bytes.data()));
   DecodedImage out;
   try {
@@ -115,12 +227,42 @@ DecodedImage DecodeUpload(std::string_view bytes, std::string_view content_type,
   }
   if (out.bgr.empty()) throw Error(ErrorCode::kImageDecode, "image bytes do not decode");
   std::vector<unsigned char> encoded;
-  const bool ok = png ? cv::imencode(".png", out.bgr, encoded, {cv::IMWRITE_PNG_COMPRESSION, 3})
-                      : cv::imencode(".jpg", out.bgr, encoded, {cv::IMWRITE_JPEG_QUALITY, 95});
+  bool ok = false;
+  try {
+    ok = png ? cv::imencode(".png", out.bgr, encoded, {cv::IMWRITE_PNG_COMPRESSION, 3})
+             : cv::imencode(".jpg", out.bgr, encoded, {cv::IMWRITE_JPEG_QUALITY, 95});
+  } catch (const cv::Exception& e) {
+    throw Error(ErrorCode::kInternal, std::string("re-encoding the image failed: ") + e.what());
+  }
   if (!ok) throw Error(ErrorCode::kInternal, "re-encoding the image failed");
   out.encoded.assign(encoded.begin(), encoded.end());
-  out.media_type = png ? "image/png" : "image/jpeg";
+  out.media_type = header.media_type;
   return out;
+}
+
+void CapturedAtPolicy::Check() const {
+  if (earliest_ms < 0 || max_ahead_ms < 0) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "captured_at bounds must not be negative (earliest before 1970, or a negative "
+                "allowance ahead of the clock)");
+  }
+}
+
+void CheckCapturedAt(std::int64_t captured_at_ms, std::int64_t now_ms,
+                     const CapturedAtPolicy& policy) {
+  if (captured_at_ms < policy.earliest_ms) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "captured_at " + pipeline::FormatRfc3339(captured_at_ms) + " is before " +
+                    pipeline::FormatRfc3339(policy.earliest_ms) + " (is the device's clock set?)");
+  }
+  if (captured_at_ms > now_ms && captured_at_ms - now_ms > policy.max_ahead_ms) {
+    char hours[32];
+    std::snprintf(hours, sizeof hours, "%g", static_cast<double>(policy.max_ahead_ms) / 3.6e6);
+    throw Error(ErrorCode::kInvalidArgument,
+                "captured_at " + pipeline::FormatRfc3339(captured_at_ms) + " is more than " +
+                    hours + " h ahead of the server clock (" + pipeline::FormatRfc3339(now_ms) +
+                    ")");
+  }
 }
 
 }  // namespace skintrack::service

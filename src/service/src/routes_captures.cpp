@@ -1,12 +1,15 @@
 // Ingest: POST /v1/patients/{patient}/sites/{site}/captures?condition=&captured_at=[&visit=]
-// [&wait=true], the image as the body. In four steps: parse and validate the request, validate
-// and decode the image, store it (idempotent by content hash: a retry answers 200 with the
-// same capture), and optionally wait for processing.
+// [&wait=true], the image as the body. In five steps: parse and validate the request (the
+// captured_at window included), answer a retry of a stored upload from its hash without decoding
+// (409 when its facts differ), validate and decode the image under the decode limit, store it,
+// and optionally wait for processing under the waiter limit. The limits: docs/service.md,
+// "Capture intake limits".
 #include "api_support.h"
 #include "routes.h"
 #include "skintrack/core/error.h"
 #include "skintrack/pipeline/time_format.h"
 #include "skintrack/pipeline/workers.h"
+#include "skintrack/storage/sha256.h"
 
 namespace skintrack::service {
 namespace {
@@ -41,13 +44,48 @@ IngestRequest ParseIngest(ApiContext& ctx, const HttpRequest& req, const PathPar
   in.capture.site = site;
   in.capture.condition = ParseCondition(*condition_text);
   in.capture.captured_at = pipeline::ParseRfc3339(*captured_text);
+  CheckCapturedAt(in.capture.captured_at, storage::NowMs(), ctx.captured_at);
   in.capture.visit = q("visit").value_or("");
   in.capture.device = token.role == Role::kDevice ? token.id : "";
   in.wait = BoolQuery(req, "wait").value_or(false);
   return in;
 }
 
-// 2. The image: header checks, full decode within the limits, metadata stripped.
+// 2. A fact of the request that differs from the capture already stored from the same bytes.
+struct Conflict {
+  const char* field;
+  std::string stored;  // what the stored capture says, for the message
+};
+
+std::optional<Conflict> DifferingFact(const storage::Capture& stored,
+                                      const storage::NewCapture& asked) {
+  if (stored.site != asked.site) return Conflict{"site", "site " + stored.site};
+  if (stored.condition != asked.condition) {
+    return Conflict{"condition", std::string("condition ") + ConditionName(stored.condition)};
+  }
+  if (stored.captured_at != asked.captured_at) {
+    return Conflict{"captured_at", "captured_at " + pipeline::FormatRfc3339(stored.captured_at)};
+  }
+  // Visit labels are free text: named, not echoed.
+  if (stored.visit != asked.visit) return Conflict{"visit", "another visit label"};
+  return std::nullopt;
+}
+
+HttpResponse ConflictResponse(const storage::Capture& stored, const Conflict& conflict) {
+  const nlohmann::json body = {
+      {"error",
+       {{"code", ErrorCodeName(ErrorCode::kConflict)},
+        {"message", "these image bytes are already stored as capture " + std::to_string(stored.id) +
+                        " with " + conflict.stored + "; this request's " + conflict.field +
+                        " differs (a capture's facts never change)"},
+        {"field", conflict.field},
+        {"capture_id", stored.id}}}};
+  HttpResponse r = JsonResponse(409, body);
+  r.headers.emplace_back("Location", "/v1/captures/" + std::to_string(stored.id));
+  return r;
+}
+
+// 3. The image: header checks, full decode within the limits, metadata stripped.
 DecodedImage ValidateImage(ApiContext& ctx, const HttpRequest& req, storage::NewCapture& nc) {
   DecodedImage img = DecodeUpload(req.body, req.Header("content-type"), ctx.limits);
   nc.media_type = img.media_type;
@@ -57,11 +95,18 @@ DecodedImage ValidateImage(ApiContext& ctx, const HttpRequest& req, storage::New
   return img;
 }
 
-// 4. With ?wait=true, the capture as the workers left it (or as it is after max_wait_s).
-storage::Capture WaitForProcessing(ApiContext& ctx, const storage::Capture& c) {
-  if (!ctx.workers) return c;
-  ctx.workers->WaitFor(c.id, ctx.max_wait_s);
-  return ctx.store.repository().FindCapture(c.id).value_or(c);
+HttpResponse DecodersBusy(const ApiContext& ctx) {
+  HttpResponse r = ErrorResponse(
+      503, "busy",
+      "all " + std::to_string(ctx.decodes->capacity()) +
+          " image decoders are busy; nothing was stored, retry after the Retry-After seconds");
+  r.headers.emplace_back("Retry-After", "1");
+  return r;
+}
+
+bool Finished(const storage::Capture& c) {
+  return c.status == storage::CaptureStatus::kProcessed ||
+         c.status == storage::CaptureStatus::kFailed;
 }
 
 }  // namespace
@@ -69,15 +114,47 @@ storage::Capture WaitForProcessing(ApiContext& ctx, const storage::Capture& c) {
 HttpResponse PushCapture(ApiContext& ctx, const HttpRequest& req, const PathParams& params) {
   const auto token = Authorize(ctx, req, {Role::kDevice, Role::kClinician, Role::kAdmin});
   IngestRequest in = ParseIngest(ctx, req, params, token);
-  const DecodedImage img = ValidateImage(ctx, req, in.capture);
-  // 3. Store: the blob durably, then the capture row and its queue entry in one transaction.
-  const storage::IngestResult result =
-      ctx.store.IngestCapture(in.capture, img.encoded, Actor(token));
-  if (ctx.workers) ctx.workers->Notify();
-  const storage::Capture c = in.wait ? WaitForProcessing(ctx, result.capture) : result.capture;
+  in.capture.upload_sha256 = storage::Sha256Hex(req.body);
+  storage::IngestResult result;
+  if (auto stored = ctx.store.repository().FindCaptureByUpload(in.capture.patient_id,
+                                                               in.capture.upload_sha256)) {
+    // A retry of an acknowledged upload: answered from the hash, whatever the limits are now.
+    result.capture = std::move(*stored);
+  } else {
+    // The cheap refusals first, so that a bad upload never waits for a decode slot.
+    InspectUpload(req.body, req.Header("content-type"), ctx.limits);
+    DecodedImage img;
+    {
+      const ConcurrencySlot slot(*ctx.decodes, ctx.decode_wait_s);
+      if (!slot.held()) return DecodersBusy(ctx);
+      img = ValidateImage(ctx, req, in.capture);
+    }
+    // 4. Store: the blob durably, then the capture row and its queue entry in one transaction.
+    result = ctx.store.IngestCapture(in.capture, img.encoded, Actor(token));
+    if (ctx.workers && result.created) ctx.workers->Notify();
+  }
+  if (!result.created) {
+    if (const auto conflict = DifferingFact(result.capture, in.capture)) {
+      return ConflictResponse(result.capture, *conflict);
+    }
+  }
+  // 5. With ?wait=true, the capture as the workers left it (or as it is after max_wait_s), for
+  // at most ctx.waiters requests at once: the others are answered now (the capture is stored).
+  storage::Capture c = result.capture;
+  bool wait_skipped = false;
+  if (in.wait && ctx.workers && !Finished(c)) {
+    const ConcurrencySlot slot(*ctx.waiters, 0);
+    if (slot.held()) {
+      ctx.workers->WaitFor(c.id, ctx.max_wait_s);
+      c = ctx.store.repository().FindCapture(c.id).value_or(c);
+    } else {
+      wait_skipped = true;
+    }
+  }
   const bool full = token.role != Role::kDevice;
   HttpResponse r = JsonResponse(result.created ? 201 : 200, CaptureJson(ctx, token, c, full));
   r.headers.emplace_back("Location", "/v1/captures/" + std::to_string(c.id));
+  if (wait_skipped) r.headers.emplace_back("Skintrack-Wait", "skipped");
   return r;
 }
 

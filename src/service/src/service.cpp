@@ -66,6 +66,7 @@ std::string Metrics::Render(storage::Store& store, const pipeline::PipelineStats
 Service::Service(ServiceOptions options) : options_(std::move(options)) {
   options_.pipeline.Check();
   options_.server.Check();
+  options_.captured_at.Check();
   store_ = storage::Store::OpenDataDir(options_.data_dir);
   // The data directory's active models (reloaded when its registry changes: pipeline/models.h).
   if (!options_.pipeline.models) {
@@ -75,6 +76,11 @@ Service::Service(ServiceOptions options) : options_(std::move(options)) {
   context_.reset(
       new ApiContext{*store_, workers_.get(), &metrics_, options_.limits, options_.max_wait_s,
                      pipeline::LoadOrCreatePseudonymKey(options_.data_dir), options_.pipeline});
+  context_->captured_at = options_.captured_at;
+  context_->decodes = std::make_shared<ConcurrencyLimit>(options_.max_decodes);
+  context_->waiters = std::make_shared<ConcurrencyLimit>(
+      options_.max_waiters > 0 ? options_.max_waiters
+                               : std::max(1, options_.server.handler_threads / 2));
   AddApiRoutes(router_, *context_);
   AddDashboardRoutes(router_);
 }

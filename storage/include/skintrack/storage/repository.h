@@ -52,12 +52,21 @@ class Repository {
   virtual std::vector<Patient> ListPatients() = 0;
 
   // --- captures ---------------------------------------------------------------------------------
-  // Records a capture whose blob is already durable. Idempotent by (patient, site, blob sha256):
-  // the existing capture comes back with created = false and nothing is written. Error(kNotFound)
+  // Records a capture whose blob is already durable. Idempotent by (patient, upload sha256) when
+  // NewCapture::upload_sha256 is given, then by (patient, site, blob sha256): the existing
+  // capture comes back with created = false and nothing is written (the caller compares its
+  // facts with the request's). Error(kNotFound)
   // for an unknown patient or site. A new capture enters the work queue as kQueued.
   virtual IngestResult InsertCapture(const NewCapture& capture, const BlobRef& blob,
                                      const std::string& actor) = 0;
   virtual std::optional<Capture> FindCapture(std::int64_t capture_id) = 0;
+  // The capture of `patient_id` stored from an upload whose bytes (as received, before the
+  // re-encoding) have SHA-256 `upload_sha256`: lets the service answer a retry before decoding.
+  // std::nullopt for an unknown patient, or when no capture recorded that upload (captures
+  // stored before schema version 7 recorded none). Error(kInvalidArgument) for a malformed id
+  // or hash.
+  virtual std::optional<Capture> FindCaptureByUpload(const std::string& patient_id,
+                                                     const std::string& upload_sha256) = 0;
   // No baseline query on purpose: which capture is a site's baseline (the clinician's choice,
   // else the earliest one that passes the quality gate) is a processing rule, `FindBaseline` in
   // the pipeline, built on TimeSeries and the stored results.

@@ -91,6 +91,8 @@ struct NewCapture {
   std::string media_type = "image/png";  // image/png, image/jpeg or image/webp
   int width = 0;                         // pixels
   int height = 0;                        // pixels
+  // SHA-256 (lower-case hex) of the bytes as uploaded, before the re-encoding; empty = unknown.
+  std::string upload_sha256;
   void Check() const;  // throws Error(kInvalidArgument) / Error(kNotFound) for an unknown site
 };
 

@@ -1,4 +1,5 @@
-// Validation and re-encoding of uploaded capture bytes, before anything is stored.
+// Capture intake rules applied before anything is stored: validation and re-encoding of the
+// uploaded bytes, and the sanity window of the capture time.
 #pragma once
 
 #include <cstdint>
@@ -9,9 +10,19 @@
 namespace skintrack::service {
 
 struct IntakeLimits {
-  std::int64_t max_pixels = 60'000'000;  // width x height; a decompression bomb is refused
-  int max_side = 16384;                  // pixels
-  int min_side = 32;                     // pixels
+  // width x height. The largest common camera sensors give about 50 MP (8688 x 5792 = 50.3 MP);
+  // anything larger is refused before decoding (a 73 KB PNG of 7700 x 7700 costs 2.2 s of CPU
+  // and 176 MB to decode).
+  std::int64_t max_pixels = 51'000'000;
+  int max_side = 16384;  // pixels
+  int min_side = 32;     // pixels
+};
+
+// What the header of an upload says, read without decoding any pixel data.
+struct UploadHeader {
+  std::string media_type;  // "image/png" or "image/jpeg"
+  int width = 0;           // pixels, as stored (before any EXIF orientation)
+  int height = 0;
 };
 
 struct DecodedImage {
@@ -20,16 +31,39 @@ struct DecodedImage {
   std::string media_type;  // "image/png" or "image/jpeg" (the upload's own format)
 };
 
-// Checks the declared content type (image/png or image/jpeg; parameters after ';' ignored)
-// against the bytes' signature, reads the dimensions from the header and refuses images over the
-// limits BEFORE decoding, rejects truncated files (a PNG without IEND, a JPEG without its end
-// marker), decodes with the EXIF orientation applied, and re-encodes the pixels in the upload's
-// format (PNG lossless; JPEG at quality 95). Deterministic: the same bytes give the same output,
-// so retries are idempotent by content hash.
+// The cheap checks, in microseconds even for large files: the declared content type (image/png
+// or image/jpeg; parameters after ';' ignored) against the bytes' signature, the dimensions from
+// the PNG IHDR / JPEG SOF header against the limits, and the end of the file (a PNG must end with
+// IEND, a JPEG with EOI). Errors as for DecodeUpload.
+UploadHeader InspectUpload(std::string_view bytes, std::string_view content_type,
+                           const IntakeLimits& limits = {});
+
+// InspectUpload, then the full decode: a JPEG is first entropy-decoded by libjpeg at 1/8 scale
+// and refused when libjpeg reports damage (corrupt or missing scan data, extraneous bytes,
+// premature end: libjpeg would otherwise fill the gap with grey and OpenCV return the image), or
+// more than 256 scans (a CPU bomb); then the image is decoded with its EXIF orientation applied
+// (a PNG with a bad CRC or a broken zlib stream does not decode) and re-encoded in the upload's
+// format (PNG lossless; JPEG at quality 95). Deterministic: the same bytes give the same output.
+// Thread-safe; costs CPU and memory in proportion to the pixels (callers bound concurrency).
 // Errors: Error(kUnsupportedMedia) for another content type or bytes of another format;
 // Error(kImageTooLarge) over the limits; Error(kImageDecode) for truncated or corrupt bytes,
-// Error(kInvalidArgument) for an image below min_side.
+// Error(kInvalidArgument) for an image below min_side. Never any other exception type, except
+// std::bad_alloc when memory runs out.
 DecodedImage DecodeUpload(std::string_view bytes, std::string_view content_type,
                           const IntakeLimits& limits = {});
+
+// The window a capture's captured_at must fall in: devices with an unset clock send 1970, broken
+// ones the far future, and either would become (or displace) a site's baseline.
+struct CapturedAtPolicy {
+  std::int64_t earliest_ms = 946'684'800'000;                  // 2000-01-01T00:00:00Z
+  std::int64_t max_ahead_ms = std::int64_t{24} * 3600 * 1000;  // beyond the server clock
+  void Check() const;  // Error(kInvalidArgument) for a negative bound
+};
+
+// The one home of the captured_at rule, used by every intake path. `captured_at_ms` and `now_ms`
+// are milliseconds since the Unix epoch (UTC). Error(kInvalidArgument) naming captured_at, the
+// value and the bound, when captured_at_ms < earliest_ms or > now_ms + max_ahead_ms.
+void CheckCapturedAt(std::int64_t captured_at_ms, std::int64_t now_ms,
+                     const CapturedAtPolicy& policy);
 
 }  // namespace skintrack::service

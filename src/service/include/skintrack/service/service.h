@@ -46,6 +46,9 @@ struct ServiceOptions {
   pipeline::PipelineOptions pipeline;
   IntakeLimits limits;
   double max_wait_s = 120;
+  CapturedAtPolicy captured_at;
+  int max_decodes = 2;  // concurrent capture decodes
+  int max_waiters = 0;  // concurrent ?wait=true requests; 0: half the handler threads, at least 1
   bool log_requests = true;  // one JSON line per request on standard error
 };
 
