@@ -129,6 +129,33 @@ std::optional<std::string> StringField(const json& body, const char* key) {
   return body[key].get<std::string>();
 }
 
+long long IntegerValue(const json& value, const std::string& what, long long lo, long long hi) {
+  // nlohmann keeps non-negative integers as uint64 and negative ones as int64; each is compared
+  // in its own type, so nothing wraps. Numbers beyond 64 bits parse as floats and fail here.
+  bool ok = false;
+  long long x = 0;
+  if (value.is_number_unsigned()) {
+    const auto u = value.get<std::uint64_t>();
+    ok = hi >= 0 && u <= static_cast<std::uint64_t>(hi);
+    if (ok) x = static_cast<long long>(u);
+    ok = ok && x >= lo;
+  } else if (value.is_number_integer()) {
+    x = value.get<std::int64_t>();
+    ok = x >= lo && x <= hi;
+  }
+  if (!ok) {
+    throw Error(ErrorCode::kInvalidArgument, what + " must be an integer from " +
+                                                 std::to_string(lo) + " to " + std::to_string(hi));
+  }
+  return x;
+}
+
+std::optional<long long> IntegerField(const json& body, const char* key, long long lo,
+                                      long long hi) {
+  if (!body.contains(key)) return std::nullopt;
+  return IntegerValue(body[key], key, lo, hi);
+}
+
 HttpResponse JsonResponse(int status, const json& body) {
   HttpResponse r;
   r.status = status;

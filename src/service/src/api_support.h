@@ -44,6 +44,15 @@ int MaxSide(const HttpRequest& req);
 nlohmann::json ParseBodyObject(const HttpRequest& req);
 // An optional string field of a JSON body; Error(kInvalidArgument) when it is not a string.
 std::optional<std::string> StringField(const nlohmann::json& body, const char* key);
+// Every integer read from a JSON body goes through these: the parsed number is range-checked
+// before any conversion (nlohmann's get<int>() of 4294967299 is 3). Error(kInvalidArgument)
+// naming `what` and the range for a value outside [lo, hi], a fraction or exponent form (4.0,
+// 4e0), a boolean, a string or null.
+long long IntegerValue(const nlohmann::json& value, const std::string& what, long long lo,
+                       long long hi);
+// The optional integer field `key` of a JSON body, checked as IntegerValue.
+std::optional<long long> IntegerField(const nlohmann::json& body, const char* key, long long lo,
+                                      long long hi);
 
 // --- the response ---
 HttpResponse JsonResponse(int status, const nlohmann::json& body);

@@ -21,11 +21,8 @@ HttpResponse CreatePatient(ApiContext& ctx, const HttpRequest& req, const PathPa
   }
   storage::PatientInfo info;
   info.id = *id;
-  if (body.contains("fitzpatrick")) {
-    if (!body["fitzpatrick"].is_number_integer()) {
-      throw Error(ErrorCode::kInvalidArgument, "fitzpatrick must be an integer 1..6");
-    }
-    info.fitzpatrick = body["fitzpatrick"].get<int>();
+  if (const auto fitzpatrick = IntegerField(body, "fitzpatrick", 1, 6)) {
+    info.fitzpatrick = static_cast<int>(*fitzpatrick);
   }
   info.age_band = StringField(body, "age_band").value_or("");
   const storage::Patient p = ctx.store.repository().CreatePatient(info, Actor(token));
