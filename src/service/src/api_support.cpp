@@ -55,13 +55,20 @@ std::string ResolvePatient(ApiContext& ctx, const storage::TokenInfo& token,
     throw Error(ErrorCode::kNotFound, "unknown subject '" + path_id + "'");
   }
   storage::ValidateId(path_id, "patient id");
+  if (token.role == Role::kDevice) {
+    // One answer for "unknown" and "someone else's" (and the scope is checked first, so the
+    // database is not even asked about a patient outside it).
+    const auto& scope = token.patient_scope;
+    const bool in_scope =
+        scope.empty() || std::find(scope.begin(), scope.end(), path_id) != scope.end();
+    if (!in_scope || !ctx.store.repository().FindPatient(path_id)) {
+      throw Error(ErrorCode::kNotFound,
+                  "unknown patient '" + path_id + "' or not in this token's scope");
+    }
+    return path_id;
+  }
   if (!ctx.store.repository().FindPatient(path_id)) {
     throw Error(ErrorCode::kNotFound, "unknown patient '" + path_id + "'");
-  }
-  if (token.role == Role::kDevice && !token.patient_scope.empty() &&
-      std::find(token.patient_scope.begin(), token.patient_scope.end(), path_id) ==
-          token.patient_scope.end()) {
-    throw Error(ErrorCode::kForbidden, "this device token is not scoped to patient " + path_id);
   }
   return path_id;
 }

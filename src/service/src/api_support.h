@@ -25,7 +25,8 @@ std::string Actor(const storage::TokenInfo& token);  // "token:<id>", for the au
 
 // --- what the path names ---
 // The patient a path names (coordinators name patients by their subject id only). Error(kNotFound)
-// for an unknown one; Error(kForbidden) for a device token not scoped to it.
+// for an unknown one, and for a device token the same Error(kNotFound), same message, for a
+// patient outside its scope: a device cannot tell which patient ids exist.
 std::string ResolvePatient(ApiContext& ctx, const storage::TokenInfo& token,
                            const std::string& path_id);
 // The capture of a path's {id}; Error(kInvalidArgument) / Error(kNotFound).
