@@ -46,6 +46,8 @@ const std::vector<Role>& AllReaders() {
 
 std::string Actor(const storage::TokenInfo& token) { return "token:" + token.id; }
 
+bool Pseudonymised(const storage::TokenInfo& token) { return token.role == Role::kCoordinator; }
+
 std::string ResolvePatient(ApiContext& ctx, const storage::TokenInfo& token,
                            const std::string& path_id) {
   if (token.role == Role::kCoordinator) {
@@ -184,7 +186,7 @@ HttpResponse PngResponse(const cv::Mat& full, int max_side) {
 }
 
 json PatientField(ApiContext& ctx, const storage::TokenInfo& token, const std::string& id) {
-  return token.role == Role::kCoordinator ? json(pipeline::SubjectId(ctx.pseudonym, id)) : json(id);
+  return Pseudonymised(token) ? json(pipeline::SubjectId(ctx.pseudonym, id)) : json(id);
 }
 
 json ResultJson(const storage::Result& r) {
@@ -206,13 +208,15 @@ json ResultJson(const storage::Result& r) {
 
 json CaptureJson(ApiContext& ctx, const storage::TokenInfo& token, const storage::Capture& c,
                  bool with_results) {
+  const bool pseudonymised = Pseudonymised(token);
   json j = {{"id", c.id},
             {"patient", PatientField(ctx, token, c.patient_id)},
             {"site", c.site},
             {"condition", ConditionName(c.condition)},
             {"captured_at", FormatRfc3339(c.captured_at)},
             {"received_at", FormatRfc3339(c.received_at)},
-            {"visit", c.visit},
+            {"visit", pseudonymised ? pipeline::PseudonymisedVisitLabel(ctx.pseudonym, c.visit)
+                                    : c.visit},
             {"device", c.device},
             {"media_type", c.media_type},
             {"sha256", c.blob.sha256},
@@ -221,7 +225,8 @@ json CaptureJson(ApiContext& ctx, const storage::TokenInfo& token, const storage
             {"height", c.height},
             {"status", storage::CaptureStatusName(c.status)},
             {"attempts", c.attempts}};
-  if (!c.last_error.empty()) j["last_error"] = c.last_error;
+  // A processing error is an exception's text: it may quote ids, paths or input.
+  if (!c.last_error.empty() && !pseudonymised) j["last_error"] = c.last_error;
   if (!with_results) return j;
   json results = json::object();
   for (const storage::Result& r : ctx.store.repository().LatestResults(c.id)) {
@@ -230,12 +235,13 @@ json CaptureJson(ApiContext& ctx, const storage::TokenInfo& token, const storage
   j["results"] = results;
   json assessments = json::array();
   for (const storage::Assessment& a : ctx.store.repository().AssessmentHistory(c.id)) {
-    assessments.push_back({{"id", a.id},
-                           {"version", a.version},
-                           {"grades", json::parse(a.grades_json)},
-                           {"note", a.note},
-                           {"mask_sha256", a.mask_sha256},
-                           {"created_at", FormatRfc3339(a.created_at)}});
+    json entry = {{"id", a.id},
+                  {"version", a.version},
+                  {"grades", json::parse(a.grades_json)},
+                  {"mask_sha256", a.mask_sha256},
+                  {"created_at", FormatRfc3339(a.created_at)}};
+    if (!pseudonymised) entry["note"] = a.note;
+    assessments.push_back(std::move(entry));
   }
   j["assessments"] = assessments;
   return j;

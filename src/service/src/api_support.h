@@ -22,6 +22,9 @@ storage::TokenInfo Authorize(ApiContext& ctx, const HttpRequest& req,
 // The readers: admin, clinician, coordinator.
 const std::vector<storage::Role>& AllReaders();
 std::string Actor(const storage::TokenInfo& token);  // "token:<id>", for the audit log
+// True for the roles that see pseudonymised data only (coordinators): subject ids, no free text,
+// visit labels and age bands through the rule of skintrack/pipeline/pseudonym.h.
+bool Pseudonymised(const storage::TokenInfo& token);
 
 // --- what the path names ---
 // The patient a path names (coordinators name patients by their subject id only). Error(kNotFound)
@@ -64,7 +67,8 @@ HttpResponse PngResponse(const cv::Mat& image, int max_side = 0);
 nlohmann::json PatientField(ApiContext& ctx, const storage::TokenInfo& token,
                             const std::string& id);
 nlohmann::json ResultJson(const storage::Result& r);
-// A capture (with its latest results and assessments when `with_results`).
+// A capture (with its latest results and assessments when `with_results`). For pseudonymised
+// tokens: no assessment notes and no last_error (free text), the visit label pseudonymised.
 nlohmann::json CaptureJson(ApiContext& ctx, const storage::TokenInfo& token,
                            const storage::Capture& c, bool with_results);
 
