@@ -7,6 +7,7 @@
 #include "command.h"
 #include "skintrack/core/error.h"
 #include "skintrack/service/service.h"
+#include "skintrack/storage/store.h"
 
 namespace skintrack::cli {
 namespace {
@@ -50,6 +51,9 @@ int RunServe(Args& args, std::ostream& out) {
 
   service::Service svc(o);
   const int port = svc.Start();
+  for (const std::string& w : storage::LoosePermissions(o.data_dir)) {
+    std::cerr << "skintrack: warning: " << w << std::endl;
+  }
   out << "skintrack serving http://" << o.server.bind << ":" << port << " (data " << o.data_dir
       << ", " << o.pipeline.workers << " worker(s)); dashboard at http://" << o.server.bind << ":"
       << port << "/; SIGTERM or Ctrl-C stops" << std::endl;
