@@ -185,6 +185,26 @@ HttpResponse PngResponse(const cv::Mat& full, int max_side) {
   return r;
 }
 
+json TokenJson(const storage::TokenInfo& t) {
+  auto time = [](const std::optional<storage::TimeMs>& at) {
+    return at ? json(FormatRfc3339(*at)) : json(nullptr);
+  };
+  const char* status = "active";
+  if (t.revoked_at) {
+    status = "revoked";
+  } else if (t.expires_at && *t.expires_at <= storage::NowMs()) {
+    status = "expired";
+  }
+  return {{"id", t.id},
+          {"role", storage::RoleName(t.role)},
+          {"patients", t.patient_scope},
+          {"label", t.label},
+          {"created_at", FormatRfc3339(t.created_at)},
+          {"expires_at", time(t.expires_at)},
+          {"revoked_at", time(t.revoked_at)},
+          {"status", status}};
+}
+
 json PatientField(ApiContext& ctx, const storage::TokenInfo& token, const std::string& id) {
   return Pseudonymised(token) ? json(pipeline::SubjectId(ctx.pseudonym, id)) : json(id);
 }

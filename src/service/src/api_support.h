@@ -63,6 +63,9 @@ HttpResponse JsonResponse(int status, const nlohmann::json& body);
 // The image as PNG, reduced (area averaging) so that its longer side is at most `max_side` (0:
 // full size).
 HttpResponse PngResponse(const cv::Mat& image, int max_side = 0);
+// The metadata of a token, never its secret or hash: id, role, patients, label, created_at,
+// expires_at, revoked_at (RFC 3339 or null) and status (active, revoked, expired).
+nlohmann::json TokenJson(const storage::TokenInfo& token);
 // The patient id, or for coordinators its subject id.
 nlohmann::json PatientField(ApiContext& ctx, const storage::TokenInfo& token,
                             const std::string& id);
