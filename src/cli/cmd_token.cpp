@@ -61,12 +61,9 @@ int List(Args& args, const std::string& dir, std::ostream& out) {
   const auto repository = storage::OpenDataDirRepository(dir);
   json list = json::array();
   for (const storage::TokenInfo& t : repository->ListTokens()) {
-    json j = {{"id", t.id},
-              {"role", storage::RoleName(t.role)},
-              {"status", Status(t)},
-              {"created_at", pipeline::FormatRfc3339(t.created_at)},
-              {"label", t.label},
-              {"patients", t.patient_scope}};
+    json j = {{"id", t.id},          {"role", storage::RoleName(t.role)},
+              {"status", Status(t)}, {"created_at", pipeline::FormatRfc3339(t.created_at)},
+              {"label", t.label},    {"patients", t.patient_scope}};
     if (as_json) {
       list.push_back(j);
       continue;

@@ -58,8 +58,9 @@ int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   if (!args.empty() && (args[0] == "--version" || args[0] == "version")) {
     std::cout << "skintrack " << SKINTRACK_VERSION << " (pipeline "
-              << skintrack::pipeline::kPipelineVersion << ", " << skintrack::scoring::kScoringVersion
-              << ", database schema " << skintrack::storage::LatestSchemaVersion() << ")\n";
+              << skintrack::pipeline::kPipelineVersion << ", "
+              << skintrack::scoring::kScoringVersion << ", database schema "
+              << skintrack::storage::LatestSchemaVersion() << ")\n";
     return 0;
   }
   if (args.empty() || args[0] == "help" || args[0] == "--help" || args[0] == "-h") {

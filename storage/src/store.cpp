@@ -80,7 +80,8 @@ std::vector<std::string> LoosePermissions(const std::string& dir) {
                   " " + path + ")");
   };
   check(dir, "700");
-  for (const char* name : {"pseudonym.key", "skintrack.db", "skintrack.db-wal", "skintrack.db-shm"}) {
+  for (const char* name :
+       {"pseudonym.key", "skintrack.db", "skintrack.db-wal", "skintrack.db-shm"}) {
     check(dir + "/" + name, "600");
   }
   return out;

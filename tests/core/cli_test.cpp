@@ -94,9 +94,13 @@ TEST(Cli, EveryCommandAndSubcommandAnswersHelp) {
     }
   }
   // The ones the issue named, so that a change of the usage text cannot empty the list.
-  for (const std::vector<std::string>& named :
-       {std::vector<std::string>{"token", "create"}, {"token", "list"}, {"token", "revoke"},
-        {"patient", "add"}, {"patient", "list"}, {"db", "check"}, {"model", "train"}}) {
+  for (const std::vector<std::string>& named : {std::vector<std::string>{"token", "create"},
+                                                {"token", "list"},
+                                                {"token", "revoke"},
+                                                {"patient", "add"},
+                                                {"patient", "list"},
+                                                {"db", "check"},
+                                                {"model", "train"}}) {
     EXPECT_TRUE(std::any_of(lines.begin(), lines.end(),
                             [&](const CommandLine& c) { return c.words == named; }))
         << named[0] << " " << named[1];
@@ -110,7 +114,8 @@ TEST(Cli, VersionPrintsTheProjectVersion) {
   text << cmake.rdbuf();
   std::smatch m;
   const std::string cmake_text = text.str();
-  ASSERT_TRUE(std::regex_search(cmake_text, m, std::regex("project\\(skintrack VERSION ([0-9.]+)")));
+  ASSERT_TRUE(
+      std::regex_search(cmake_text, m, std::regex("project\\(skintrack VERSION ([0-9.]+)")));
   const auto r = RunCli("--version");
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out.rfind("skintrack " + m[1].str() + " ", 0), 0u) << r.out;

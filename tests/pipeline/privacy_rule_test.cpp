@@ -18,8 +18,9 @@ namespace fs = std::filesystem;
 const PseudonymKey kKey{PseudonymKey::Scheme::kHmacSha256, "test-key"};
 
 TEST(VisitLabelRule, OnlyNumberedVisitsAndTheFixedWordsPass) {
-  for (const char* safe : {"baseline", "Screening", "week12", "Week-12", "W_12", "wk3", "v1", "V-01",
-                           "visit7", "d100", "day-0", "month6", "m-3", "fu2", "12", "9999"}) {
+  for (const char* safe :
+       {"baseline", "Screening", "week12", "Week-12", "W_12", "wk3", "v1", "V-01", "visit7", "d100",
+        "day-0", "month6", "m-3", "fu2", "12", "9999"}) {
     EXPECT_TRUE(IsSafeVisitLabel(safe)) << safe;
     EXPECT_EQ(PseudonymisedVisitLabel(kKey, safe), safe);
   }
@@ -44,7 +45,8 @@ TEST(AgeBandRule, OnlyNumericBandsPass) {
   for (const char* safe : {"", "40-49", "80-", "45", "0-17", "100-120"}) {
     EXPECT_EQ(PseudonymisedAgeBand(safe), safe);
   }
-  for (const char* unsafe : {"JaneDoe", "40-49y", "1234", "40_49", "-", "-40", "4o-49", "40-4711"}) {
+  for (const char* unsafe :
+       {"JaneDoe", "40-49y", "1234", "40_49", "-", "-40", "4o-49", "40-4711"}) {
     EXPECT_EQ(PseudonymisedAgeBand(unsafe), "redacted") << unsafe;
   }
 }

@@ -73,11 +73,12 @@ class PrivacyTokensTest : public ::testing::Test {
   // Pushes one capture as the clinician and processes it as a worker would; returns its id.
   std::int64_t PushProcessed(const std::string& patient, const std::string& when,
                              const std::string& visit, std::uint64_t seed) {
-    const HttpResponse r = Call("POST",
-                                "/v1/patients/" + patient +
-                                    "/sites/left-forearm/captures?condition=psoriasis&captured_at=" +
-                                    when + "&visit=" + visit,
-                                clinician_, PhantomJpeg(seed), "image/jpeg");
+    const HttpResponse r =
+        Call("POST",
+             "/v1/patients/" + patient +
+                 "/sites/left-forearm/captures?condition=psoriasis&captured_at=" + when +
+                 "&visit=" + visit,
+             clinician_, PhantomJpeg(seed), "image/jpeg");
     EXPECT_EQ(r.status, 201) << r.body;
     const auto item = store_->repository().ClaimWork("worker:test", 60000);
     EXPECT_TRUE(item.has_value());
@@ -96,11 +97,13 @@ class PrivacyTokensTest : public ::testing::Test {
 
 // Item 6: the free text of the issue reached the coordinator's responses verbatim.
 TEST_F(PrivacyTokensTest, CoordinatorsSeeNoFreeTextOnAnySurface) {
-  ASSERT_EQ(Call("POST", "/v1/patients", clinician_, R"({"id":"P002","age_band":"JaneDoe"})").status,
-            201);
+  ASSERT_EQ(
+      Call("POST", "/v1/patients", clinician_, R"({"id":"P002","age_band":"JaneDoe"})").status,
+      201);
   ASSERT_EQ(Call("POST", "/v1/patients", clinician_, R"({"id":"P003","age_band":"40-49"})").status,
             201);
-  const std::int64_t leaky = PushProcessed("P002", "2026-01-10T09:00:00Z", "P002-JaneDoe-week12", 3);
+  const std::int64_t leaky =
+      PushProcessed("P002", "2026-01-10T09:00:00Z", "P002-JaneDoe-week12", 3);
   const std::int64_t plain = PushProcessed("P003", "2026-01-10T09:00:00Z", "Week-12", 4);
   const std::string leaky_path = "/v1/captures/" + std::to_string(leaky);
   ASSERT_EQ(Call("PUT", leaky_path + "/assessment", clinician_,
@@ -140,7 +143,8 @@ TEST_F(PrivacyTokensTest, CoordinatorsSeeNoFreeTextOnAnySurface) {
   seen.emplace_back("cohort fhir", report::ExportCohortFhir(*store_, kKey));
   for (const auto& [surface, body] : seen) {
     for (const char* secret : {"Jane", "4711", "P002", "MRN", "/data"}) {
-      EXPECT_EQ(body.find(secret), std::string::npos) << secret << " in " << surface << ": " << body;
+      EXPECT_EQ(body.find(secret), std::string::npos)
+          << secret << " in " << surface << ": " << body;
     }
   }
 

@@ -235,8 +235,8 @@ json CaptureJson(ApiContext& ctx, const storage::TokenInfo& token, const storage
             {"condition", ConditionName(c.condition)},
             {"captured_at", FormatRfc3339(c.captured_at)},
             {"received_at", FormatRfc3339(c.received_at)},
-            {"visit", pseudonymised ? pipeline::PseudonymisedVisitLabel(ctx.pseudonym, c.visit)
-                                    : c.visit},
+            {"visit",
+             pseudonymised ? pipeline::PseudonymisedVisitLabel(ctx.pseudonym, c.visit) : c.visit},
             {"device", c.device},
             {"media_type", c.media_type},
             {"sha256", c.blob.sha256},

@@ -54,7 +54,7 @@ struct PatientResponse {
 };
 
 struct ResponseOptions {
-  std::optional<Condition> condition;        // only this one (listed even without visits)
+  std::optional<Condition> condition;  // only this one (listed even without visits)
   // Name the patient by its subject id and visits by PseudonymisedVisitLabel (pseudonym.h).
   std::optional<PseudonymKey> pseudonymise;
 };
