@@ -9,6 +9,12 @@
 namespace skintrack::cli {
 
 Args::Args(const std::vector<std::string>& argv, const std::set<std::string>& flags) {
+  for (const std::string& a : argv) {
+    if (a == "--help" || a == "-h") {
+      help_requested_ = true;
+      return;
+    }
+  }
   for (size_t i = 0; i < argv.size(); ++i) {
     const std::string& a = argv[i];
     if (a.size() > 2 && a.compare(0, 2, "--") == 0) {

@@ -13,8 +13,12 @@ namespace skintrack::cli {
 class Args {
  public:
   // `argv` excludes the program and subcommand names. `flags` are the options that take no value.
+  // `--help` or `-h` anywhere on the line asks for the command's usage (help_requested()) and
+  // nothing else is parsed: `token create --help` must not fail on a missing value.
   // Throws Error(kInvalidArgument) on a value-taking option at the end of the line.
   Args(const std::vector<std::string>& argv, const std::set<std::string>& flags);
+
+  bool help_requested() const { return help_requested_; }
 
   std::optional<std::string> Get(const std::string& name);
   std::string Require(const std::string& name);
@@ -32,6 +36,7 @@ class Args {
   std::set<std::string> flags_given_;
   std::set<std::string> used_;
   std::vector<std::string> positional_;
+  bool help_requested_ = false;
 };
 
 // Parses a whole decimal integer / real number; throws Error(kInvalidArgument) naming `what`.

@@ -8,6 +8,7 @@
 #include "skintrack/core/error.h"
 #include "skintrack/pipeline/time_format.h"
 #include "skintrack/service/service.h"
+#include "skintrack/storage/store.h"
 
 namespace skintrack::cli {
 namespace {
@@ -70,6 +71,9 @@ int RunServe(Args& args, std::ostream& out) {
 
   service::Service svc(o);
   const int port = svc.Start();
+  for (const std::string& w : storage::LoosePermissions(o.data_dir)) {
+    std::cerr << "skintrack: warning: " << w << std::endl;
+  }
   out << "skintrack serving http://" << o.server.bind << ":" << port << " (data " << o.data_dir
       << ", " << o.pipeline.workers << " worker(s)); dashboard at http://" << o.server.bind << ":"
       << port << "/; SIGTERM or Ctrl-C stops" << std::endl;

@@ -1,29 +1,42 @@
-// `skintrack token create`: a bearer token for the API, printed once.
+// `skintrack token create|list|revoke`: bearer tokens for the API.
+#include <nlohmann/json.hpp>
 #include <ostream>
 
 #include "command.h"
 #include "data_dir.h"
 #include "skintrack/core/error.h"
+#include "skintrack/pipeline/time_format.h"
 #include "skintrack/storage/store.h"
 
 namespace skintrack::cli {
 namespace {
 
+using nlohmann::json;
+
 constexpr char kUsage[] =
     R"(usage: skintrack token create --data-dir DIR --role ROLE [--patient P]... [--label TEXT]
+       skintrack token list --data-dir DIR [--json]
+       skintrack token revoke ID --data-dir DIR
 
-Creates an API token and prints it once, alone on the last line (only its hash is stored).
-Roles: admin, clinician, coordinator, device. A device token must be scoped to the patient it
-pushes for (--patient P; for several patients use POST /v1/tokens with "patients": [...]).
-Works while a server runs on the directory; POST /v1/tokens with an admin token does the same
-over HTTP.
+  create  creates an API token and prints it once, alone on the last line (only its hash is
+          stored). Roles: admin, clinician, coordinator, device. A device token must be scoped to
+          the patient it pushes for (--patient P; for several patients use POST /v1/tokens with
+          "patients": [...]).
+  list    every token's id, role, status (active, revoked, expired), creation time, label and
+          patients; never a secret (only hashes are stored, and those are not shown either)
+  revoke  revokes token ID (the 16 hex digits after "stk_"); a running server refuses it from its
+          next request on. Audited as token.revoke by "cli"; revoking twice changes nothing.
+All work while a server runs on the directory; POST /v1/tokens, GET /v1/tokens and
+DELETE /v1/tokens/{id} with an admin token do the same over HTTP.
 )";
 
-int RunToken(Args& args, std::ostream& out) {
-  if (args.positional().size() != 1 || args.positional()[0] != "create") {
-    throw Error(ErrorCode::kInvalidArgument, "expected `skintrack token create ...`");
-  }
-  const std::string dir = args.Require("data-dir");
+std::string Status(const storage::TokenInfo& t) {
+  if (t.revoked_at) return "revoked";
+  if (t.expires_at && *t.expires_at <= storage::NowMs()) return "expired";
+  return "active";
+}
+
+int Create(Args& args, const std::string& dir, std::ostream& out) {
   storage::NewToken t;
   t.role = storage::ParseRole(args.Require("role"));
   if (auto p = args.Get("patient")) t.patient_scope.push_back(*p);
@@ -41,8 +54,59 @@ int RunToken(Args& args, std::ostream& out) {
   return 0;
 }
 
-const bool kRegistered = RegisterCommand(
-    {"token", "create API tokens (admin, clinician, coordinator, device)", kUsage, {}, RunToken});
+int List(Args& args, const std::string& dir, std::ostream& out) {
+  const bool as_json = args.Flag("json");
+  args.CheckNoneLeft();
+  // Error(kNotFound) without a database: listing must not create a data directory.
+  const auto repository = storage::OpenDataDirRepository(dir);
+  json list = json::array();
+  for (const storage::TokenInfo& t : repository->ListTokens()) {
+    json j = {{"id", t.id},          {"role", storage::RoleName(t.role)},
+              {"status", Status(t)}, {"created_at", pipeline::FormatRfc3339(t.created_at)},
+              {"label", t.label},    {"patients", t.patient_scope}};
+    if (as_json) {
+      list.push_back(j);
+      continue;
+    }
+    // The label is quoted as JSON: it may hold tabs or line breaks.
+    out << t.id << "  " << j["role"].get<std::string>() << "  " << j["status"].get<std::string>()
+        << "  " << j["created_at"].get<std::string>() << "  label " << j["label"].dump();
+    if (!t.patient_scope.empty()) out << "  patients " << j["patients"].dump();
+    out << "\n";
+  }
+  if (as_json) out << list.dump(2) << "\n";
+  return 0;
+}
+
+int Revoke(Args& args, const std::string& dir, std::ostream& out) {
+  if (args.positional().size() != 2) {
+    throw Error(ErrorCode::kInvalidArgument, "expected `skintrack token revoke ID --data-dir DIR`");
+  }
+  args.CheckNoneLeft();
+  const auto repository = storage::OpenDataDirRepository(dir);
+  const storage::TokenInfo t = repository->RevokeToken(args.positional()[1], "cli");
+  out << "revoked " << storage::RoleName(t.role) << " token " << t.id << " at "
+      << pipeline::FormatRfc3339(*t.revoked_at) << "\n";
+  return 0;
+}
+
+int RunToken(Args& args, std::ostream& out) {
+  const auto& pos = args.positional();
+  const std::string what = pos.empty() ? "" : pos[0];
+  if (what != "create" && what != "list" && what != "revoke") {
+    throw Error(ErrorCode::kInvalidArgument, "expected `skintrack token create|list|revoke ...`");
+  }
+  if (what != "revoke" && pos.size() != 1) {
+    throw Error(ErrorCode::kInvalidArgument, "unexpected argument '" + pos[1] + "'");
+  }
+  const std::string dir = args.Require("data-dir");
+  if (what == "create") return Create(args, dir, out);
+  if (what == "list") return List(args, dir, out);
+  return Revoke(args, dir, out);
+}
+
+const bool kRegistered =
+    RegisterCommand({"token", "create, list and revoke API tokens", kUsage, {"json"}, RunToken});
 
 }  // namespace
 }  // namespace skintrack::cli

@@ -9,6 +9,9 @@
 
 #include "command.h"
 #include "skintrack/core/error.h"
+#include "skintrack/pipeline/results.h"
+#include "skintrack/scoring/scores.h"
+#include "skintrack/storage/repository.h"
 
 namespace skintrack::cli {
 namespace {
@@ -24,7 +27,8 @@ void PrintHelp(std::ostream& out) {
     out << "  " << c.name << std::string(c.name.size() < 12 ? 12 - c.name.size() : 1, ' ')
         << c.summary << "\n";
   }
-  out << "\n`skintrack help <command>` shows a command's options.\n";
+  out << "\n`skintrack help <command>` or `skintrack <command> --help` shows a command's "
+         "options;\n`skintrack --version` the version.\n";
 }
 
 const Command* Find(const std::string& name) {
@@ -52,6 +56,13 @@ const std::vector<Command>& Commands() { return Registry(); }
 int main(int argc, char** argv) {
   using skintrack::cli::Find;
   std::vector<std::string> args(argv + 1, argv + argc);
+  if (!args.empty() && (args[0] == "--version" || args[0] == "version")) {
+    std::cout << "skintrack " << SKINTRACK_VERSION << " (pipeline "
+              << skintrack::pipeline::kPipelineVersion << ", "
+              << skintrack::scoring::kScoringVersion << ", database schema "
+              << skintrack::storage::LatestSchemaVersion() << ")\n";
+    return 0;
+  }
   if (args.empty() || args[0] == "help" || args[0] == "--help" || args[0] == "-h") {
     if (args.size() >= 2) {
       if (const auto* c = Find(args[1])) {
@@ -77,12 +88,12 @@ int main(int argc, char** argv) {
   mallopt(M_MMAP_THRESHOLD, 256 * 1024 * 1024);  // NOLINT(concurrency-mt-unsafe)
   mallopt(M_TRIM_THRESHOLD, 512 * 1024 * 1024);  // NOLINT(concurrency-mt-unsafe)
   try {
-    std::vector<std::string> rest(args.begin() + 1, args.end());
-    if (!rest.empty() && (rest[0] == "--help" || rest[0] == "-h")) {
+    const std::vector<std::string> rest(args.begin() + 1, args.end());
+    skintrack::cli::Args parsed(rest, command->flags);
+    if (parsed.help_requested()) {
       std::cout << command->usage;
       return 0;
     }
-    skintrack::cli::Args parsed(rest, command->flags);
     return command->run(parsed, std::cout);
   } catch (const skintrack::Error& e) {
     std::cerr << "skintrack " << command->name << ": error (" << skintrack::ErrorCodeName(e.code())

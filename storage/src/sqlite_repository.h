@@ -303,7 +303,7 @@ class SqliteRepository final : public Repository {
   // --- tokens ---
   CreatedToken CreateToken(const NewToken& token, const std::string& actor) override;
   std::optional<TokenInfo> VerifyToken(const std::string& token) override;
-  void RevokeToken(const std::string& token_id, const std::string& actor) override;
+  TokenInfo RevokeToken(const std::string& token_id, const std::string& actor) override;
   std::vector<TokenInfo> ListTokens() override;
 
   // --- audit ---

@@ -63,13 +63,14 @@ std::optional<TokenInfo> SqliteRepository::VerifyToken(const std::string& token)
   return out;
 }
 
-void SqliteRepository::RevokeToken(const std::string& token_id, const std::string& actor) {
+TokenInfo SqliteRepository::RevokeToken(const std::string& token_id, const std::string& actor) {
   if (token_id.size() != 16 || !IsLowerHex(token_id)) {
     throw Error(ErrorCode::kInvalidArgument, "a token id is 16 lower-case hex digits");
   }
   ValidateActor(actor);
+  std::optional<TokenInfo> info;
   Write([&](Connection& c) {
-    std::optional<TokenInfo> info;
+    info.reset();
     {
       Stmt st(c.Prepare(kFindToken));
       st->bind(1, token_id);
@@ -77,12 +78,15 @@ void SqliteRepository::RevokeToken(const std::string& token_id, const std::strin
     }
     if (!info) throw Error(ErrorCode::kNotFound, "no token " + token_id);
     if (info->revoked_at) return;
+    info->revoked_at = Now();
     Stmt st(c.Prepare(kRevokeToken));
-    st->bind(1, Now());
+    st->bind(1, *info->revoked_at);
     st->bind(2, token_id);
     st->exec();
-    Audit(c, actor, "token.revoke", "token:" + token_id, "", "", "{}");
+    Audit(c, actor, "token.revoke", "token:" + token_id, "", "",
+          nlohmann::json{{"role", RoleName(info->role)}}.dump());
   });
+  return *info;
 }
 
 std::vector<TokenInfo> SqliteRepository::ListTokens() {

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <system_error>
@@ -39,7 +40,52 @@ int LockDataDir(const std::string& dir) {
   return fd;
 }
 
+std::string ErrnoText() { return std::error_code(errno, std::generic_category()).message(); }
+
+// Creates `dir` (its parents with default modes) as 0700: mkdir with the mode, not a chmod
+// afterwards, so that no one can open or populate it in between.
+void CreateDataDir(const std::string& dir) {
+  std::filesystem::path leaf(dir);
+  while (leaf.has_relative_path() && leaf.filename().empty()) leaf = leaf.parent_path();
+  std::error_code ec;
+  if (std::filesystem::exists(leaf, ec)) return;
+  if (leaf.has_parent_path()) std::filesystem::create_directories(leaf.parent_path(), ec);
+  if (ec) throw Error(ErrorCode::kIo, "cannot create data directory " + dir + ": " + ec.message());
+  if (::mkdir(leaf.c_str(), 0700) != 0 && errno != EEXIST) {
+    throw Error(ErrorCode::kIo, "cannot create data directory " + dir + ": " + ErrnoText());
+  }
+}
+
+// A new database file is created empty with mode 0600 before SQLite opens it (SQLite would use
+// 0644 less the umask); its -wal and -shm files then inherit 0600.
+void CreateDatabaseFile(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd >= 0) {
+    ::close(fd);
+  } else if (errno != EEXIST) {
+    throw Error(ErrorCode::kIo, "cannot create " + path + ": " + ErrnoText());
+  }
+}
+
 }  // namespace
+
+std::vector<std::string> LoosePermissions(const std::string& dir) {
+  std::vector<std::string> out;
+  auto check = [&](const std::string& path, const char* fix) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0 || (st.st_mode & 077) == 0) return;
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    out.push_back(path + " is mode " + mode + ": group or others may access it (chmod " + fix +
+                  " " + path + ")");
+  };
+  check(dir, "700");
+  for (const char* name :
+       {"pseudonym.key", "skintrack.db", "skintrack.db-wal", "skintrack.db-shm"}) {
+    check(dir + "/" + name, "600");
+  }
+  return out;
+}
 
 std::unique_ptr<Repository> OpenDataDirRepository(const std::string& dir,
                                                   const RepositoryOptions& options) {
@@ -62,11 +108,10 @@ void StoreOptions::Check() const {
 std::unique_ptr<Store> Store::OpenDataDir(const std::string& dir, const StoreOptions& options) {
   options.Check();
   if (dir.empty()) throw Error(ErrorCode::kInvalidArgument, "data directory path is empty");
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) throw Error(ErrorCode::kIo, "cannot create data directory " + dir + ": " + ec.message());
+  CreateDataDir(dir);
   const int lock_fd = LockDataDir(dir);
   try {
+    CreateDatabaseFile(dir + "/skintrack.db");
     auto blobs = OpenFileBlobStore(dir + "/blobs");
     auto repository = OpenSqliteRepository(dir + "/skintrack.db", options.repository);
     return std::make_unique<Store>(std::move(repository), std::move(blobs), options, lock_fd);

@@ -1,6 +1,13 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <fstream>
 #include <nlohmann/json.hpp>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
 
 #include "../support/run_cli.h"
 
@@ -35,6 +42,83 @@ TEST(Cli, SitesJsonListsCatalogue) {
   bool face = false;
   for (const auto& s : j) face = face || (s["name"] == "face" && s["face"] == true);
   EXPECT_TRUE(face);
+}
+
+// The commands `skintrack help` lists, and for each the subcommands its usage names
+// ("usage: skintrack token create ...", "       skintrack token list ..."), with the usage.
+struct CommandLine {
+  std::vector<std::string> words;
+  std::string usage;
+};
+
+std::vector<CommandLine> EveryCommandLine() {
+  const auto help = RunCli("help");
+  EXPECT_EQ(help.exit_code, 0);
+  std::vector<CommandLine> lines;
+  std::istringstream list(help.out.substr(help.out.find("commands:")));
+  std::string line;
+  std::getline(list, line);
+  while (std::getline(list, line) && line.rfind("  ", 0) == 0) {
+    const std::string name = line.substr(2, line.find(' ', 2) - 2);
+    const std::string usage = RunCli("help " + name).out;
+    lines.push_back({{name}, usage});
+    const std::regex sub("skintrack " + name + " ([a-z][a-z-]*)\\b");
+    std::set<std::string> subs;
+    for (auto it = std::sregex_iterator(usage.begin(), usage.end(), sub);
+         it != std::sregex_iterator(); ++it) {
+      subs.insert((*it)[1]);
+    }
+    for (const std::string& s : subs) lines.push_back({{name, s}, usage});
+  }
+  return lines;
+}
+
+TEST(Cli, EveryCommandAndSubcommandAnswersHelp) {
+  const auto lines = EveryCommandLine();
+  int subcommands = 0;
+  for (const CommandLine& c : lines) {
+    std::string line;
+    for (const std::string& w : c.words) line += w + " ";
+    std::vector<std::string> asks = {line + "--help"};
+    if (c.words.size() == 2) {
+      ++subcommands;
+      // -h, and --help where a value is due ("option --help needs a value" before).
+      asks.push_back(line + "-h");
+      asks.push_back(line + "--data-dir x --label --help");
+    }
+    for (const std::string& ask : asks) {
+      const auto r = RunCli(ask);
+      EXPECT_EQ(r.exit_code, 0) << ask << ": " << r.err;
+      EXPECT_EQ(r.out, c.usage) << ask;
+      EXPECT_EQ(r.out.rfind("usage: skintrack " + c.words[0], 0), 0u) << ask << ": " << r.out;
+    }
+  }
+  // The ones the issue named, so that a change of the usage text cannot empty the list.
+  for (const std::vector<std::string>& named : {std::vector<std::string>{"token", "create"},
+                                                {"token", "list"},
+                                                {"token", "revoke"},
+                                                {"patient", "add"},
+                                                {"patient", "list"},
+                                                {"db", "check"},
+                                                {"model", "train"}}) {
+    EXPECT_TRUE(std::any_of(lines.begin(), lines.end(),
+                            [&](const CommandLine& c) { return c.words == named; }))
+        << named[0] << " " << named[1];
+  }
+  EXPECT_GE(subcommands, 10);
+}
+
+TEST(Cli, VersionPrintsTheProjectVersion) {
+  std::ifstream cmake(std::string(SKINTRACK_SOURCE_DIR) + "/CMakeLists.txt");
+  std::stringstream text;
+  text << cmake.rdbuf();
+  std::smatch m;
+  const std::string cmake_text = text.str();
+  ASSERT_TRUE(
+      std::regex_search(cmake_text, m, std::regex("project\\(skintrack VERSION ([0-9.]+)")));
+  const auto r = RunCli("--version");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("skintrack " + m[1].str() + " ", 0), 0u) << r.out;
 }
 
 }  // namespace

@@ -175,8 +175,8 @@ TEST_F(ApiTest, RolesAreEnforced) {
   };
   EXPECT_EQ(push("P1").status, 201);
   const HttpResponse other = push("P2");
-  EXPECT_EQ(other.status, 403);
-  EXPECT_EQ(Code(other), "forbidden");
+  EXPECT_EQ(other.status, 404);  // as for an unknown patient: the device learns nothing
+  EXPECT_EQ(Code(other), "not_found");
   EXPECT_EQ(Call("GET", "/v1/captures/1", device).status, 403);  // devices only push
 }
 

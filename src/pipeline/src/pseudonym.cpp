@@ -1,11 +1,19 @@
 #include "skintrack/pipeline/pseudonym.h"
 
+#include <fcntl.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cerrno>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <system_error>
 
 #include "skintrack/core/error.h"
 #include "skintrack/storage/sha256.h"
@@ -32,7 +40,72 @@ std::string HmacSha256Hex(const std::string& key, const std::string& text) {
   return Hex(digest, n);
 }
 
+bool AllDigits(std::string_view text, std::size_t min, std::size_t max) {
+  return text.size() >= min && text.size() <= max &&
+         std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+std::string Lower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// Writes `text` to `path` created with mode 0600 (whatever the umask), flushed to disk.
+void WriteSecretFile(const std::string& path, const std::string& text) {
+  auto fail = [&](const char* what) {
+    throw Error(ErrorCode::kIo, "cannot " + std::string(what) + " " + path + ": " +
+                                    std::error_code(errno, std::generic_category()).message());
+  };
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) fail("create");
+  // A file left by an interrupted earlier run keeps its old mode through O_CREAT: set it.
+  bool ok = ::fchmod(fd, 0600) == 0;
+  std::size_t done = 0;
+  while (ok && done < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    ok = n > 0;
+    if (ok) done += static_cast<std::size_t>(n);
+  }
+  ok = ok && ::fsync(fd) == 0;
+  const int saved = errno;
+  ::close(fd);
+  errno = saved;
+  if (!ok) fail("write");
+}
+
 }  // namespace
+
+bool IsSafeVisitLabel(std::string_view label) {
+  const std::string l = Lower(label);
+  if (l == "baseline" || l == "screening") return true;
+  static constexpr std::array<std::string_view, 11> kUnits = {
+      "week", "wk", "day", "month", "visit", "v", "w", "d", "m", "fu", ""};
+  for (std::string_view unit : kUnits) {
+    if (l.compare(0, unit.size(), unit) != 0) continue;
+    std::string_view rest = std::string_view(l).substr(unit.size());
+    if (!rest.empty() && (rest[0] == '-' || rest[0] == '_')) rest.remove_prefix(1);
+    if (AllDigits(rest, 1, 4)) return true;
+  }
+  return false;
+}
+
+std::string PseudonymisedVisitLabel(const PseudonymKey& key, const std::string& label) {
+  if (label.empty() || IsSafeVisitLabel(label)) return label;
+  // Keyed, so that a reader without the key cannot test guesses of the original text.
+  return "redacted-" + HmacSha256Hex(key.secret, "visit-label:" + label).substr(0, 8);
+}
+
+std::string PseudonymisedAgeBand(const std::string& age_band) {
+  if (age_band.empty()) return age_band;
+  const std::size_t dash = age_band.find('-');
+  const bool safe = dash == std::string::npos
+                        ? AllDigits(age_band, 1, 3)
+                        : AllDigits(std::string_view(age_band).substr(0, dash), 1, 3) &&
+                              AllDigits(std::string_view(age_band).substr(dash + 1), 0, 3);
+  return safe ? age_band : "redacted";
+}
 
 std::string SubjectId(const PseudonymKey& key, const std::string& patient_id) {
   const std::string digest = key.scheme == PseudonymKey::Scheme::kHmacSha256
@@ -66,12 +139,9 @@ PseudonymKey LoadOrCreatePseudonymKey(const std::string& dir) {
     throw Error(ErrorCode::kIo, "cannot read /dev/urandom");
   }
   PseudonymKey key{PseudonymKey::Scheme::kHmacSha256, Hex(raw, sizeof raw)};
+  // Anyone who can read the key can recompute every subject id: owner-only from its creation.
   const std::string tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << key.secret << "\n" << kSchemeLine << "\n";
-    if (!out) throw Error(ErrorCode::kIo, "cannot write " + tmp);
-  }
+  WriteSecretFile(tmp, key.secret + "\n" + kSchemeLine + "\n");
   std::filesystem::rename(tmp, path);
   return key;
 }

@@ -58,8 +58,10 @@ scoring::VasiSiteInput VasiSiteFromStored(const std::string& site, const json& p
   return v;
 }
 
-std::string VisitKey(const storage::Capture& c) {
-  return c.visit.empty() ? FormatRfc3339(c.captured_at).substr(0, 10) : c.visit;
+// Pseudonymised responses (coordinators, cohort exports) key visits by the label they may see.
+std::string VisitKey(const storage::Capture& c, const std::optional<PseudonymKey>& pseudonymise) {
+  if (c.visit.empty()) return FormatRfc3339(c.captured_at).substr(0, 10);
+  return pseudonymise ? PseudonymisedVisitLabel(*pseudonymise, c.visit) : c.visit;
 }
 
 // One visit from the latest capture of each site; `baseline_value` is set by the first scored
@@ -111,7 +113,8 @@ VisitResponse ScoreVisit(storage::Store& store, Condition condition, const std::
 }
 
 ConditionResponse ResponseForCondition(storage::Store& store, const std::string& patient,
-                                       Condition condition) {
+                                       Condition condition,
+                                       const std::optional<PseudonymKey>& pseudonymise) {
   storage::SeriesQuery q;
   q.patient_id = patient;
   q.condition = condition;
@@ -120,7 +123,7 @@ ConditionResponse ResponseForCondition(storage::Store& store, const std::string&
   std::map<std::string, std::map<std::string, storage::Capture>> visits;
   std::map<std::string, storage::TimeMs> visit_time;
   for (const storage::SeriesPoint& p : store.repository().TimeSeries(q)) {
-    const std::string key = VisitKey(p.capture);
+    const std::string key = VisitKey(p.capture, pseudonymise);
     if (!visits.count(key)) {
       order.push_back(key);
       visit_time[key] = p.capture.captured_at;
@@ -148,7 +151,7 @@ PatientResponse ComputePatientResponse(storage::Store& store, const std::string&
   out.patient = options.pseudonymise ? SubjectId(*options.pseudonymise, patient_id) : patient_id;
   for (Condition c : {Condition::kPsoriasis, Condition::kVitiligo}) {
     if (options.condition && *options.condition != c) continue;
-    ConditionResponse r = ResponseForCondition(store, patient_id, c);
+    ConditionResponse r = ResponseForCondition(store, patient_id, c, options.pseudonymise);
     if (!r.visits.empty() || options.condition) out.conditions.push_back(std::move(r));
   }
   return out;

@@ -14,6 +14,8 @@ void AddApiRoutes(Router& router, ApiContext& ctx) {
       {"GET", "/metrics", GetMetrics},
       {"POST", "/v1/patients", CreatePatient},
       {"POST", "/v1/tokens", CreateToken},
+      {"GET", "/v1/tokens", ListTokens},
+      {"DELETE", "/v1/tokens/{id}", RevokeToken},
       {"GET", "/v1/patients", ListPatients},
       {"POST", "/v1/patients/{patient}/sites/{site}/captures", PushCapture},
       {"GET", "/v1/captures/{id}", GetCapture},

@@ -46,6 +46,8 @@ const std::vector<Role>& AllReaders() {
 
 std::string Actor(const storage::TokenInfo& token) { return "token:" + token.id; }
 
+bool Pseudonymised(const storage::TokenInfo& token) { return token.role == Role::kCoordinator; }
+
 std::string ResolvePatient(ApiContext& ctx, const storage::TokenInfo& token,
                            const std::string& path_id) {
   if (token.role == Role::kCoordinator) {
@@ -55,13 +57,20 @@ std::string ResolvePatient(ApiContext& ctx, const storage::TokenInfo& token,
     throw Error(ErrorCode::kNotFound, "unknown subject '" + path_id + "'");
   }
   storage::ValidateId(path_id, "patient id");
+  if (token.role == Role::kDevice) {
+    // One answer for "unknown" and "someone else's" (and the scope is checked first, so the
+    // database is not even asked about a patient outside it).
+    const auto& scope = token.patient_scope;
+    const bool in_scope =
+        scope.empty() || std::find(scope.begin(), scope.end(), path_id) != scope.end();
+    if (!in_scope || !ctx.store.repository().FindPatient(path_id)) {
+      throw Error(ErrorCode::kNotFound,
+                  "unknown patient '" + path_id + "' or not in this token's scope");
+    }
+    return path_id;
+  }
   if (!ctx.store.repository().FindPatient(path_id)) {
     throw Error(ErrorCode::kNotFound, "unknown patient '" + path_id + "'");
-  }
-  if (token.role == Role::kDevice && !token.patient_scope.empty() &&
-      std::find(token.patient_scope.begin(), token.patient_scope.end(), path_id) ==
-          token.patient_scope.end()) {
-    throw Error(ErrorCode::kForbidden, "this device token is not scoped to patient " + path_id);
   }
   return path_id;
 }
@@ -129,6 +138,33 @@ std::optional<std::string> StringField(const json& body, const char* key) {
   return body[key].get<std::string>();
 }
 
+long long IntegerValue(const json& value, const std::string& what, long long lo, long long hi) {
+  // nlohmann keeps non-negative integers as uint64 and negative ones as int64; each is compared
+  // in its own type, so nothing wraps. Numbers beyond 64 bits parse as floats and fail here.
+  bool ok = false;
+  long long x = 0;
+  if (value.is_number_unsigned()) {
+    const auto u = value.get<std::uint64_t>();
+    ok = hi >= 0 && u <= static_cast<std::uint64_t>(hi);
+    if (ok) x = static_cast<long long>(u);
+    ok = ok && x >= lo;
+  } else if (value.is_number_integer()) {
+    x = value.get<std::int64_t>();
+    ok = x >= lo && x <= hi;
+  }
+  if (!ok) {
+    throw Error(ErrorCode::kInvalidArgument, what + " must be an integer from " +
+                                                 std::to_string(lo) + " to " + std::to_string(hi));
+  }
+  return x;
+}
+
+std::optional<long long> IntegerField(const json& body, const char* key, long long lo,
+                                      long long hi) {
+  if (!body.contains(key)) return std::nullopt;
+  return IntegerValue(body[key], key, lo, hi);
+}
+
 HttpResponse JsonResponse(int status, const json& body) {
   HttpResponse r;
   r.status = status;
@@ -149,8 +185,28 @@ HttpResponse PngResponse(const cv::Mat& full, int max_side) {
   return r;
 }
 
+json TokenJson(const storage::TokenInfo& t) {
+  auto time = [](const std::optional<storage::TimeMs>& at) {
+    return at ? json(FormatRfc3339(*at)) : json(nullptr);
+  };
+  const char* status = "active";
+  if (t.revoked_at) {
+    status = "revoked";
+  } else if (t.expires_at && *t.expires_at <= storage::NowMs()) {
+    status = "expired";
+  }
+  return {{"id", t.id},
+          {"role", storage::RoleName(t.role)},
+          {"patients", t.patient_scope},
+          {"label", t.label},
+          {"created_at", FormatRfc3339(t.created_at)},
+          {"expires_at", time(t.expires_at)},
+          {"revoked_at", time(t.revoked_at)},
+          {"status", status}};
+}
+
 json PatientField(ApiContext& ctx, const storage::TokenInfo& token, const std::string& id) {
-  return token.role == Role::kCoordinator ? json(pipeline::SubjectId(ctx.pseudonym, id)) : json(id);
+  return Pseudonymised(token) ? json(pipeline::SubjectId(ctx.pseudonym, id)) : json(id);
 }
 
 json ResultJson(const storage::Result& r) {
@@ -172,13 +228,15 @@ json ResultJson(const storage::Result& r) {
 
 json CaptureJson(ApiContext& ctx, const storage::TokenInfo& token, const storage::Capture& c,
                  bool with_results) {
+  const bool pseudonymised = Pseudonymised(token);
   json j = {{"id", c.id},
             {"patient", PatientField(ctx, token, c.patient_id)},
             {"site", c.site},
             {"condition", ConditionName(c.condition)},
             {"captured_at", FormatRfc3339(c.captured_at)},
             {"received_at", FormatRfc3339(c.received_at)},
-            {"visit", c.visit},
+            {"visit",
+             pseudonymised ? pipeline::PseudonymisedVisitLabel(ctx.pseudonym, c.visit) : c.visit},
             {"device", c.device},
             {"media_type", c.media_type},
             {"sha256", c.blob.sha256},
@@ -187,7 +245,8 @@ json CaptureJson(ApiContext& ctx, const storage::TokenInfo& token, const storage
             {"height", c.height},
             {"status", storage::CaptureStatusName(c.status)},
             {"attempts", c.attempts}};
-  if (!c.last_error.empty()) j["last_error"] = c.last_error;
+  // A processing error is an exception's text: it may quote ids, paths or input.
+  if (!c.last_error.empty() && !pseudonymised) j["last_error"] = c.last_error;
   if (!with_results) return j;
   json results = json::object();
   for (const storage::Result& r : ctx.store.repository().LatestResults(c.id)) {
@@ -196,12 +255,13 @@ json CaptureJson(ApiContext& ctx, const storage::TokenInfo& token, const storage
   j["results"] = results;
   json assessments = json::array();
   for (const storage::Assessment& a : ctx.store.repository().AssessmentHistory(c.id)) {
-    assessments.push_back({{"id", a.id},
-                           {"version", a.version},
-                           {"grades", json::parse(a.grades_json)},
-                           {"note", a.note},
-                           {"mask_sha256", a.mask_sha256},
-                           {"created_at", FormatRfc3339(a.created_at)}});
+    json entry = {{"id", a.id},
+                  {"version", a.version},
+                  {"grades", json::parse(a.grades_json)},
+                  {"mask_sha256", a.mask_sha256},
+                  {"created_at", FormatRfc3339(a.created_at)}};
+    if (!pseudonymised) entry["note"] = a.note;
+    assessments.push_back(std::move(entry));
   }
   j["assessments"] = assessments;
   return j;

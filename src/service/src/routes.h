@@ -19,6 +19,8 @@ HttpResponse ListPatients(ApiContext& ctx, const HttpRequest& req, const PathPar
 
 // routes_tokens.cpp
 HttpResponse CreateToken(ApiContext& ctx, const HttpRequest& req, const PathParams& params);
+HttpResponse ListTokens(ApiContext& ctx, const HttpRequest& req, const PathParams& params);
+HttpResponse RevokeToken(ApiContext& ctx, const HttpRequest& req, const PathParams& params);
 
 // routes_captures.cpp: ingest.
 HttpResponse PushCapture(ApiContext& ctx, const HttpRequest& req, const PathParams& params);

@@ -24,19 +24,18 @@ json ValidateGrades(const json& body) {
   for (const auto& [key, value] : body.items()) {
     if (key == "note") continue;
     if (severity.count(key)) {
-      if (!value.is_number_integer() || value.get<int>() < 0 || value.get<int>() > 4) {
-        throw Error(ErrorCode::kInvalidArgument, key + " must be an integer grade 0-4");
-      }
+      grades[key] = IntegerValue(value, key + " (a grade)", 0, 4);
     } else if (key == "depigmentation_level") {
-      const std::set<int> ladder = {0, 10, 25, 50, 75, 90, 100};
-      if (!value.is_number_integer() || !ladder.count(value.get<int>())) {
+      const std::set<long long> ladder = {0, 10, 25, 50, 75, 90, 100};
+      const long long level = IntegerValue(value, key, 0, 100);
+      if (!ladder.count(level)) {
         throw Error(ErrorCode::kInvalidArgument,
                     "depigmentation_level must be one of 0, 10, 25, 50, 75, 90, 100");
       }
+      grades[key] = level;
     } else {
       throw Error(ErrorCode::kInvalidArgument, "unknown assessment field '" + key + "'");
     }
-    grades[key] = value;
   }
   if (grades.empty()) throw Error(ErrorCode::kInvalidArgument, "no grades given");
   return grades;

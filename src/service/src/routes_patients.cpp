@@ -1,10 +1,11 @@
 // Patients: create (admin, clinician) and list with their sites (readers; coordinators see
-// subject ids).
+// subject ids and only age bands of the safe form).
 #include <map>
 
 #include "api_support.h"
 #include "routes.h"
 #include "skintrack/core/error.h"
+#include "skintrack/pipeline/pseudonym.h"
 #include "skintrack/pipeline/time_format.h"
 
 namespace skintrack::service {
@@ -21,11 +22,8 @@ HttpResponse CreatePatient(ApiContext& ctx, const HttpRequest& req, const PathPa
   }
   storage::PatientInfo info;
   info.id = *id;
-  if (body.contains("fitzpatrick")) {
-    if (!body["fitzpatrick"].is_number_integer()) {
-      throw Error(ErrorCode::kInvalidArgument, "fitzpatrick must be an integer 1..6");
-    }
-    info.fitzpatrick = body["fitzpatrick"].get<int>();
+  if (const auto fitzpatrick = IntegerField(body, "fitzpatrick", 1, 6)) {
+    info.fitzpatrick = static_cast<int>(*fitzpatrick);
   }
   info.age_band = StringField(body, "age_band").value_or("");
   const storage::Patient p = ctx.store.repository().CreatePatient(info, Actor(token));
@@ -40,7 +38,9 @@ HttpResponse ListPatients(ApiContext& ctx, const HttpRequest& req, const PathPar
   const auto token = Authorize(ctx, req, AllReaders());
   json list = json::array();
   for (const storage::Patient& p : ctx.store.repository().ListPatients()) {
-    json j = {{"id", PatientField(ctx, token, p.info.id)}, {"age_band", p.info.age_band}};
+    json j = {{"id", PatientField(ctx, token, p.info.id)},
+              {"age_band", Pseudonymised(token) ? pipeline::PseudonymisedAgeBand(p.info.age_band)
+                                                : p.info.age_band}};
     if (p.info.fitzpatrick) j["fitzpatrick"] = *p.info.fitzpatrick;
     std::map<std::pair<std::string, std::string>, std::int64_t> latest;  // (site, cond)
     storage::SeriesQuery q;

@@ -45,7 +45,7 @@ HttpResponse GetResponse(ApiContext& ctx, const HttpRequest& req, const PathPara
   const std::string patient = ResolvePatient(ctx, token, params.at("patient"));
   pipeline::ResponseOptions options;
   options.condition = OptionalCondition(req);
-  if (token.role == storage::Role::kCoordinator) options.pseudonymise = ctx.pseudonym;
+  if (Pseudonymised(token)) options.pseudonymise = ctx.pseudonym;
   return JsonResponse(200, pipeline::ComputePatientResponse(ctx.store, patient, options));
 }
 

@@ -1,4 +1,6 @@
-// Tokens: an admin creates them (the secret is shown once, stored hashed).
+// Tokens (admin only): create (the secret is shown once, stored hashed), list (metadata only) and
+// revoke. Every request verifies its token against the database, so a revocation holds from the
+// next request on, in this server and in any other process on the same data directory.
 #include "api_support.h"
 #include "routes.h"
 #include "skintrack/core/error.h"
@@ -33,6 +35,23 @@ HttpResponse CreateToken(ApiContext& ctx, const HttpRequest& req, const PathPara
                             {"role", storage::RoleName(created.info.role)},
                             {"patients", created.info.patient_scope},
                             {"token", created.token}});
+}
+
+HttpResponse ListTokens(ApiContext& ctx, const HttpRequest& req, const PathParams&) {
+  Authorize(ctx, req, {Role::kAdmin});
+  json list = json::array();
+  for (const storage::TokenInfo& t : ctx.store.repository().ListTokens()) {
+    list.push_back(TokenJson(t));
+  }
+  return JsonResponse(200, {{"tokens", list}});
+}
+
+HttpResponse RevokeToken(ApiContext& ctx, const HttpRequest& req, const PathParams& params) {
+  const auto token = Authorize(ctx, req, {Role::kAdmin});
+  // Error(kInvalidArgument) for a malformed id, Error(kNotFound) for an unknown one; revoking a
+  // revoked token answers it again unchanged (no second audit entry).
+  return JsonResponse(200,
+                      TokenJson(ctx.store.repository().RevokeToken(params.at("id"), Actor(token))));
 }
 
 }  // namespace skintrack::service

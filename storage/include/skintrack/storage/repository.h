@@ -120,8 +120,12 @@ class Repository {
   // The token's info if `token` is well formed, known, not revoked and not expired; compares
   // secret hashes in constant time. Never throws for a bad token (returns std::nullopt).
   virtual std::optional<TokenInfo> VerifyToken(const std::string& token) = 0;
-  // Error(kNotFound) for an unknown id; revoking twice is a no-op.
-  virtual void RevokeToken(const std::string& token_id, const std::string& actor) = 0;
+  // Revokes the token (audited "token.revoke"); VerifyToken refuses it from the next call on, in
+  // every process on the database. Returns the token's info with revoked_at set.
+  // Error(kInvalidArgument) for a malformed id, Error(kNotFound) for an unknown one; revoking
+  // twice is a no-op (returns the first revocation, writes no second audit entry).
+  virtual TokenInfo RevokeToken(const std::string& token_id, const std::string& actor) = 0;
+  // Every token, revoked and expired ones too, oldest first (metadata only: no secret or hash).
   virtual std::vector<TokenInfo> ListTokens() = 0;
 
   // --- audit ------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "skintrack/storage/blob_store.h"
 #include "skintrack/storage/repository.h"
@@ -54,6 +55,15 @@ struct CheckReport {
     return integrity == "ok" && missing.empty() && corrupt.empty() && unreferenced.empty();
   }
 };
+
+// The modes of a data directory. Store::OpenDataDir creates the directory 0700 and the database
+// 0600 (SQLite gives its -wal and -shm files the database's mode), pipeline's
+// LoadOrCreatePseudonymKey the key 0600, whatever the umask: the key recomputes every subject id,
+// the database holds the patient ids. Existing files are not changed; LoosePermissions lists,
+// one line each, the directory and those files (pseudonym.key, skintrack.db, -wal, -shm) that
+// group or others may access, with the chmod that fixes it. Empty when all are owner-only.
+// Never throws (a path that cannot be examined is skipped).
+std::vector<std::string> LoosePermissions(const std::string& dir);
 
 // Opens only the metadata repository of data directory `dir`: no blob store, no lock, no
 // start-up clean-up. For metadata tools (tokens, patients, reports, `db info`) that must work

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 namespace skintrack::pipeline {
 
@@ -28,5 +29,24 @@ PseudonymKey LoadOrCreatePseudonymKey(const std::string& data_dir);
 
 // "S-" + 12 hex digits (see above). Throws Error(kInternal) if OpenSSL fails. Thread-safe.
 std::string SubjectId(const PseudonymKey& key, const std::string& patient_id);
+
+// --- What pseudonymised readers see (coordinators in the API, the cohort CSV / FHIR exports) ---
+// The one home of the rule (docs/service.md, "Validation, privacy and tokens"): they get subject
+// ids instead of patient ids, never free text (assessment notes, token labels, processing error
+// messages: callers leave those out), and the short structured fields below only when they match
+// a closed pattern, because a clinician or a device can type anything into them
+// ("P002-JaneDoe-week12").
+
+// True for "baseline", "screening", and an optional unit (week, wk, day, month, visit, v, w, d, m,
+// fu) with an optional '-' or '_' before 1-4 digits: "week12", "W-12", "v3", "d_100", "12".
+// Case-insensitive.
+bool IsSafeVisitLabel(std::string_view label);
+// The label itself when IsSafeVisitLabel or empty, else "redacted-" + 8 hex digits of
+// HMAC-SHA256(key, label): distinct labels stay distinct visits, the text does not leave.
+// Throws Error(kInternal) if OpenSSL fails. Thread-safe.
+std::string PseudonymisedVisitLabel(const PseudonymKey& key, const std::string& label);
+// The age band itself when it is empty or like "40-49", "80-", "45" (1-3 digits, optionally '-'
+// and 0-3 digits), else "redacted".
+std::string PseudonymisedAgeBand(const std::string& age_band);
 
 }  // namespace skintrack::pipeline

@@ -54,8 +54,9 @@ struct PatientResponse {
 };
 
 struct ResponseOptions {
-  std::optional<Condition> condition;        // only this one (listed even without visits)
-  std::optional<PseudonymKey> pseudonymise;  // name the patient by its subject id
+  std::optional<Condition> condition;  // only this one (listed even without visits)
+  // Name the patient by its subject id and visits by PseudonymisedVisitLabel (pseudonym.h).
+  std::optional<PseudonymKey> pseudonymise;
 };
 
 // Throws Error(kNotFound) for an unknown patient, skintrack::Error from storage.
