@@ -64,7 +64,10 @@ std::unique_ptr<Store> Store::OpenDataDir(const std::string& dir, const StoreOpt
   if (dir.empty()) throw Error(ErrorCode::kInvalidArgument, "data directory path is empty");
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
-  if (ec) throw Error(ErrorCode::kIo, "cannot create data directory " + dir + ": " + ec.message());
+  if (ec) {
+    throw Error(FileErrorCode(ec.value()),
+                "cannot create data directory " + dir + ": " + ec.message());
+  }
   const int lock_fd = LockDataDir(dir);
   try {
     auto blobs = OpenFileBlobStore(dir + "/blobs");
