@@ -423,6 +423,7 @@
       flash ? h('p', {class: 'notice', id: 'flash', role: 'status'}, flash) : null,
       viewer(capture),
       h('div', {class: 'panel-grid'}, scoreDetail(capture), registrationDetail(capture)),
+      segmentationDetail(capture),
       resultsTable(capture),
       h('div', {class: 'panel-grid'}, gradeForm(capture), assessmentHistory(capture)),
     ].filter(Boolean));
@@ -662,6 +663,56 @@
           h('dt', {}, 'New / persisting / cleared px'), h('dd', {}, `${c.new_pixels} / ${c.persisting_pixels} / ${c.cleared_pixels}`)));
     }
     return box;
+  }
+
+  // Which segmenter and model made each mask, and which segmentation the scores were computed
+  // from, as stored in the results' provenance: a clinician can tell a learned or patient model's
+  // mask from the classical segmenter's, and from their own corrected one.
+  function segmentationDetail(capture) {
+    const r = capture.results || {};
+    const box = h('section', {class: 'card', id: 'segmentation'},
+                  h('h3', {}, 'Segmentation and model'));
+    const rows = [];
+    for (const [name, label] of [['lesion', 'Lesion mask'], ['skin', 'Skin mask']]) {
+      const m = r[name];
+      if (!m || m.kind !== 'mask') continue;
+      rows.push(h('dt', {}, label), h('dd', {'data-mask': name}, maskOrigin(m)));
+    }
+    const meas = r.measurements;
+    if (meas && meas.provenance && meas.provenance.segmenter) {
+      rows.push(h('dt', {}, 'Scores computed from'),
+                h('dd', {'data-mask': 'scores'}, segmenterOf(meas.provenance)));
+    }
+    box.append(rows.length ? h('dl', {class: 'kv'}, rows)
+                           : h('p', {class: 'muted'}, 'No masks yet.'));
+    return box;
+  }
+
+  function maskOrigin(mask) {
+    const when = `version ${mask.version}, ${day(mask.created_at)}`;
+    if (mask.source === 'clinician') {
+      return [h('span', {class: 'prov clinician', 'data-origin': 'clinician'}, 'clinician-corrected'),
+              ` (${when})`];
+    }
+    // Older masks name the segmenter in the payload only.
+    return [segmenterOf(Object.assign({}, mask.payload || {}, mask.provenance || {})), ` (${when})`];
+  }
+
+  // "segmenter: S, model: M" from a provenance object; every value goes in as text.
+  function segmenterOf(p) {
+    if (p.clinician_mask_result_id !== undefined && p.clinician_mask_result_id !== null) {
+      return [h('span', {class: 'prov clinician', 'data-origin': 'clinician'},
+                'the clinician-corrected lesion mask'),
+              ` (result ${p.clinician_mask_result_id})`];
+    }
+    const out = [h('span', {class: 'segmenter'}, `segmenter: ${p.segmenter || 'unknown'}`), ', ',
+                 h('span', {class: 'model'}, `model: ${p.model_id || 'none'}`)];
+    if (p.general_model_id) out.push(`, general model ${p.general_model_id}`);
+    if (p.reference) {
+      out.push(`; patient reference: baseline capture ${p.reference.capture_id}, ` +
+               `mask version ${p.reference.mask_version}`);
+    }
+    return out;
   }
 
   function resultsTable(capture) {

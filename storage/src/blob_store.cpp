@@ -26,9 +26,11 @@ namespace {
 constexpr char kPutSuffix[] = ".put";
 constexpr char kMarkSuffix[] = ".mark";
 
+// kStorageFull when the file system had no room (FileErrorCode), else kIo. The message names the
+// path for the operator (CLI, server log); the HTTP layer never shows a 5xx message to clients.
 [[noreturn]] void ThrowIo(const std::string& what, const std::string& path, int err) {
   // std::error_code formats errno thread-safely (std::strerror may not be).
-  throw Error(ErrorCode::kIo,
+  throw Error(FileErrorCode(err),
               what + " " + path + ": " + std::error_code(err, std::generic_category()).message());
 }
 

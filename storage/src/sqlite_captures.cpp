@@ -234,6 +234,23 @@ CaptureStatus SqliteRepository::FailWork(std::int64_t capture_id, const std::str
   return status;
 }
 
+void SqliteRepository::ReleaseWork(std::int64_t capture_id, const std::string& worker,
+                                   const std::string& error, TimeMs delay_ms) {
+  ValidateActor(worker);
+  if (delay_ms < 0 || delay_ms > TimeMs{24} * 3600 * 1000) {
+    throw Error(ErrorCode::kInvalidArgument, "release delay must be 0 .. 24 h");
+  }
+  const std::string message = SanitiseError(error);
+  Write([&](Connection& c) {
+    CheckLease(c, capture_id, worker);
+    Stmt st(c.Prepare(kRelease));
+    st->bind(1, Now() + delay_ms);
+    st->bind(2, message);
+    st->bind(3, capture_id);
+    st->exec();
+  });
+}
+
 int SqliteRepository::RequeueProcessed(const std::vector<std::int64_t>& capture_ids,
                                        const std::string& reason, const std::string& actor) {
   ValidateActor(actor);

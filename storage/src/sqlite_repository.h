@@ -101,6 +101,10 @@ inline constexpr char kComplete[] =
 inline constexpr char kRetry[] =
     "UPDATE captures SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL, "
     "next_attempt_at = ?, last_error = ? WHERE id = ?";
+// The claim incremented attempts; a release undoes that (MAX: never below zero).
+inline constexpr char kRelease[] =
+    "UPDATE captures SET status = 'queued', attempts = MAX(attempts - 1, 0), lease_owner = NULL, "
+    "lease_expires_at = NULL, next_attempt_at = ?, last_error = ? WHERE id = ?";
 inline constexpr char kRequeue[] =
     "UPDATE captures SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL, "
     "next_attempt_at = ? WHERE status = 'processing'";
@@ -280,6 +284,8 @@ class SqliteRepository final : public Repository {
   void CompleteWork(std::int64_t capture_id, const std::string& worker) override;
   CaptureStatus FailWork(std::int64_t capture_id, const std::string& worker,
                          const std::string& error, bool retryable) override;
+  void ReleaseWork(std::int64_t capture_id, const std::string& worker, const std::string& error,
+                   TimeMs delay_ms) override;
   int RequeueProcessed(const std::vector<std::int64_t>& capture_ids, const std::string& reason,
                        const std::string& actor) override;
   int RequeueInterrupted() override;

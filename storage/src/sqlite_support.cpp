@@ -32,6 +32,12 @@ Error Translate(const SQLite::Exception& e) {
   if (code == SQLITE_BUSY || code == SQLITE_LOCKED) {
     return Error(ErrorCode::kStorage, "the database stayed busy too long; retry later");
   }
+  // ENOSPC on the database, its WAL or its temporary files (SQLite's unix VFS reports it as
+  // SQLITE_FULL; other write errors stay I/O errors); also a full max_page_count.
+  if (code == SQLITE_FULL) {
+    return Error(ErrorCode::kStorageFull,
+                 std::string("no room to write the database: ") + e.what());
+  }
   return Error(ErrorCode::kStorage, std::string("database error: ") + e.what());
 }
 

@@ -50,9 +50,13 @@ void CreateDataDir(const std::string& dir) {
   std::error_code ec;
   if (std::filesystem::exists(leaf, ec)) return;
   if (leaf.has_parent_path()) std::filesystem::create_directories(leaf.parent_path(), ec);
-  if (ec) throw Error(ErrorCode::kIo, "cannot create data directory " + dir + ": " + ec.message());
+  if (ec) {
+    throw Error(FileErrorCode(ec.value()),
+                "cannot create data directory " + dir + ": " + ec.message());
+  }
   if (::mkdir(leaf.c_str(), 0700) != 0 && errno != EEXIST) {
-    throw Error(ErrorCode::kIo, "cannot create data directory " + dir + ": " + ErrnoText());
+    const int err = errno;
+    throw Error(FileErrorCode(err), "cannot create data directory " + dir + ": " + ErrnoText());
   }
 }
 
@@ -63,7 +67,8 @@ void CreateDatabaseFile(const std::string& path) {
   if (fd >= 0) {
     ::close(fd);
   } else if (errno != EEXIST) {
-    throw Error(ErrorCode::kIo, "cannot create " + path + ": " + ErrnoText());
+    const int err = errno;
+    throw Error(FileErrorCode(err), "cannot create " + path + ": " + ErrnoText());
   }
 }
 

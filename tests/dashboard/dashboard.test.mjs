@@ -6,7 +6,9 @@
 // pushes the captures over HTTP, then as a clinician in the browser: signs in with a token, opens
 // the patient, checks that the PASI chart has one point per visit with the API's values, loads
 // the baseline and the aligned visit, toggles the lesion overlay, the change map and the blend
-// view, and submits grades through the form, which must show up as a new version of the score.
+// view, and submits grades through the form, which must show up as a new version of the score;
+// then checks that each mask names the segmenter and model that made it (classical, the patient
+// model after a corrected baseline mask, clinician-corrected).
 // A screenshot goes to DIR/dashboard.png (DIR/dashboard-failure.png when a step fails).
 import assert from 'node:assert/strict';
 import {execFileSync, spawn} from 'node:child_process';
@@ -200,6 +202,47 @@ async function main() {
   const lastPoint = await page.$$eval('#chart-pasi circle.point',
                                       (els) => Number(els[els.length - 1].dataset.value));
   assert.equal(lastPoint, after.conditions[0].visits[2].pasi);
+
+  step('segmentation provenance: each mask names its segmenter and model');
+  const maskText = (name) => page.textContent(`#segmentation dd[data-mask="${name}"]`);
+  const classical = stored.results.lesion;
+  assert.equal(classical.provenance.model_id, null, 'no model is active: the classical segmenter');
+  let text = await maskText('lesion');
+  assert.ok(text.startsWith(`segmenter: ${classical.provenance.segmenter}, model: none`), text);
+  assert.ok(text.includes(`version ${classical.version}`), text);
+  text = await maskText('skin');
+  assert.ok(text.startsWith(`segmenter: ${stored.results.skin.provenance.segmenter}, model: none`),
+            text);
+  text = await maskText('scores');
+  assert.ok(text.startsWith(`segmenter: ${stored.results.measurements.provenance.segmenter}`), text);
+
+  step('a corrected baseline mask: follow-ups re-segmented by the patient model, shown by id');
+  await call(`${api}/v1/captures/${captures[0]}/mask`, clinician, 'PUT',
+             readFileSync(path.join(phantomDir, 'visit-0.lesion.png')), 'image/png');
+  let resegmented = null;
+  for (const deadline = Date.now() + 90000; Date.now() < deadline;) {
+    const c = await call(`${api}/v1/captures/${last}`, clinician, 'GET');
+    if (c.status === 'processed' && c.results.lesion.provenance.model_id) {
+      resegmented = c;
+      break;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  assert.ok(resegmented, 'the follow-up was re-segmented with the patient reference');
+  const model = resegmented.results.lesion.provenance;
+  assert.match(model.model_id, new RegExp(`^patient-c${captures[0]}-m\\d+`));
+  await page.reload();
+  await page.waitForSelector(`#capture-panel h2:has-text("capture ${last}")`);
+  text = await maskText('lesion');
+  assert.ok(text.startsWith(`segmenter: ${model.segmenter}, model: ${model.model_id}`), text);
+  assert.ok(text.includes(`patient reference: baseline capture ${captures[0]}, mask version`), text);
+  assert.equal(await page.textContent('#segmentation dd[data-mask="lesion"] .model'),
+               `model: ${model.model_id}`);
+  await page.click(`a.capture-chip[data-capture="${captures[0]}"]`);
+  await page.waitForSelector(`#capture-panel h2:has-text("capture ${captures[0]}")`);
+  await page.waitForSelector('#segmentation dd[data-mask="lesion"] [data-origin="clinician"]');
+  assert.match(await maskText('lesion'), /^clinician-corrected \(version \d+, /);
+  assert.match(await maskText('scores'), /^the clinician-corrected lesion mask/);
 
   assert.deepEqual(pageErrors, [], 'no script or console errors in the page');
   await page.screenshot({path: path.join(artefacts, 'dashboard.png'), fullPage: true});

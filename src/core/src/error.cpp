@@ -1,5 +1,7 @@
 #include "skintrack/core/error.h"
 
+#include <cerrno>
+
 namespace skintrack {
 
 const char* ErrorCodeName(ErrorCode code) noexcept {
@@ -24,12 +26,25 @@ const char* ErrorCodeName(ErrorCode code) noexcept {
       return "forbidden";
     case ErrorCode::kStorage:
       return "storage_error";
+    case ErrorCode::kStorageFull:
+      return "storage_full";
     case ErrorCode::kIo:
       return "io_error";
     case ErrorCode::kInternal:
       return "internal_error";
   }
   return "internal_error";
+}
+
+ErrorCode FileErrorCode(int errno_value) noexcept {
+  switch (errno_value) {
+    case ENOSPC:
+    case EDQUOT:
+    case EFBIG:  // RLIMIT_FSIZE or the file system's largest file: no room either
+      return ErrorCode::kStorageFull;
+    default:
+      return ErrorCode::kIo;
+  }
 }
 
 Error::Error(ErrorCode code, const std::string& message)

@@ -1,11 +1,30 @@
 #include "skintrack/pipeline/workers.h"
 
 #include <chrono>
+#include <functional>
+#include <iostream>
 
 #include "skintrack/core/error.h"
 #include "skintrack/storage/store.h"
 
 namespace skintrack::pipeline {
+namespace {
+
+// A capture whose results found no room is due again after this. Freed space is not signalled,
+// so the queue polls; a try while the disk is still full costs one decode and segmentation.
+constexpr std::int64_t kStorageFullRetryMs = std::int64_t{30} * 1000;
+// How often a worker retries recording an outcome while the database takes no writes.
+constexpr auto kRecordRetry = std::chrono::seconds(1);
+
+void Log(const std::string& worker, const std::string& message) {
+  std::cerr << "skintrack: " + worker + ": " + message + "\n" << std::flush;
+}
+
+bool DatabaseWriteFailure(ErrorCode code) {
+  return code == ErrorCode::kStorageFull || code == ErrorCode::kStorage;
+}
+
+}  // namespace
 
 WorkerPool::WorkerPool(storage::Store& store, PipelineOptions options)
     : store_(store), options_(std::move(options)) {
@@ -55,6 +74,7 @@ bool WorkerPool::WaitFor(std::int64_t capture_id, double timeout_s) {
 
 void WorkerPool::Run(int index) {
   const std::string worker = "worker:" + std::to_string(index);
+  bool claim_failing = false;  // logged once per episode, not every pause
   while (true) {
     {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -63,8 +83,12 @@ void WorkerPool::Run(int index) {
     std::optional<storage::WorkItem> item;
     try {
       item = store_.repository().ClaimWork(worker, options_.lease_ms);
-    } catch (const Error&) {
-      item.reset();  // a busy database: try again after a pause
+      if (claim_failing) Log(worker, "the work queue takes writes again");
+      claim_failing = false;
+    } catch (const Error& e) {
+      item.reset();  // a busy or full database: try again after a pause
+      if (!claim_failing) Log(worker, std::string("cannot claim work: ") + e.what());
+      claim_failing = true;
     }
     if (!item) {
       std::unique_lock<std::mutex> lock(mutex_);
@@ -81,33 +105,89 @@ void WorkerPool::Run(int index) {
   }
 }
 
-// Processes a claimed capture and records the outcome in the queue: storage and I/O errors are
-// retried, others fail the capture with the message.
+// Processes a claimed capture and records the outcome in the queue. No room for the results:
+// the capture goes back to the queue at once without counting the attempt (ReleaseWork), due
+// again after kStorageFullRetryMs. Other storage and I/O errors are retried (FailWork counts
+// them against max_attempts); the rest fail the capture with the message. Every failure is
+// logged to standard error.
 void WorkerPool::ProcessOne(const storage::WorkItem& item, const std::string& worker) {
   const auto t0 = std::chrono::steady_clock::now();
+  const std::int64_t id = item.capture.id;
+  const std::string capture = "capture " + std::to_string(id);
+  storage::Repository& repo = store_.repository();
+  std::optional<ErrorCode> code;
+  std::string error;
   try {
     ProcessCapture(store_, item.capture, options_, worker);
-    store_.repository().CompleteWork(item.capture.id, worker);
-    ++stats_.processed;
   } catch (const Error& e) {
-    ++stats_.failed;
-    const bool retryable = e.code() == ErrorCode::kStorage || e.code() == ErrorCode::kIo;
-    try {
-      store_.repository().FailWork(item.capture.id, worker, e.what(), retryable);
-    } catch (const Error&) {
-      // The lease expired and another worker took the capture: nothing to record here.
-    }
+    code = e.code();
+    error = e.what();
   } catch (const std::exception& e) {
+    code = ErrorCode::kInternal;
+    error = std::string("internal error: ") + e.what();
+  }
+  if (!code) {
+    // The results are stored: only the status is missing, so retry that rather than redo it all.
+    if (RecordOutcome(worker, capture, [&] { repo.CompleteWork(id, worker); })) {
+      ++stats_.processed;
+    }
+  } else {
     ++stats_.failed;
-    try {
-      store_.repository().FailWork(item.capture.id, worker,
-                                   std::string("internal error: ") + e.what(), false);
-    } catch (const Error&) {
+    Log(worker, capture + ": " + ErrorCodeName(*code) + ": " + error);
+    if (*code == ErrorCode::kStorageFull) {
+      if (RecordOutcome(worker, capture,
+                        [&] { repo.ReleaseWork(id, worker, error, kStorageFullRetryMs); })) {
+        Log(worker, capture + ": no room to store its results; back in the queue, due in " +
+                        std::to_string(kStorageFullRetryMs / 1000) + " s, attempt not counted");
+      }
+    } else {
+      const bool retryable = *code == ErrorCode::kStorage || *code == ErrorCode::kIo;
+      storage::CaptureStatus status = storage::CaptureStatus::kFailed;
+      if (RecordOutcome(worker, capture,
+                        [&] { status = repo.FailWork(id, worker, error, retryable); })) {
+        Log(worker,
+            capture + (status == storage::CaptureStatus::kQueued ? ": queued for another attempt"
+                                                                 : ": marked failed"));
+      }
     }
   }
   stats_.processing_micros +=
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
           .count();
+}
+
+// Runs `write` (the queue update that ends the lease), retrying every kRecordRetry while the
+// database takes no writes: a disk that is still full must not leave the capture `processing`
+// until its lease expires, and the update goes through as soon as space is back. Returns false
+// when it was not recorded: the lease is someone else's now (kConflict, kNotFound), another
+// error, or Stop() (the capture is requeued at the next start).
+bool WorkerPool::RecordOutcome(const std::string& worker, const std::string& capture,
+                               const std::function<void()>& write) {
+  bool waiting = false;
+  for (;;) {
+    try {
+      write();
+      if (waiting) Log(worker, capture + ": outcome recorded, the database takes writes again");
+      return true;
+    } catch (const Error& e) {
+      if (!DatabaseWriteFailure(e.code())) {
+        Log(worker, capture + ": outcome not recorded: " + e.what());
+        return false;
+      }
+      if (!waiting) {
+        Log(worker, capture + ": cannot record its outcome (" + e.what() +
+                        "); retrying every second until the database takes writes");
+      }
+      waiting = true;
+    }
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (wake_.wait_for(lock, kRecordRetry, [this] { return stopping_; })) {
+      Log(worker, capture +
+                      ": stopping with its outcome unrecorded; it is requeued at the next "
+                      "start");
+      return false;
+    }
+  }
 }
 
 }  // namespace skintrack::pipeline

@@ -4,6 +4,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "skintrack/service/error_response.h"
+
 namespace skintrack::service {
 namespace {
 
@@ -62,7 +64,9 @@ int HttpStatusFor(ErrorCode code) noexcept {
     case ErrorCode::kUnsupportedMedia:
       return 415;
     case ErrorCode::kStorage:
-      return 503;
+      return 503;  // busy or unavailable database: the answer carries Retry-After
+    case ErrorCode::kStorageFull:
+      return 507;  // Insufficient Storage (RFC 4918): retrying helps only after space is freed
     case ErrorCode::kIo:
     case ErrorCode::kInternal:
       return 500;
@@ -97,7 +101,7 @@ HttpResponse Router::Dispatch(const HttpRequest& request) const {
     try {
       return route.handler(request, params);
     } catch (const Error& e) {
-      return ErrorResponse(HttpStatusFor(e.code()), ErrorCodeName(e.code()), e.what());
+      return ErrorResponseFor(e, request);  // 5xx: no server internals in the body
     } catch (const std::exception& e) {
       return ErrorResponse(500, "internal_error", "internal error while handling the request");
     } catch (...) {

@@ -28,7 +28,8 @@ struct PendingMarker {
   std::string sha256;  // blob it protects; empty for a marker that names no valid blob
 };
 
-// All methods are thread-safe. Failures throw Error(kIo) (file system) or Error(kNotFound).
+// All methods are thread-safe. Failures throw Error(kStorageFull) (no room: ENOSPC, EDQUOT,
+// EFBIG), Error(kIo) (other file-system failures) or Error(kNotFound).
 class BlobStore {
  public:
   virtual ~BlobStore() = default;

@@ -10,8 +10,8 @@
 //
 // All methods are thread-safe; one writer at a time, readers run concurrently (file database).
 // A busy database is waited for and retried; after RepositoryOptions::busy_timeout_ms the call
-// throws Error(kStorage) saying the database is busy. Other database failures throw
-// Error(kStorage).
+// throws Error(kStorage) saying the database is busy. No room for the database's files throws
+// Error(kStorageFull); other database failures throw Error(kStorage).
 #pragma once
 
 #include <cstdint>
@@ -82,6 +82,12 @@ class Repository {
   // the capture failed. Returns the new status. Error(kConflict) as for CompleteWork.
   virtual CaptureStatus FailWork(std::int64_t capture_id, const std::string& worker,
                                  const std::string& error, bool retryable) = 0;
+  // Gives a claimed capture back to the queue, due again after `delay_ms`, without counting the
+  // attempt: for failures of the environment rather than of the capture (no room to store the
+  // results), which must not use up max_attempts and mark a sound capture failed. Records
+  // `error`. Error(kConflict) as for CompleteWork.
+  virtual void ReleaseWork(std::int64_t capture_id, const std::string& worker,
+                           const std::string& error, TimeMs delay_ms) = 0;
   // Puts processed captures back in the queue to be processed again (e.g. registered again after
   // their site's baseline changed), with their attempt count reset; their results stay (new
   // processing appends new versions). Captures that are not kProcessed are left alone. Audited

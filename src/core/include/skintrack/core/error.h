@@ -18,13 +18,19 @@ enum class ErrorCode {
   kImageTooLarge,     // over the pixel limit (decompression bomb) or the byte limit
   kUnauthorized,      // no or invalid credentials
   kForbidden,         // valid credentials without the right
-  kStorage,           // the database or blob store failed
+  kStorage,           // the database or blob store failed (busy, unavailable, damaged)
+  kStorageFull,       // no room for a write: disk full, quota exceeded or file size limit
   kIo,                // a local file could not be read or written
   kInternal,          // a bug: an invariant did not hold
 };
 
 // Stable snake_case name of a code, used in JSON error bodies and CLI messages.
 const char* ErrorCodeName(ErrorCode code) noexcept;
+
+// The code of a failed file-system call from its errno: kStorageFull when the write found no room
+// (ENOSPC, EDQUOT, EFBIG), kIo otherwise. Freeing space fixes the first, not the second, so
+// callers (the queue, HTTP clients) treat them differently.
+ErrorCode FileErrorCode(int errno_value) noexcept;
 
 class Error : public std::runtime_error {
  public:

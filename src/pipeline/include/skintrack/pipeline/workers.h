@@ -6,6 +6,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -45,6 +46,8 @@ class WorkerPool {
  private:
   void Run(int index);
   void ProcessOne(const storage::WorkItem& item, const std::string& worker);
+  bool RecordOutcome(const std::string& worker, const std::string& capture,
+                     const std::function<void()>& write);
 
   storage::Store& store_;
   PipelineOptions options_;
