@@ -91,6 +91,10 @@ class FullableRepository final : public storage::Repository {
     disk_->CheckDatabase();
     return inner_->InsertCapture(capture, blob, actor);
   }
+  std::optional<storage::Capture> FindCaptureByUpload(const std::string& patient_id,
+                                                      const std::string& upload_sha256) override {
+    return inner_->FindCaptureByUpload(patient_id, upload_sha256);
+  }
   std::optional<storage::Capture> FindCapture(std::int64_t id) override {
     return inner_->FindCapture(id);
   }
@@ -156,9 +160,9 @@ class FullableRepository final : public storage::Repository {
   std::optional<storage::TokenInfo> VerifyToken(const std::string& token) override {
     return inner_->VerifyToken(token);
   }
-  void RevokeToken(const std::string& id, const std::string& actor) override {
+  storage::TokenInfo RevokeToken(const std::string& id, const std::string& actor) override {
     disk_->CheckDatabase();
-    inner_->RevokeToken(id, actor);
+    return inner_->RevokeToken(id, actor);
   }
   std::vector<storage::TokenInfo> ListTokens() override { return inner_->ListTokens(); }
   void AppendAudit(const storage::AuditEntry& entry) override {
