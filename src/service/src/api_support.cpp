@@ -132,7 +132,8 @@ std::optional<std::string> StringField(const json& body, const char* key) {
 HttpResponse JsonResponse(int status, const json& body) {
   HttpResponse r;
   r.status = status;
-  r.body = body.dump();
+  // Request bytes end up in answers (ids, labels); what is not UTF-8 becomes U+FFFD, not a throw.
+  r.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
   return r;
 }
 
