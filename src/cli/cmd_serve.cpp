@@ -1,6 +1,7 @@
 // `skintrack serve`: the HTTP API and processing workers on an embedded data directory.
 #include <signal.h>
 
+#include <algorithm>
 #include <iostream>
 #include <ostream>
 
@@ -27,7 +28,11 @@ options:
   --port N            TCP port, 0 = any free port (default 8080)
   --workers N         processing threads (default 1)
   --http-threads N    request handler threads (default 4)
-  --max-body-mb N     request body limit in MiB (default 40)
+  --max-body-mb N     upload (image) body limit in MiB (default 40)
+  --max-json-body-kb N  body limit of every other route in KiB (default 1024)
+  --body-memory-mb N  request bodies in memory at once, in MiB; more: 503 + Retry-After
+                      (default 256, at least --max-body-mb)
+  --read-timeout-s N  seconds for a request's head, and again for its body; then 408 (default 60)
   --max-megapixels N  largest image accepted, width x height in millions (default 51)
   --max-decodes N     capture decodes at once; more wait up to 2 s, then 503 (default 2)
   --max-waiters N     ?wait=true requests at once; more are answered without waiting
@@ -59,6 +64,14 @@ int RunServe(Args& args, std::ostream& out) {
   }
   o.captured_at.max_ahead_ms =
       static_cast<std::int64_t>(args.GetDouble("max-ahead-h", 24, 0, 24 * 366) * 3.6e6);
+  o.server.max_json_body_bytes =
+      static_cast<std::size_t>(args.GetInt("max-json-body-kb", 1024, 1, 1024LL * 1024)) * 1024;
+  const std::int64_t body_memory_mb =
+      std::max<std::int64_t>(256, static_cast<std::int64_t>(o.server.max_body_bytes >> 20));
+  o.server.max_body_memory_bytes =
+      static_cast<std::size_t>(args.GetInt("body-memory-mb", body_memory_mb, 1, 64LL * 1024)) *
+      1024 * 1024;
+  o.server.read_timeout_s = static_cast<int>(args.GetInt("read-timeout-s", 60, 1, 3600));
   o.log_requests = !args.Flag("quiet");
   args.CheckNoneLeft();
 

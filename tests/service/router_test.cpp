@@ -71,6 +71,93 @@ TEST(Router, MapsErrorsToStatusesWithJsonBodies) {
   EXPECT_EQ(crash.body.find("secret"), std::string::npos);
 }
 
+// Issue 13 item 1: request bytes that are not UTF-8 reached nlohmann's dump, which threw (the
+// 404's message echoes the path; the throw escaped the router). Refused at the edge now, and every
+// echo of them is escaped.
+TEST(Router, RefusesPathsAndQueriesThatAreNotUtf8) {
+  Router router;
+  int called = 0;
+  router.Add("GET", "/v1/patients/{patient}/timeseries",
+             [&called](const HttpRequest&, const PathParams&) {
+               ++called;
+               return HttpResponse();
+             });
+  for (const std::string path : {"/\xff", "/v1/patients/\xff/timeseries", "/v1/\xc3\x28"}) {
+    const HttpResponse r = router.Dispatch(Get(path));
+    EXPECT_EQ(r.status, 400) << path;
+    EXPECT_EQ(ErrorCodeOf(r), "invalid_argument");
+    EXPECT_EQ(router.Admit(Get(path)).refusal->status, 400);
+  }
+  HttpRequest query = Get("/v1/patients/P1/timeseries");
+  query.query["condition"] = "\xff";
+  EXPECT_EQ(router.Dispatch(query).status, 400);
+  query.query = {{"\xff", "x"}};
+  EXPECT_EQ(router.Dispatch(query).status, 400);
+  EXPECT_EQ(called, 0);
+  query.query = {{"condition", "psoriasis \xc3\xa9"}};
+  EXPECT_EQ(router.Dispatch(query).status, 200);
+  EXPECT_EQ(called, 1);
+}
+
+TEST(Router, ErrorMessagesEchoingBytesThatAreNotUtf8AreEscaped) {
+  Router router;
+  router.Add("GET", "/echo", [](const HttpRequest& r, const PathParams&) -> HttpResponse {
+    throw Error(ErrorCode::kUnsupportedMedia, "got '" + r.Header("content-type") + "'");
+  });
+  HttpRequest req = Get("/echo");
+  req.headers["content-type"] = "image/\xff";
+  HttpResponse r;
+  ASSERT_NO_THROW(r = router.Dispatch(req));
+  EXPECT_EQ(r.status, 415);
+  EXPECT_EQ(nlohmann::json::parse(r.body)["error"]["message"], "got 'image/\xef\xbf\xbd'");
+  EXPECT_NO_THROW(ErrorResponse(400, "x", "\xff\xfe"));
+}
+
+TEST(Utf8, AcceptsWellFormedAndRejectsMalformedSequences) {
+  for (const std::string ok : {"", "abc", "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80",
+                               "\xef\xbf\xbd", "\xf4\x8f\xbf\xbf"}) {
+    EXPECT_TRUE(IsValidUtf8(ok)) << ok;
+  }
+  for (const std::string bad :
+       {"\xff", "\x80", "\xc3", "\xc3\x28", "\xc0\xaf" /* overlong '/' */, "\xe0\x80\xaf",
+        "\xed\xa0\x80" /* surrogate */, "\xf4\x90\x80\x80" /* > U+10FFFF */, "a\xf0\x9f\x98"}) {
+    EXPECT_FALSE(IsValidUtf8(bad)) << bad;
+  }
+}
+
+TEST(Router, AdmitRunsTheGateOnTheHeadAndGivesTheBodyClass) {
+  Router router;
+  int handled = 0;
+  const Handler ok = [&handled](const HttpRequest&, const PathParams&) {
+    ++handled;
+    return HttpResponse();
+  };
+  router.Add(
+      "POST", "/upload", ok,
+      [](const HttpRequest& head) {
+        if (head.Header("authorization").empty()) {
+          throw Error(ErrorCode::kUnauthorized, "no token");
+        }
+      },
+      BodyClass::kUpload);
+  router.Add("POST", "/json", ok);
+  HttpRequest head = Get("/upload");
+  head.method = "POST";
+  const Admission refused = router.Admit(head);
+  ASSERT_TRUE(refused.refusal);
+  EXPECT_EQ(refused.refusal->status, 401);
+  EXPECT_EQ(ErrorCodeOf(*refused.refusal), "unauthorized");
+  head.headers["authorization"] = "Bearer x";
+  const Admission admitted = router.Admit(head);
+  EXPECT_FALSE(admitted.refusal);
+  EXPECT_EQ(admitted.body, BodyClass::kUpload);
+  head.path = "/json";
+  EXPECT_EQ(router.Admit(head).body, BodyClass::kJson);  // the default class
+  head.method = "GET";
+  EXPECT_EQ(router.Admit(head).refusal->status, 405);
+  EXPECT_EQ(handled, 0);  // admission never runs a handler
+}
+
 TEST(Query, DecodesAndRejectsBadEscapes) {
   const auto q = ParseQuery("condition=psoriasis&captured_at=2026-01-01T10%3A00%3A00Z&visit=a+b&x");
   EXPECT_EQ(q.at("condition"), "psoriasis");

@@ -1,40 +1,63 @@
-// The route table: every route of the API, in matching order (the router tries them in turn).
+// The route table: every route of the API, in matching order (the router tries them in turn), with
+// the roles that may call it and its body class. The server checks both on the request's head,
+// before it reads the body (Router::Admit); the handlers authorise again (routes_*.cpp), and
+// api_gate_test.cpp proves for every route and role that the two agree.
+#include <vector>
+
+#include "api_support.h"
 #include "routes.h"
 
 namespace skintrack::service {
 
 void AddApiRoutes(Router& router, ApiContext& ctx) {
+  using storage::Role;
+  using Roles = std::vector<Role>;
+  const Roles no_token;  // public: no Authorization needed
+  const Roles admin = {Role::kAdmin};
+  const Roles staff = {Role::kAdmin, Role::kClinician};
+  const Roles ingest = {Role::kDevice, Role::kClinician, Role::kAdmin};
+  const Roles& readers = AllReaders();
+  constexpr BodyClass kJson = BodyClass::kJson;
+  constexpr BodyClass kUpload = BodyClass::kUpload;
   struct Route {
     const char* method;
     const char* pattern;
     RouteHandler handler;
+    const Roles& roles;
+    BodyClass body;
   };
-  static const Route kRoutes[] = {
-      {"GET", "/healthz", GetHealth},
-      {"GET", "/metrics", GetMetrics},
-      {"POST", "/v1/patients", CreatePatient},
-      {"POST", "/v1/tokens", CreateToken},
-      {"GET", "/v1/tokens", ListTokens},
-      {"DELETE", "/v1/tokens/{id}", RevokeToken},
-      {"GET", "/v1/patients", ListPatients},
-      {"POST", "/v1/patients/{patient}/sites/{site}/captures", PushCapture},
-      {"GET", "/v1/captures/{id}", GetCapture},
-      {"GET", "/v1/captures/{id}/image", GetImage},
-      {"GET", "/v1/captures/{id}/mask.png", GetMaskPng},
-      {"GET", "/v1/captures/{id}/overlay.png", GetOverlayPng},
-      {"GET", "/v1/captures/{id}/aligned.png", GetAlignedPng},
-      {"GET", "/v1/captures/{id}/change.png", GetChangePng},
-      {"GET", "/v1/patients/{patient}/timeseries", GetTimeSeries},
-      {"GET", "/v1/patients/{patient}/response", GetResponse},
-      {"PUT", "/v1/captures/{id}/baseline", PutBaseline},
-      {"PUT", "/v1/captures/{id}/assessment", PutAssessment},
-      {"PUT", "/v1/captures/{id}/mask", PutMask},
+  const Route routes[] = {
+      {"GET", "/healthz", GetHealth, no_token, kJson},
+      {"GET", "/metrics", GetMetrics, no_token, kJson},
+      {"POST", "/v1/patients", CreatePatient, staff, kJson},
+      {"POST", "/v1/tokens", CreateToken, admin, kJson},
+      {"GET", "/v1/tokens", ListTokens, admin, kJson},
+      {"DELETE", "/v1/tokens/{id}", RevokeToken, admin, kJson},
+      {"GET", "/v1/patients", ListPatients, readers, kJson},
+      {"POST", "/v1/patients/{patient}/sites/{site}/captures", PushCapture, ingest, kUpload},
+      {"GET", "/v1/captures/{id}", GetCapture, readers, kJson},
+      {"GET", "/v1/captures/{id}/image", GetImage, staff, kJson},
+      {"GET", "/v1/captures/{id}/mask.png", GetMaskPng, staff, kJson},
+      {"GET", "/v1/captures/{id}/overlay.png", GetOverlayPng, staff, kJson},
+      {"GET", "/v1/captures/{id}/aligned.png", GetAlignedPng, staff, kJson},
+      {"GET", "/v1/captures/{id}/change.png", GetChangePng, staff, kJson},
+      {"GET", "/v1/patients/{patient}/timeseries", GetTimeSeries, readers, kJson},
+      {"GET", "/v1/patients/{patient}/response", GetResponse, readers, kJson},
+      {"PUT", "/v1/captures/{id}/baseline", PutBaseline, staff, kJson},
+      {"PUT", "/v1/captures/{id}/assessment", PutAssessment, staff, kJson},
+      {"PUT", "/v1/captures/{id}/mask", PutMask, staff, kUpload},
   };
-  for (const Route& r : kRoutes) {
-    router.Add(r.method, r.pattern,
-               [&ctx, handler = r.handler](const HttpRequest& req, const PathParams& params) {
-                 return handler(ctx, req, params);
-               });
+  for (const Route& r : routes) {
+    Gate gate;
+    if (!r.roles.empty()) {
+      gate = [&ctx, roles = r.roles](const HttpRequest& head) { Authorize(ctx, head, roles); };
+    }
+    router.Add(
+        r.method, r.pattern,
+        [&ctx, handler = r.handler](const HttpRequest& req, const PathParams& params) {
+          return handler(ctx, req, params);
+        },
+        std::move(gate), r.body);
   }
 }
 

@@ -168,7 +168,8 @@ std::optional<long long> IntegerField(const json& body, const char* key, long lo
 HttpResponse JsonResponse(int status, const json& body) {
   HttpResponse r;
   r.status = status;
-  r.body = body.dump();
+  // Request bytes end up in answers (ids, labels); what is not UTF-8 becomes U+FFFD, not a throw.
+  r.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
   return r;
 }
 

@@ -1,6 +1,5 @@
 #include "skintrack/service/http.h"
 
-#include <exception>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -41,7 +40,10 @@ std::string HttpRequest::Header(const std::string& name) const {
 HttpResponse ErrorResponse(int status, const std::string& code, const std::string& message) {
   HttpResponse r;
   r.status = status;
-  r.body = nlohmann::json{{"error", {{"code", code}, {"message", message}}}}.dump();
+  // Messages echo request bytes (paths, ids, header values): replace what is not UTF-8 instead of
+  // throwing (a throw here escaped the server's threads and ended the process).
+  r.body = nlohmann::json{{"error", {{"code", code}, {"message", message}}}}.dump(
+      -1, ' ', false, nlohmann::json::error_handler_t::replace);
   return r;
 }
 
@@ -74,16 +76,32 @@ int HttpStatusFor(ErrorCode code) noexcept {
   return 500;
 }
 
-void Router::Add(const std::string& method, const std::string& pattern, Handler handler) {
-  routes_.push_back({method, pattern, SplitPath(pattern), std::move(handler)});
+void Router::Add(const std::string& method, const std::string& pattern, Handler handler, Gate gate,
+                 BodyClass body) {
+  routes_.push_back(
+      {method, pattern, SplitPath(pattern), std::move(handler), std::move(gate), body});
 }
 
-HttpResponse Router::Dispatch(const HttpRequest& request) const {
+const Router::Route* Router::Match(const HttpRequest& request, PathParams& params,
+                                   HttpResponse& refusal) const {
+  // Request bytes reach JSON answers, logs and the database from here: refuse what is not UTF-8
+  // at the edge, before any route sees it.
+  if (!IsValidUtf8(request.path)) {
+    refusal = ErrorResponse(400, "invalid_argument", "the request path is not valid UTF-8");
+    return nullptr;
+  }
+  for (const auto& [name, value] : request.query) {
+    if (!IsValidUtf8(name) || !IsValidUtf8(value)) {
+      refusal = ErrorResponse(400, "invalid_argument",
+                              "a query parameter name or value is not valid UTF-8");
+      return nullptr;
+    }
+  }
   const std::vector<std::string> segments = SplitPath(request.path);
   std::vector<std::string> allowed;
   for (const Route& route : routes_) {
     if (route.segments.size() != segments.size()) continue;
-    PathParams params;
+    params.clear();
     bool match = true;
     for (size_t i = 0; i < segments.size() && match; ++i) {
       const std::string& p = route.segments[i];
@@ -98,25 +116,53 @@ HttpResponse Router::Dispatch(const HttpRequest& request) const {
       allowed.push_back(route.method);
       continue;
     }
-    try {
-      return route.handler(request, params);
-    } catch (const Error& e) {
-      return ErrorResponseFor(e, request);  // 5xx: no server internals in the body
-    } catch (const std::exception& e) {
-      return ErrorResponse(500, "internal_error", "internal error while handling the request");
-    } catch (...) {
-      return ErrorResponse(500, "internal_error", "internal error while handling the request");
-    }
+    return &route;
   }
   if (!allowed.empty()) {
     std::ostringstream allow;
     for (size_t i = 0; i < allowed.size(); ++i) allow << (i ? ", " : "") << allowed[i];
-    HttpResponse r = ErrorResponse(405, "method_not_allowed",
-                                   request.method + " is not allowed on " + request.path);
-    r.headers.emplace_back("Allow", allow.str());
-    return r;
+    refusal = ErrorResponse(405, "method_not_allowed",
+                            request.method + " is not allowed on " + request.path);
+    refusal.headers.emplace_back("Allow", allow.str());
+  } else {
+    refusal = ErrorResponse(404, "not_found", "no route for " + request.path);
   }
-  return ErrorResponse(404, "not_found", "no route for " + request.path);
+  return nullptr;
+}
+
+Admission Router::Admit(const HttpRequest& head) const {
+  Admission out;
+  try {
+    PathParams params;
+    HttpResponse refusal;
+    const Route* route = Match(head, params, refusal);
+    if (route == nullptr) {
+      out.refusal = std::move(refusal);
+      return out;
+    }
+    out.body = route->body;
+    if (route->gate) route->gate(head);
+  } catch (const Error& e) {
+    out.refusal = ErrorResponseFor(e, head);  // 5xx: no server internals in the body
+  } catch (...) {
+    out.refusal =
+        ErrorResponse(500, "internal_error", "internal error while admitting the request");
+  }
+  return out;
+}
+
+HttpResponse Router::Dispatch(const HttpRequest& request) const {
+  try {
+    PathParams params;
+    HttpResponse refusal;
+    const Route* route = Match(request, params, refusal);
+    if (route == nullptr) return refusal;
+    return route->handler(request, params);
+  } catch (const Error& e) {
+    return ErrorResponseFor(e, request);  // 5xx: no server internals in the body
+  } catch (...) {
+    return ErrorResponse(500, "internal_error", "internal error while handling the request");
+  }
 }
 
 std::vector<std::pair<std::string, std::string>> Router::Routes() const {
@@ -147,6 +193,37 @@ std::string PercentDecode(const std::string& text, bool plus_is_space) {
     }
   }
   return out;
+}
+
+bool IsValidUtf8(const std::string& text) noexcept {
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const auto* end = p + text.size();
+  while (p < end) {
+    const unsigned char c = *p;
+    if (c < 0x80) {
+      ++p;
+      continue;
+    }
+    int extra = 0;
+    unsigned int cp = 0, min = 0;
+    if ((c & 0xE0) == 0xC0) {
+      extra = 1, cp = c & 0x1Fu, min = 0x80;
+    } else if ((c & 0xF0) == 0xE0) {
+      extra = 2, cp = c & 0x0Fu, min = 0x800;
+    } else if ((c & 0xF8) == 0xF0) {
+      extra = 3, cp = c & 0x07u, min = 0x10000;
+    } else {
+      return false;  // a continuation byte first, or 0xF8..0xFF
+    }
+    if (end - p <= extra) return false;
+    for (int i = 1; i <= extra; ++i) {
+      if ((p[i] & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (p[i] & 0x3Fu);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    p += extra + 1;
+  }
+  return true;
 }
 
 std::map<std::string, std::string> ParseQuery(const std::string& query) {

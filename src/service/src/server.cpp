@@ -1,12 +1,14 @@
-// The only file that sees Boost.Beast (1.74). Shape follows Beast's 1.74 async server example:
-// a listener accepting on a strand per connection, a session reading one request at a time with
-// a parser whose body limit stops oversized uploads while they stream in.
+// The sessions, on Boost.Beast 1.74 (request_parsing.cpp holds the parse steps they share with
+// ServeBytes). Shape follows Beast's 1.74 async server example: a listener accepting on a strand
+// per connection, a session reading one request at a time: its head first, then (once the head is
+// admitted) its body within the route's limit.
 #include "skintrack/service/server.h"
 
 #include <atomic>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core.hpp>
@@ -17,6 +19,9 @@
 #include <optional>
 #include <thread>
 #include <vector>
+
+#include "request_parsing.h"
+#include "skintrack/service/error_response.h"
 
 namespace skintrack::service {
 
@@ -30,35 +35,27 @@ void ServerOptions::Check() const {
   if (io_threads < 1 || io_threads > 64 || handler_threads < 1 || handler_threads > 256) {
     throw Error(ErrorCode::kInvalidArgument, "thread counts must be 1..64 (io), 1..256 (handlers)");
   }
-  if (max_body_bytes < 1024) throw Error(ErrorCode::kInvalidArgument, "body limit below 1 KiB");
+  if (max_body_bytes < 1024 || max_json_body_bytes < 1024) {
+    throw Error(ErrorCode::kInvalidArgument, "body limit below 1 KiB");
+  }
+  if (max_json_body_bytes > max_body_bytes) {
+    throw Error(ErrorCode::kInvalidArgument, "the JSON body limit exceeds the upload limit");
+  }
+  if (max_body_memory_bytes < max_body_bytes) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "the body memory budget must hold at least one upload (max_body_bytes)");
+  }
+  if (max_header_bytes < 1024 || max_header_bytes > std::size_t{1024} * 1024) {
+    throw Error(ErrorCode::kInvalidArgument, "header limit must be 1 KiB..1 MiB");
+  }
   if (read_timeout_s < 1) throw Error(ErrorCode::kInvalidArgument, "read timeout must be >= 1 s");
 }
 
-namespace {
-
-HttpRequest ToRequest(const http::request<http::string_body>& req, const std::string& remote) {
-  HttpRequest out;
-  out.method = std::string(req.method_string());
-  const std::string target(req.target());
-  const size_t q = target.find('?');
-  out.path = PercentDecode(target.substr(0, q), false);
-  if (q != std::string::npos) out.query = ParseQuery(target.substr(q + 1));
-  for (const auto& field : req) {
-    std::string name(field.name_string());
-    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    out.headers[name] = std::string(field.value());
-  }
-  out.body = req.body();
-  out.remote = remote;
-  return out;
-}
-
-}  // namespace
-
 struct HttpServer::Impl {
   ServerOptions options;
-  std::function<HttpResponse(const HttpRequest&)> handler;
+  RequestHandler handler;
   AccessLog log;
+  RequestAdmitter admit;
   net::io_context ioc;
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
   std::optional<tcp::acceptor> acceptor;
@@ -66,6 +63,7 @@ struct HttpServer::Impl {
   std::vector<std::thread> threads;
   std::atomic<bool> stopping{false};
   bool started = false, stopped = false;
+  std::optional<detail::BodyBudget> budget;
   // Requests being handled (read done, response not yet written): a graceful stop waits for them.
   std::mutex mutex;
   std::condition_variable idle;
@@ -79,18 +77,45 @@ struct HttpServer::Impl {
     std::lock_guard<std::mutex> lock(mutex);
     if (--in_flight == 0) idle.notify_all();
   }
+  // The access log, which must not end the thread whatever it meets.
+  void Log(const HttpRequest& req, const HttpResponse& resp, double seconds) noexcept {
+    if (!log) return;
+    try {
+      log(req, resp, seconds);
+    } catch (...) {  // a log line lost is better than a server lost
+    }
+  }
+  Admission Admit(const HttpRequest& head) noexcept {
+    if (!admit) {
+      Admission a;
+      a.body = BodyClass::kUpload;
+      return a;
+    }
+    try {
+      return admit(head);
+    } catch (...) {
+      Admission a;
+      a.refusal = ErrorResponse(500, "internal_error", "internal error while admitting");
+      return a;
+    }
+  }
 };
 
 namespace {
 
+constexpr std::size_t kReadChunk = std::size_t{16} * 1024;
+
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket&& socket, HttpServer::Impl& server)
-      : stream_(std::move(socket)), server_(server) {
+      : stream_(std::move(socket)), deadline_(stream_.get_executor()), server_(server) {
     beast::error_code ec;
     const auto endpoint = stream_.socket().remote_endpoint(ec);
     if (!ec) remote_ = endpoint.address().to_string();
   }
+  ~Session() { ReleaseBody(); }
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
 
   void Run() {
     net::dispatch(stream_.get_executor(),
@@ -98,23 +123,69 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
  private:
+  // --- the head ---
   void ReadHeader() {
     if (server_.stopping) return DoClose();
     parser_.emplace();
-    parser_->body_limit(server_.options.max_body_bytes);
-    stream_.expires_after(std::chrono::seconds(server_.options.read_timeout_s));
-    http::async_read_header(stream_, buffer_, *parser_,
-                            beast::bind_front_handler(&Session::OnHeader, shared_from_this()));
+    detail::PrepareParser(*parser_, server_.options);
+    body_limit_ = 0;
+    ArmDeadline();
+    ContinueHeader();
   }
 
-  void OnHeader(beast::error_code ec, std::size_t) {
-    if (ec == http::error::body_limit) return SendEarlyError(413, "payload_too_large");
-    if (ec) return DoClose();
+  // Parses what is buffered (a pipelined request may be there already), reads more until the head
+  // is complete. Beast's async_read_header does the same, without the bare-LF check of PutHead.
+  void ContinueHeader() {
+    if (buffer_.size() > 0) {
+      beast::error_code ec;
+      buffer_.consume(detail::PutHead(*parser_, buffer_.data(), ec));
+      if (ec != http::error::need_more) return OnHeader(ec);
+    }
+    stream_.async_read_some(buffer_.prepare(kReadChunk),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              self->buffer_.commit(n);
+                              if (ec) return self->OnReadFailed(ec, true);
+                              self->ContinueHeader();
+                            });
+  }
+
+  void OnHeader(beast::error_code ec) {
+    if (ec) return OnParseError(ec);
+    DisarmDeadline();
     started_ = std::chrono::steady_clock::now();
+    if (auto bad = detail::CheckFraming(parser_->get())) return SendEarly(std::move(*bad));
+    if (!detail::AnnouncesBody(*parser_)) return OnRead({}, 0);
+    HttpRequest head;
+    try {
+      head = detail::ToRequest(parser_->get(), {}, remote_);
+    } catch (const Error& e) {
+      return SendEarly(ErrorResponseFor(e, HttpRequest{}));
+    } catch (...) {
+      return SendEarly(ErrorResponse(400, "bad_request", "malformed request target"));
+    }
+    // The gate may read the database (token lookup): on the handler threads, like handlers.
+    net::post(*server_.handlers, [self = shared_from_this(), head = std::move(head)] {
+      Admission admission = self->server_.Admit(head);
+      net::post(self->stream_.get_executor(),
+                [self, admission = std::move(admission)] { self->OnAdmitted(admission); });
+    });
+  }
+
+  void OnAdmitted(const Admission& admission) {
+    if (server_.stopping) return DoClose();
+    std::size_t reserve = 0;
+    if (auto refusal = detail::AfterAdmission(admission, *parser_, server_.options, &reserve)) {
+      return SendEarly(std::move(*refusal));
+    }
+    body_limit_ = detail::BodyLimit(admission.body, server_.options);
+    if (!server_.budget->TryReserve(reserve))
+      return SendEarly(detail::BusyResponse(server_.options));
+    reserved_ = reserve;
     const auto& req = parser_->get();
     if (beast::iequals(req[http::field::expect], "100-continue")) {
       auto cont = std::make_shared<http::response<http::empty_body>>(http::status::continue_,
                                                                      req.version());
+      stream_.expires_after(std::chrono::seconds(server_.options.read_timeout_s));
       http::async_write(stream_, *cont,
                         [self = shared_from_this(), cont](beast::error_code wec, std::size_t) {
                           if (wec) return self->DoClose();
@@ -125,60 +196,109 @@ class Session : public std::enable_shared_from_this<Session> {
     ReadBody();
   }
 
+  // --- the body ---
   void ReadBody() {
+    ArmDeadline();
     http::async_read(stream_, buffer_, *parser_,
                      beast::bind_front_handler(&Session::OnRead, shared_from_this()));
   }
 
   void OnRead(beast::error_code ec, std::size_t) {
-    if (ec == http::error::body_limit) return SendEarlyError(413, "payload_too_large");
-    if (ec == http::error::end_of_stream) return DoClose();
-    if (ec) return DoClose();
+    if (ec) return OnReadFailed(ec, false);
+    DisarmDeadline();
     request_ = parser_->release();
     server_.BeginRequest();
     // Handlers may block (decode, database, ?wait=true): run them off the network threads.
     net::post(*server_.handlers, [self = shared_from_this()] { self->Handle(); });
   }
 
+  // --- read failures ---
+  void OnReadFailed(beast::error_code ec, bool in_head) {
+    if (timed_out_) {
+      // An idle keep-alive connection is just closed; a request cut short is answered.
+      const bool started = !in_head || buffer_.size() > 0 || parser_->got_some();
+      if (!started) return DoClose();
+      return SendEarly(detail::TimeoutResponse(server_.options));
+    }
+    if (ec.category() == beast::error_code(http::error::bad_method).category()) {
+      return OnParseError(ec);
+    }
+    DoClose();  // end of stream, reset, or the server stopping: no one to answer
+  }
+
+  void OnParseError(beast::error_code ec) {
+    DisarmDeadline();
+    const auto data = buffer_.data();
+    const std::string_view buffered(static_cast<const char*>(data.data()), data.size());
+    auto resp = detail::ParseErrorResponse(ec, buffered, server_.options, body_limit_);
+    if (!resp) return DoClose();
+    SendEarly(std::move(*resp));
+  }
+
+  // Our own deadline instead of the stream's: tcp_stream closes the socket when its timer fires,
+  // which leaves no way to send the 408. This one cancels the read and lets us answer.
+  void ArmDeadline() {
+    stream_.expires_never();
+    timed_out_ = false;
+    deadline_.expires_after(std::chrono::seconds(server_.options.read_timeout_s));
+    deadline_.async_wait(
+        [self = shared_from_this(), armed = ++deadline_armed_](beast::error_code ec) {
+          // Cancelled, or fired just as the read finished and another deadline was armed since.
+          if (ec || armed != self->deadline_armed_) return;
+          self->timed_out_ = true;
+          self->stream_.socket().cancel(ec);
+        });
+  }
+
+  void DisarmDeadline() {
+    ++deadline_armed_;
+    deadline_.cancel();
+  }
+
+  // --- the answer ---
   void Handle() {
-    HttpRequest req;
     HttpResponse resp;
+    HttpRequest req;
     try {
-      req = ToRequest(request_, remote_);
-      resp = server_.handler(req);
+      req = detail::ToRequest(request_, std::move(request_.body()), remote_);
+      resp = detail::HandleSafely(server_.handler, req);
     } catch (const Error& e) {
-      resp = ErrorResponse(HttpStatusFor(e.code()), ErrorCodeName(e.code()), e.what());
+      resp = ErrorResponseFor(e, req);
     } catch (...) {
       resp = ErrorResponse(500, "internal_error", "internal error");
     }
-    if (server_.log) {
-      const double s =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+    try {
       if (req.method.empty()) req.method = std::string(request_.method_string());
       if (req.path.empty()) req.path = std::string(request_.target());
-      server_.log(req, resp, s);
+      if (req.remote.empty()) req.remote = remote_;
+    } catch (...) {
     }
+    server_.Log(req, resp, Elapsed());
+    req = HttpRequest();  // the body's memory goes back to the budget with it
+    request_.body() = std::string();
+    ReleaseBody();
     net::post(stream_.get_executor(),
               [self = shared_from_this(), resp = std::move(resp)]() mutable {
                 self->Write(std::move(resp), self->request_.keep_alive());
               });
   }
 
-  void SendEarlyError(int status, const std::string& code) {
+  // An answer given before (or instead of) reading the request's body, or to malformed framing:
+  // the connection closes after it (what follows on it cannot be trusted to be a new request).
+  void SendEarly(HttpResponse resp) {
+    DisarmDeadline();
+    ReleaseBody();
     linger_ = true;  // the client may still be sending the body: drain it after answering
     server_.BeginRequest();
-    HttpResponse resp =
-        ErrorResponse(status, code,
-                      "request body exceeds the limit of " +
-                          std::to_string(server_.options.max_body_bytes) + " bytes");
-    if (server_.log) {
+    try {
       HttpRequest req;
       if (parser_ && parser_->is_header_done()) {
         req.method = std::string(parser_->get().method_string());
         req.path = std::string(parser_->get().target());
       }
       req.remote = remote_;
-      server_.log(req, resp, 0.0);
+      server_.Log(req, resp, parser_ && parser_->is_header_done() ? Elapsed() : 0.0);
+    } catch (...) {
     }
     Write(std::move(resp), false);
   }
@@ -203,8 +323,9 @@ class Session : public std::enable_shared_from_this<Session> {
                       });
   }
 
-  // After an early answer (413) the client may still be uploading: stop sending, read and discard
-  // what it sends for a few seconds, then close, so that it sees the answer instead of a reset.
+  // After an early answer the client may still be uploading: stop sending, read and discard what
+  // it sends for a few seconds, then close, so that it sees the answer instead of a reset. The
+  // discarded bytes go through one 64 KiB buffer: no memory grows with them.
   void LingerClose() {
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
@@ -225,18 +346,34 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void DoClose() {
+    DisarmDeadline();
+    ReleaseBody();
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
     stream_.socket().close(ec);
   }
 
+  void ReleaseBody() {
+    if (reserved_ > 0) server_.budget->Release(reserved_);
+    reserved_ = 0;
+  }
+
+  double Elapsed() const {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+  }
+
   beast::tcp_stream stream_;
+  net::steady_timer deadline_;
+  std::uint64_t deadline_armed_ = 0;  // which deadline is current (see ArmDeadline)
+  bool timed_out_ = false;
   beast::flat_buffer buffer_;
-  std::optional<http::request_parser<http::string_body>> parser_;
+  std::optional<detail::RequestParser> parser_;
   http::request<http::string_body> request_;
   HttpServer::Impl& server_;
   std::string remote_;
   std::chrono::steady_clock::time_point started_;
+  std::size_t body_limit_ = 0;  // of the request being read, once admitted
+  std::size_t reserved_ = 0;    // bytes of the body budget this request holds
   bool linger_ = false;
   std::vector<char> drain_;
   std::size_t drained_ = 0;
@@ -254,13 +391,15 @@ void Accept(HttpServer::Impl& server) {
 
 }  // namespace
 
-HttpServer::HttpServer(ServerOptions options,
-                       std::function<HttpResponse(const HttpRequest&)> handler, AccessLog log)
+HttpServer::HttpServer(ServerOptions options, RequestHandler handler, AccessLog log,
+                       RequestAdmitter admit)
     : impl_(std::make_unique<Impl>()) {
   options.Check();
   impl_->options = std::move(options);
   impl_->handler = std::move(handler);
   impl_->log = std::move(log);
+  impl_->admit = std::move(admit);
+  impl_->budget.emplace(impl_->options.max_body_memory_bytes);
 }
 
 HttpServer::~HttpServer() { Stop(5.0); }

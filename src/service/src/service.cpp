@@ -105,8 +105,12 @@ int Service::Start() {
                                      {"bytes_in", req.body.size()},
                                      {"bytes_out", resp.body.size()},
                                      {"remote", req.remote}};
-        std::cerr << line.dump() + "\n" << std::flush;
-      });
+        // The path is the client's bytes: what is not UTF-8 is logged as U+FFFD, never thrown
+        // (a throw here ended the process on `GET /%ff`).
+        std::cerr << line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"
+                  << std::flush;
+      },
+      [this](const HttpRequest& head) { return router_.Admit(head); });
   return server_->Start();
 }
 

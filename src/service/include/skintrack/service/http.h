@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -32,7 +33,8 @@ struct HttpResponse {
   std::vector<std::pair<std::string, std::string>> headers;
 };
 
-// {"error": {"code": ..., "message": ...}} with the given status.
+// {"error": {"code": ..., "message": ...}} with the given status. Bytes of `message` that are not
+// UTF-8 (request bytes echoed in it) are written as U+FFFD: never throws for them.
 HttpResponse ErrorResponse(int status, const std::string& code, const std::string& message);
 // The one mapping from error codes to HTTP statuses.
 int HttpStatusFor(ErrorCode code) noexcept;
@@ -41,15 +43,38 @@ int HttpStatusFor(ErrorCode code) noexcept;
 using PathParams = std::map<std::string, std::string>;
 using Handler = std::function<HttpResponse(const HttpRequest&, const PathParams&)>;
 
+// Runs on a request's head (method, path, query and headers; the body is empty) before the body is
+// read, so that an unauthenticated or unauthorised upload is refused without reading it. Throws
+// skintrack::Error (kUnauthorized, kForbidden) to refuse. Must agree with the route's handler.
+using Gate = std::function<void(const HttpRequest& head)>;
+
+// How large a route's body may be: kJson for JSON (or no) bodies, kUpload for image uploads; the
+// server maps each class to a byte limit (ServerOptions).
+enum class BodyClass { kJson, kUpload };
+
+// The router's answer on a request's head.
+struct Admission {
+  std::optional<HttpResponse> refusal;  // set: answer this and do not read the body
+  BodyClass body = BodyClass::kJson;    // otherwise: the body's class
+};
+
 class Router {
  public:
   // `pattern` is a path whose segments are literals or {name} placeholders; a placeholder
-  // matches one non-empty segment. Routes are matched in the order they were added.
-  void Add(const std::string& method, const std::string& pattern, Handler handler);
+  // matches one non-empty segment. Routes are matched in the order they were added. `gate` (may be
+  // empty: admit every head) and `body` are for Admit.
+  void Add(const std::string& method, const std::string& pattern, Handler handler, Gate gate = {},
+           BodyClass body = BodyClass::kJson);
 
-  // Runs the matching handler. Unknown path: 404; known path with another method: 405 (with an
-  // Allow header). skintrack::Error thrown by a handler becomes its HTTP status and JSON body;
-  // any other exception becomes 500 without internal details. Never throws.
+  // On a request's head, before its body is read: the refusal Dispatch would give for a path or
+  // query that is not UTF-8 (400), an unknown path (404), another method (405), or the route's gate
+  // (its Error's status: 401, 403); otherwise the route's body class. Never throws.
+  Admission Admit(const HttpRequest& head) const;
+
+  // Runs the matching handler. A path, query name or query value that is not UTF-8 (after
+  // percent-decoding): 400, before any route runs. Unknown path: 404; known path with another
+  // method: 405 (with an Allow header). skintrack::Error thrown by a handler becomes its HTTP
+  // status and JSON body; any other exception becomes 500 without internal details. Never throws.
   HttpResponse Dispatch(const HttpRequest& request) const;
 
   // (method, pattern) of every route, in order, for the OpenAPI consistency test.
@@ -61,7 +86,12 @@ class Router {
     std::string pattern;
     std::vector<std::string> segments;
     Handler handler;
+    Gate gate;
+    BodyClass body;
   };
+  // The route for `request` (its parameters in `params`), or null with the 400/404/405 answer in
+  // `refusal`.
+  const Route* Match(const HttpRequest& request, PathParams& params, HttpResponse& refusal) const;
   std::vector<Route> routes_;
 };
 
@@ -69,5 +99,7 @@ class Router {
 std::map<std::string, std::string> ParseQuery(const std::string& query);
 // Percent-decodes a path or query component ('+' is a space only when `plus_is_space`).
 std::string PercentDecode(const std::string& text, bool plus_is_space);
+// True when `text` is well-formed UTF-8 (no overlong forms, surrogates or code points > U+10FFFF).
+bool IsValidUtf8(const std::string& text) noexcept;
 
 }  // namespace skintrack::service
