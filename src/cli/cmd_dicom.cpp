@@ -113,7 +113,8 @@ int Push(Args& args, std::ostream& out) {
       captures.push_back(s.capture);
     }
   }
-  const fs::path tmp = fs::temp_directory_path() / ("skintrack-dicom-" + std::to_string(::getpid()));
+  const fs::path tmp =
+      fs::temp_directory_path() / ("skintrack-dicom-" + std::to_string(::getpid()));
   fs::create_directories(tmp);
   std::vector<dicom::WrittenInstance> files;
   try {
@@ -130,8 +131,8 @@ int Push(Args& args, std::ostream& out) {
   Audit(*store, "dicom.push", capture ? "capture:" + *capture : "patient:" + *patient,
         "{\"instances\":" + std::to_string(files.size()) + ",\"called_ae\":\"" + target.called_ae +
             "\"}");
-  out << "stored " << files.size() << " instance(s) at " << target.called_ae << " ("
-      << target.host << ":" << target.port << ")\n";
+  out << "stored " << files.size() << " instance(s) at " << target.called_ae << " (" << target.host
+      << ":" << target.port << ")\n";
   return 0;
 }
 
@@ -145,9 +146,12 @@ int RunDicom(Args& args, std::ostream& out) {
   throw Error(ErrorCode::kInvalidArgument, "expected `skintrack dicom export|push` (see --help)");
 }
 
-const bool kRegistered = RegisterCommand(
-    {"dicom", "captures as DICOM for a PACS: export to a file, push with C-STORE", kUsage, {},
-     RunDicom});
+const bool kRegistered =
+    RegisterCommand({"dicom",
+                     "captures as DICOM for a PACS: export to a file, push with C-STORE",
+                     kUsage,
+                     {},
+                     RunDicom});
 
 }  // namespace
 

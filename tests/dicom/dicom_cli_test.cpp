@@ -48,8 +48,7 @@ TEST(DicomCli, ExportsACaptureWithThePseudonymAsPatientId) {
   ASSERT_TRUE(file.loadFile(out.c_str()).good());
   OFString id;
   file.getDataset()->findAndGetOFString(DCM_PatientID, id);
-  const std::string subject =
-      pipeline::SubjectId(pipeline::LoadOrCreatePseudonymKey(data), "P-1");
+  const std::string subject = pipeline::SubjectId(pipeline::LoadOrCreatePseudonymKey(data), "P-1");
   EXPECT_EQ(std::string(id.c_str()), subject);
   EXPECT_NE(std::string(id.c_str()), "P-1");
   // The same through `skintrack dicom export`: the same instance UID.
