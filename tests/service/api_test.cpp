@@ -541,6 +541,28 @@ TEST_F(ApiTest, ReportsAndExportsMatchTheStoredScores) {
   std::snprintf(pasi, sizeof pasi, ",%.3f,", visits[1]["pasi"].get<double>());
   EXPECT_NE(lines[2].find(SubjectId(kTestKey, "P1") + ",psoriasis,"), std::string::npos);
   EXPECT_NE(lines[2].find(pasi), std::string::npos) << lines[2];
+  // Responder flags of the other condition are empty, not "N".
+  auto cells = [](const std::string& line) {
+    std::vector<std::string> out(1);
+    for (char c : line) {
+      if (c == ',') {
+        out.emplace_back();
+      } else {
+        out.back().push_back(c);
+      }
+    }
+    return out;
+  };
+  const std::vector<std::string> header = cells(lines[0]), row = cells(lines[2]);
+  ASSERT_EQ(header.size(), row.size());
+  for (size_t i = 0; i < header.size(); ++i) {
+    if (header[i].rfind("pasi", 0) == 0 && header[i].size() <= 7 && header[i] != "pasi") {
+      EXPECT_TRUE(row[i] == "Y" || row[i] == "N") << header[i] << "=" << row[i];
+    }
+    if (header[i].rfind("vasi", 0) == 0) {
+      EXPECT_EQ(row[i], "") << header[i];
+    }
+  }
 
   const json bundle = json::parse(ExportCohortFhir(*store_, kTestKey));
   EXPECT_EQ(bundle["resourceType"], "Bundle");

@@ -15,8 +15,7 @@ std::optional<double> Opt(bool present, double value) {
   return present ? std::optional<double>(value) : std::nullopt;
 }
 
-// Y / N for a responder flag of a defined response, empty otherwise (a psoriasis row carries
-// N for the VASI flags, and the reverse).
+// Y / N for a responder flag of a defined response, empty otherwise.
 std::string YesNo(bool defined, bool flag) {
   if (!defined) return "";
   return flag ? "Y" : "N";
@@ -49,6 +48,10 @@ void Row(const std::string& subject, Condition condition, const VisitResponse& v
     return region.count(name) ? region[name] : std::string();
   };
   const bool defined = v.response_defined();
+  // A flag applies only to its own condition: a vitiligo row has no PASI75, not "N" (a coordinator
+  // counting N as non-response would miscount), and the reverse.
+  const bool pasi_defined = defined && v.pasi_response.has_value();
+  const bool vasi_defined = defined && v.vasi_response.has_value();
   const scoring::PasiResponse pr = v.pasi_response.value_or(scoring::PasiResponse{});
   const scoring::VasiResponse vr = v.vasi_response.value_or(scoring::VasiResponse{});
   out << subject << "," << ConditionName(condition) << "," << v.visit << "," << Date(v.date_ms)
@@ -60,10 +63,10 @@ void Row(const std::string& subject, Condition condition, const VisitResponse& v
       << CsvNum(Opt(pasi, v.pasi ? v.pasi->bsa_percent : 0), 3) << ","
       << CsvNum(Opt(v.vasi.has_value(), v.vasi ? v.vasi->t_vasi : 0), 3) << ","
       << CsvNum(Opt(v.vasi && v.vasi->face_imaged, v.vasi ? v.vasi->f_vasi : 0), 3) << ","
-      << (defined ? CsvNum(v.change_percent(), 2) : "") << "," << YesNo(defined, pr.pasi50) << ","
-      << YesNo(defined, pr.pasi75) << "," << YesNo(defined, pr.pasi90) << ","
-      << YesNo(defined, pr.pasi100) << "," << YesNo(defined, vr.vasi50) << ","
-      << YesNo(defined, vr.vasi75) << "," << YesNo(defined, vr.vasi90) << ","
+      << (defined ? CsvNum(v.change_percent(), 2) : "") << "," << YesNo(pasi_defined, pr.pasi50)
+      << "," << YesNo(pasi_defined, pr.pasi75) << "," << YesNo(pasi_defined, pr.pasi90) << ","
+      << YesNo(pasi_defined, pr.pasi100) << "," << YesNo(vasi_defined, vr.vasi50) << ","
+      << YesNo(vasi_defined, vr.vasi75) << "," << YesNo(vasi_defined, vr.vasi90) << ","
       << scoring::kScoringVersion << ","
       << Join(std::vector<std::string>(prov.begin(), prov.end()), ";") << "," << Join(captures, ";")
       << "\n";
