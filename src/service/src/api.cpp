@@ -28,6 +28,7 @@ void AddApiRoutes(Router& router, ApiContext& ctx) {
   };
   const Route routes[] = {
       {"GET", "/healthz", GetHealth, no_token, kJson},
+      {"GET", "/readyz", GetReady, no_token, kJson},
       {"GET", "/metrics", GetMetrics, no_token, kJson},
       {"POST", "/v1/patients", CreatePatient, staff, kJson},
       {"POST", "/v1/tokens", CreateToken, admin, kJson},

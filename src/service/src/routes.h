@@ -10,6 +10,7 @@ namespace skintrack::service {
 using RouteHandler = HttpResponse (*)(ApiContext&, const HttpRequest&, const PathParams&);
 
 // routes_status.cpp: no token.
+HttpResponse GetReady(ApiContext& ctx, const HttpRequest& req, const PathParams& params);
 HttpResponse GetHealth(ApiContext& ctx, const HttpRequest& req, const PathParams& params);
 HttpResponse GetMetrics(ApiContext& ctx, const HttpRequest& req, const PathParams& params);
 

@@ -23,11 +23,37 @@ storage::Capture AuthorizedCapture(ApiContext& ctx, const HttpRequest& req,
   return LoadCapture(ctx, params.at("id"));
 }
 
+// True when an If-None-Match list names `etag` (or is "*"); weak validators compare equal.
+bool NoneMatchNames(const std::string& header, const std::string& etag) {
+  size_t start = 0;
+  while (start < header.size()) {
+    size_t end = header.find(',', start);
+    if (end == std::string::npos) end = header.size();
+    std::string tag = header.substr(start, end - start);
+    while (!tag.empty() && tag.front() == ' ') tag.erase(tag.begin());
+    while (!tag.empty() && tag.back() == ' ') tag.pop_back();
+    if (tag.rfind("W/", 0) == 0) tag = tag.substr(2);
+    if (tag == etag || tag == "*") return true;
+    start = end + 1;
+  }
+  return false;
+}
+
 }  // namespace
 
+// The stored photo is content-addressed and never changes: its ETag is the blob's SHA-256 and it
+// may be cached for a year by the user's own browser (private: it is a patient's photo).
 HttpResponse GetImage(ApiContext& ctx, const HttpRequest& req, const PathParams& params) {
   const storage::Capture c = AuthorizedCapture(ctx, req, params);
+  const std::string etag = "\"" + c.blob.sha256 + "\"";
   HttpResponse r;
+  r.headers.emplace_back("ETag", etag);
+  r.headers.emplace_back("Cache-Control", "private, max-age=31536000, immutable");
+  if (NoneMatchNames(req.Header("if-none-match"), etag)) {
+    r.status = 304;
+    r.content_type.clear();
+    return r;
+  }
   r.content_type = c.media_type;
   r.body = ctx.store.ReadBlob(c.blob.sha256);
   return r;

@@ -308,7 +308,7 @@ class Session : public std::enable_shared_from_this<Session> {
     res->version(11);
     res->result(static_cast<unsigned>(resp.status));
     res->set(http::field::server, "skintrack");
-    res->set(http::field::content_type, resp.content_type);
+    if (!resp.content_type.empty()) res->set(http::field::content_type, resp.content_type);
     for (const auto& [name, value] : resp.headers) res->set(name, value);
     res->body() = std::move(resp.body);
     res->keep_alive(keep_alive && !server_.stopping);

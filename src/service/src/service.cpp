@@ -1,13 +1,18 @@
 #include "skintrack/service/service.h"
 
 #include <algorithm>
+#include <cctype>
+#include <cstdio>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <sstream>
 
 #include "skintrack/core/error.h"
 #include "skintrack/pipeline/models.h"
+#include "skintrack/pipeline/results.h"
 #include "skintrack/pipeline/time_format.h"
+#include "skintrack/scoring/scores.h"
 #include "skintrack/service/dashboard.h"
 #include "skintrack/storage/store.h"
 
@@ -26,6 +31,11 @@ void Metrics::Observe(const HttpRequest&, const HttpResponse& response, double s
 
 std::string Metrics::Render(storage::Store& store, const pipeline::PipelineStats* pipeline) const {
   std::ostringstream out;
+  out << "# HELP skintrack_build_info The running build's versions.\n"
+      << "# TYPE skintrack_build_info gauge\n"
+      << "skintrack_build_info{version=\"" << SKINTRACK_VERSION << "\",pipeline=\""
+      << pipeline::kPipelineVersion << "\",scoring=\"" << scoring::kScoringVersion << "\",schema=\""
+      << storage::LatestSchemaVersion() << "\"} 1\n";
   {
     std::lock_guard<std::mutex> lock(mutex_);
     out << "# HELP skintrack_http_requests_total HTTP requests by status class.\n"
@@ -77,6 +87,7 @@ Service::Service(ServiceOptions options) : options_(std::move(options)) {
       new ApiContext{*store_, workers_.get(), &metrics_, options_.limits, options_.max_wait_s,
                      pipeline::LoadOrCreatePseudonymKey(options_.data_dir), options_.pipeline});
   context_->captured_at = options_.captured_at;
+  context_->data_dir = options_.data_dir;
   context_->decodes = std::make_shared<ConcurrencyLimit>(options_.max_decodes);
   context_->waiters = std::make_shared<ConcurrencyLimit>(
       options_.max_waiters > 0 ? options_.max_waiters
@@ -89,15 +100,56 @@ Service::~Service() { Stop(); }
 
 storage::Store& Service::store() { return *store_; }
 
+namespace {
+
+// The client's X-Request-Id when it is a plain token (so that it can go into logs and headers as
+// it is), else a new random one: requests can be followed from a device's log to the server's.
+std::string RequestId(const HttpRequest& req) {
+  std::string given = req.Header("x-request-id");
+  const bool plain =
+      !given.empty() && given.size() <= 128 && std::all_of(given.begin(), given.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '_' ||
+               c == '.' || c == ':';
+      });
+  if (plain) return given;
+  thread_local std::mt19937_64 random{std::random_device{}()};
+  char id[33];
+  std::snprintf(id, sizeof(id), "%016llx%016llx", static_cast<unsigned long long>(random()),
+                static_cast<unsigned long long>(random()));
+  return id;
+}
+
+std::string HeaderOf(const HttpResponse& resp, const std::string& name) {
+  for (const auto& [n, v] : resp.headers) {
+    if (n == name) return v;
+  }
+  return "";
+}
+
+}  // namespace
+
+HttpResponse Service::Handle(const HttpRequest& request) const {
+  HttpResponse resp = router_.Dispatch(request);
+  try {
+    resp.headers.emplace_back("X-Request-Id", RequestId(request));
+  } catch (...) {  // out of memory for a header: the answer still goes out
+  }
+  return resp;
+}
+
 int Service::Start() {
   workers_->Start();
   const bool log = options_.log_requests;
   server_ = std::make_unique<HttpServer>(
-      options_.server, [this](const HttpRequest& req) { return router_.Dispatch(req); },
+      options_.server, [this](const HttpRequest& req) { return Handle(req); },
       [this, log](const HttpRequest& req, const HttpResponse& resp, double seconds) {
         metrics_.Observe(req, resp, seconds);
         if (!log) return;
+        // Answers refused on the head (framing, gate) carry no id of their own: the client's.
+        std::string request_id = HeaderOf(resp, "X-Request-Id");
+        if (request_id.empty()) request_id = req.Header("x-request-id");
         const nlohmann::json line = {{"ts", pipeline::FormatRfc3339(storage::NowMs())},
+                                     {"request_id", request_id},
                                      {"method", req.method},
                                      {"path", req.path},
                                      {"status", resp.status},

@@ -41,6 +41,8 @@ struct ApiContext {
   // Concurrent ?wait=true requests (each holds a handler thread up to max_wait_s); a push over
   // the limit is answered at once, as without wait, with the header Skintrack-Wait: skipped.
   std::shared_ptr<ConcurrencyLimit> waiters = std::make_shared<ConcurrencyLimit>(2);
+  // The data directory, for /readyz's write probe ("" skips that check).
+  std::string data_dir{};
 };
 
 // Registers every /v1 route, /healthz and /metrics on `router`. `context` must outlive it.

@@ -67,6 +67,10 @@ class Service {
 
   storage::Store& store();
   const Router& router() const { return router_; }
+  // What the server runs for each request it admitted: the router, then the X-Request-Id header
+  // (the client's when it is a plain token of at most 128 characters, else a new random one).
+  // Thread-safe, never throws; public so that tests can call it without sockets.
+  HttpResponse Handle(const HttpRequest& request) const;
 
  private:
   ServiceOptions options_;
