@@ -2,6 +2,7 @@
 // values, with provenance for every sub-score and, given a baseline, the responder status.
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -38,7 +39,10 @@ struct Capture {
 
 std::optional<int> OptGrade(const json& j, const char* key, int lo, int hi) {
   if (!j.contains(key) || j[key].is_null()) return std::nullopt;
-  if (!j[key].is_number_integer() || j[key].get<int>() < lo || j[key].get<int>() > hi) {
+  // Compared as a 64-bit JSON integer before narrowing: 4294967299 must not become 3.
+  const bool in_range = j[key].is_number_integer() && j[key].get<std::int64_t>() >= lo &&
+                        j[key].get<std::int64_t>() <= hi;
+  if (!in_range) {
     throw Error(ErrorCode::kInvalidArgument, std::string("manifest: '") + key +
                                                  "' must be an integer " + std::to_string(lo) +
                                                  ".." + std::to_string(hi));

@@ -96,6 +96,18 @@ TEST(ScoreCli, WorkedPasiExampleFromEnteredValues) {
   }
 }
 
+// A grade is range-checked as the JSON integer: 4294967298 must not wrap to 2 and score.
+TEST(ScoreCli, HugeGradesAreRefusedNotTruncated) {
+  TempDir dir("score-huge");
+  const std::string manifest = dir.str() + "/visit.json";
+  std::ofstream(manifest) << R"({"condition": "psoriasis", "captures": [
+      {"site": "face", "lesion_fraction": 0.15, "erythema": 4294967298, "induration": 1,
+       "desquamation": 2}]})";
+  auto r = RunCli("score --manifest " + manifest + " --json");
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_NE(r.err.find("'erythema' must be an integer 0..4"), std::string::npos) << r.err;
+}
+
 TEST(ScoreCli, ImageScoreIsIncompleteAndMarksImputedInduration) {
   TempDir dir("score2");
   const std::string photo = WritePhoto(dir, "photo.png");
