@@ -12,26 +12,17 @@
 #include <opencv2/imgcodecs.hpp>
 #include <string>
 
+#include "image_bytes.h"
 #include "skintrack/core/error.h"
 #include "skintrack/pipeline/time_format.h"
 
 namespace skintrack::service {
 namespace {
 
-bool StartsWith(std::string_view s, std::string_view prefix) {
-  return s.size() >= prefix.size() && s.substr(0, prefix.size()) == prefix;
-}
-
-std::uint32_t Be32(std::string_view s, size_t at) {
-  return (static_cast<std::uint32_t>(static_cast<unsigned char>(s[at])) << 24) |
-         (static_cast<std::uint32_t>(static_cast<unsigned char>(s[at + 1])) << 16) |
-         (static_cast<std::uint32_t>(static_cast<unsigned char>(s[at + 2])) << 8) |
-         static_cast<std::uint32_t>(static_cast<unsigned char>(s[at + 3]));
-}
-
-unsigned Byte(std::string_view s, size_t at) { return static_cast<unsigned char>(s[at]); }
-
-const std::string_view kPngSignature("\x89PNG\r\n\x1a\n", 8);
+using image_bytes::Be32;
+using image_bytes::Byte;
+using image_bytes::kPngSignature;
+using image_bytes::StartsWith;
 
 // Width and height from the IHDR chunk, which must come first.
 cv::Size PngSize(std::string_view b) {

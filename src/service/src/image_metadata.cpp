@@ -2,21 +2,16 @@
 
 #include <cstdint>
 
+#include "image_bytes.h"
 #include "skintrack/core/error.h"
 
 namespace skintrack::service {
 namespace {
 
-unsigned Byte(std::string_view s, size_t at) { return static_cast<unsigned char>(s[at]); }
-
-std::uint32_t Be32(std::string_view s, size_t at) {
-  return (static_cast<std::uint32_t>(Byte(s, at)) << 24) | (Byte(s, at + 1) << 16) |
-         (Byte(s, at + 2) << 8) | Byte(s, at + 3);
-}
-
-bool StartsWith(std::string_view s, std::string_view prefix) {
-  return s.size() >= prefix.size() && s.substr(0, prefix.size()) == prefix;
-}
+using image_bytes::Be32;
+using image_bytes::Byte;
+using image_bytes::kPngSignature;
+using image_bytes::StartsWith;
 
 [[noreturn]] void Broken(const std::string& what) { throw Error(ErrorCode::kImageDecode, what); }
 
@@ -140,8 +135,6 @@ StrippedImage StripJpeg(std::string_view b) {
 }
 
 // ---- PNG ----
-
-const std::string_view kPngSignature("\x89PNG\r\n\x1a\n", 8);
 
 bool KeepChunk(std::string_view type) {
   if (type[0] >= 'A' && type[0] <= 'Z') return true;  // critical: IHDR, PLTE, IDAT, IEND
