@@ -116,6 +116,42 @@ class Repository {
                                       const std::string& actor) = 0;
   virtual std::vector<Assessment> AssessmentHistory(std::int64_t capture_id) = 0;
 
+  // --- annotations (append-only; docs/annotation.md) -------------------------------------------
+  // Appends a version of the annotation of (capture, author), creating the annotation with
+  // version 1 when `expected_version` is 0. The content blob must already be durable. Audited
+  // ("annotation.save" for drafts, "annotation.submit", "annotation.review") with the author and
+  // state in the details. Error(kNotFound) for an unknown capture; Error(kConflict) when
+  // expected_version is not the latest version (0 and the annotation exists, or N and it is
+  // not at N). The workflow's rules (who may take which step) are checked by the caller
+  // (annotation::Transition); the repository keeps the history consistent.
+  virtual AnnotationVersion AppendAnnotationVersion(const NewAnnotationVersion& version,
+                                                    const BlobRef& content,
+                                                    const std::string& actor) = 0;
+  // The latest version of every annotation of the capture, by annotation id.
+  virtual std::vector<AnnotationVersion> LatestAnnotations(std::int64_t capture_id) = 0;
+  // Every version of one annotation, oldest first (empty for an unknown id).
+  virtual std::vector<AnnotationVersion> AnnotationHistory(std::int64_t annotation_id) = 0;
+  // The latest version of the annotation of (capture, author), if any.
+  virtual std::optional<AnnotationVersion> FindAnnotation(std::int64_t capture_id,
+                                                          const std::string& author) = 0;
+  // One stored version by its id (exports name the versions they hold).
+  virtual std::optional<AnnotationVersion> FindAnnotationVersion(std::int64_t version_id) = 0;
+  // Ids of the captures that have at least one annotation, ascending, from `after_capture_id`
+  // (exclusive), at most `limit` (1..10000): dataset exports page through them.
+  virtual std::vector<std::int64_t> AnnotatedCaptures(std::int64_t after_capture_id,
+                                                      int limit) = 0;
+
+  // Assigns a capture to an annotator (audited "annotation.assign"). Returns false and writes
+  // nothing if it was already assigned to them. Error(kNotFound) for an unknown capture.
+  virtual bool AssignCapture(const NewAssignment& assignment, const std::string& actor) = 0;
+  // The assignments of a capture (capture_id set) or of an annotator (annotator non-empty), or
+  // both narrowed; oldest first.
+  virtual std::vector<Assignment> ListAssignments(std::optional<std::int64_t> capture_id,
+                                                  const std::string& annotator) = 0;
+  // The annotator's queue: captures assigned to them whose annotation by them is absent, a
+  // draft, or was rejected in review, oldest assignment first, at most `limit` (1..10000).
+  virtual std::vector<std::int64_t> AnnotationQueue(const std::string& annotator, int limit) = 0;
+
   // --- queries ----------------------------------------------------------------------------------
   // Error(kNotFound) for an unknown patient or site.
   virtual std::vector<SeriesPoint> TimeSeries(const SeriesQuery& query) = 0;
@@ -140,9 +176,10 @@ class Repository {
   virtual std::vector<AuditEntry> ListAudit(const AuditQuery& query) = 0;
 
   // --- erasure and blob references --------------------------------------------------------------
-  // Blob hashes referenced by the patient's captures, results and assessments.
+  // Blob hashes referenced by the patient's captures, results, assessments and annotations.
   virtual std::vector<std::string> PatientBlobs(const std::string& patient_id) = 0;
-  // Deletes every row of the patient (captures, visits, results, assessments) in one transaction
+  // Deletes every row of the patient (captures, visits, results, assessments, annotations and
+  // their versions and assignments) in one transaction
   // and audits it (the audit log itself is kept). Error(kNotFound) for an unknown patient.
   virtual void ErasePatient(const std::string& patient_id, const std::string& actor) = 0;
   virtual bool IsBlobReferenced(const std::string& sha256) = 0;

@@ -106,6 +106,10 @@ class Store {
                       const std::string& actor);
   Assessment AppendAssessment(const NewAssessment& assessment,
                               std::optional<std::string_view> mask_bytes, const std::string& actor);
+  // Stores the annotation document (`content`, the bytes of annotation::EncodeDocument), then
+  // appends the version (Repository::AppendAnnotationVersion); on any error nothing is left.
+  AnnotationVersion AppendAnnotationVersion(const NewAnnotationVersion& version,
+                                            std::string_view content, const std::string& actor);
   // Bytes of a blob. Error(kNotFound) if absent.
   std::string ReadBlob(const std::string& sha256) const;
 

@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "skintrack/annotation/annotation.h"
 #include "skintrack/core/body_sites.h"
 
 namespace skintrack::storage {
@@ -46,9 +47,12 @@ enum class CaptureStatus { kQueued, kProcessing, kProcessed, kFailed };
 // measurement: areas/fractions; score: PASI/VASI family values.
 enum class ResultKind { kRegistration, kMask, kMeasurement, kScore };
 // Where a result came from (SCORES.md provenance).
-enum class ResultSource { kAutomated, kClinician, kImputed };
-// Token roles (DESIGN.md, security).
-enum class Role { kAdmin, kClinician, kCoordinator, kDevice };
+// kConsensus: built from several reviewed annotations (docs/annotation.md); scoring uses it like a
+// clinician's mask, and the automated mask stays beside it.
+enum class ResultSource { kAutomated, kClinician, kImputed, kConsensus };
+// Token roles (DESIGN.md, security). kAnnotator is tier 1 of the annotation workflow: it labels
+// the captures assigned to it and sees its own work only (docs/annotation.md).
+enum class Role { kAdmin, kClinician, kCoordinator, kDevice, kAnnotator };
 
 // Stable lower-case names ("queued", "registration", "automated", "device", ...) and their
 // parsers; Parse* throw Error(kInvalidArgument) on anything else.
@@ -235,6 +239,59 @@ struct AuditEntry {
   std::string before;  // reference to the previous state ("result:17"), empty if none
   std::string after;   // reference to the new state, empty if none
   std::string details_json;
+};
+
+// --- annotations (docs/annotation.md) --------------------------------------------------------------
+// An annotation is one author's labelling of one capture: (capture, author) is unique, and every
+// change (a saved draft, a submission, a review) appends version max+1 of it. The content (masks
+// per class as RLE, boxes, keypoints, image-level labels) is a blob: the annotation document
+// (annotation/document.h), content-addressed like every blob, so an unchanged content costs no
+// space. Nothing is updated or deleted except by patient erasure.
+struct NewAnnotationVersion {
+  std::int64_t capture_id = 0;
+  // Who the annotation belongs to: "token:<id>" for a person with a token, "coco:<name>" for an
+  // annotator named in an imported COCO file, "cli" ... (ValidateActor charset).
+  std::string author;
+  Role author_role = Role::kAnnotator;  // the author's role when the annotation was created
+  annotation::AnnotationState state = annotation::AnnotationState::kDraft;
+  // Set exactly when state is kReviewed.
+  std::optional<annotation::ReviewDecision> decision;
+  std::string note;  // free text up to kMaxTextLength (the author's, or the reviewer's)
+  // Optimistic concurrency: the version this one follows (0 when the annotation does not exist
+  // yet). Error(kConflict) if the annotation's latest version is another one, so two concurrent
+  // changes cannot both follow the same version and one of them is refused, not lost.
+  int expected_version = 0;
+  void Check() const;  // throws Error(kInvalidArgument)
+};
+
+struct AnnotationVersion {
+  std::int64_t id = 0;             // of this version; database-assigned, never reused
+  std::int64_t annotation_id = 0;  // the same for every version of one (capture, author)
+  std::int64_t capture_id = 0;
+  std::string author;
+  Role author_role = Role::kAnnotator;
+  int version = 0;  // 1, 2, ...
+  annotation::AnnotationState state = annotation::AnnotationState::kDraft;
+  std::optional<annotation::ReviewDecision> decision;
+  std::string note;
+  BlobRef content;    // the annotation document
+  std::string actor;  // who made this version: the author, or the reviewer
+  TimeMs created_at = 0;
+};
+
+// A capture handed to an annotator to label. Assignments are inserted, never changed; assigning
+// the same (capture, annotator) twice is a no-op.
+struct NewAssignment {
+  std::int64_t capture_id = 0;
+  std::string annotator;  // the author id that will annotate ("token:<id>")
+  void Check() const;
+};
+
+struct Assignment {
+  std::int64_t capture_id = 0;
+  std::string annotator;
+  std::string assigned_by;
+  TimeMs assigned_at = 0;
 };
 
 struct AuditQuery {
