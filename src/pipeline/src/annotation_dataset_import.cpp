@@ -1,6 +1,7 @@
 // The COCO import into a Store (annotation_dataset.h): a plan is built and checked whole (every
 // image resolved, every annotation's content encoded and checked against its capture), then
 // written.
+#include <algorithm>
 #include <map>
 #include <utility>
 
@@ -202,6 +203,10 @@ class Importer {
             coco_mapping::LabelsFromStrings(labels, at + ".annotator_labels." + annotator);
       }
     }
+    // Checked and written in image order, so the first problem named is the file's first.
+    std::stable_sort(planned_.begin(), planned_.end(),
+                     [](const Planned& a, const Planned& b) { return a.image < b.image; });
+    index_.clear();
   }
 
   // Keypoints need the category's names; a segmentation is a mask of the category's class (the
