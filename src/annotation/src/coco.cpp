@@ -44,7 +44,9 @@ const json& Array(const json& parent, const char* key, const std::string& where)
 std::map<std::string, std::string> StringMap(const json& j, const std::string& where) {
   if (!j.is_object()) Fail(where, "must be an object of strings");
   std::map<std::string, std::string> out;
-  for (const auto& [key, value] : j.items()) out[key] = String(value, where + "." + key);
+  for (const auto& [key, value] : j.items()) {
+    out[key] = String(value, std::string(where).append(".").append(key));
+  }
   return out;
 }
 
@@ -65,7 +67,8 @@ void ParseImageExtension(const json& ext, const std::string& where, CocoImage& i
   if (const json* v = Optional(ext, "annotator_labels")) {
     if (!v->is_object()) Fail(where + ".annotator_labels", "must be an object of label objects");
     for (const auto& [annotator, labels] : v->items()) {
-      im.annotator_labels[annotator] = StringMap(labels, where + ".annotator_labels." + annotator);
+      im.annotator_labels[annotator] =
+          StringMap(labels, std::string(where).append(".annotator_labels.").append(annotator));
     }
   }
 }

@@ -199,8 +199,8 @@ class Importer {
         PlanFor(i, "").content.labels = coco_mapping::LabelsFromStrings(im.labels, at + ".labels");
       }
       for (const auto& [annotator, labels] : im.annotator_labels) {
-        PlanFor(i, annotator).content.labels =
-            coco_mapping::LabelsFromStrings(labels, at + ".annotator_labels." + annotator);
+        PlanFor(i, annotator).content.labels = coco_mapping::LabelsFromStrings(
+            labels, std::string(at).append(".annotator_labels.").append(annotator));
       }
     }
     // Checked and written in image order, so the first problem named is the file's first.

@@ -88,7 +88,7 @@ ImageLabels LabelsFromStrings(const std::map<std::string, std::string>& labels,
                               const std::string& where) {
   ImageLabels l;
   for (const auto& [key, value] : labels) {
-    const std::string at = where + "." + key;
+    const std::string at = std::string(where).append(".").append(key);
     if (key == "diagnosis") {
       try {
         l.diagnosis = ParseCondition(value);
