@@ -241,12 +241,13 @@ struct AuditEntry {
   std::string details_json;
 };
 
-// --- annotations (docs/annotation.md) --------------------------------------------------------------
-// An annotation is one author's labelling of one capture: (capture, author) is unique, and every
-// change (a saved draft, a submission, a review) appends version max+1 of it. The content (masks
-// per class as RLE, boxes, keypoints, image-level labels) is a blob: the annotation document
-// (annotation/document.h), content-addressed like every blob, so an unchanged content costs no
-// space. Nothing is updated or deleted except by patient erasure.
+// --- annotations (docs/annotation.md)
+// -------------------------------------------------------------- An annotation is one author's
+// labelling of one capture: (capture, author) is unique, and every change (a saved draft, a
+// submission, a review) appends version max+1 of it. The content (masks per class as RLE, boxes,
+// keypoints, image-level labels) is a blob: the annotation document (annotation/document.h),
+// content-addressed like every blob, so an unchanged content costs no space. Nothing is updated or
+// deleted except by patient erasure.
 struct NewAnnotationVersion {
   std::int64_t capture_id = 0;
   // Who the annotation belongs to: "token:<id>" for a person with a token, "coco:<name>" for an
