@@ -71,6 +71,13 @@ const json* Optional(const json& parent, const char* key) {
   return it == parent.end() || it->is_null() ? nullptr : &*it;
 }
 
+std::map<std::string, std::string> StringMap(const json& j, const std::string& where) {
+  if (!j.is_object()) Fail(where, "must be an object of strings");
+  std::map<std::string, std::string> out;
+  for (const auto& [key, value] : j.items()) out[key] = String(value, where + "." + key);
+  return out;
+}
+
 void ParseImageExtension(const json& ext, const std::string& where, CocoImage& im) {
   if (!ext.is_object()) Fail(where, "must be an object");
   if (const json* v = Optional(ext, "capture_id"))
@@ -84,13 +91,23 @@ void ParseImageExtension(const json& ext, const std::string& where, CocoImage& i
     im.ita_degrees = Number(*v, where + ".ita_degrees");
     if (std::abs(*im.ita_degrees) > 90) Fail(where + ".ita_degrees", "must lie in -90..90");
   }
-  if (const json* v = Optional(ext, "labels")) {
-    if (!v->is_object()) Fail(where + ".labels", "must be an object of strings");
-    for (const auto& [key, value] : v->items()) {
-      std::string at = where;
-      at.append(".labels.").append(key);
-      im.labels[key] = String(value, at);
+  if (const json* v = Optional(ext, "labels")) im.labels = StringMap(*v, where + ".labels");
+  if (const json* v = Optional(ext, "annotator_labels")) {
+    if (!v->is_object()) Fail(where + ".annotator_labels", "must be an object of label objects");
+    for (const auto& [annotator, labels] : v->items()) {
+      im.annotator_labels[annotator] = StringMap(labels, where + ".annotator_labels." + annotator);
     }
+  }
+}
+
+void ParseInfoExtension(const json& ext, CocoDataset& d) {
+  if (!ext.is_object()) Fail("info.skintrack", "must be an object");
+  const json* v = Optional(ext, "annotation_versions");
+  if (v == nullptr) return;
+  if (!v->is_array()) Fail("info.skintrack.annotation_versions", "must be an array of ids");
+  for (size_t i = 0; i < v->size(); ++i) {
+    d.annotation_versions.push_back(Integer(
+        (*v)[i], "info.skintrack.annotation_versions[" + std::to_string(i) + "]", 1, kMaxId));
   }
 }
 
@@ -265,6 +282,7 @@ json ImageJson(const CocoImage& im) {
   if (im.monk) ext["monk"] = *im.monk;
   if (im.ita_degrees) ext["ita_degrees"] = *im.ita_degrees;
   if (!im.labels.empty()) ext["labels"] = im.labels;
+  if (!im.annotator_labels.empty()) ext["annotator_labels"] = im.annotator_labels;
   if (!ext.empty()) j["skintrack"] = ext;
   return j;
 }
@@ -322,6 +340,7 @@ CocoDataset ParseCoco(const std::string& text) {
     if (info->is_object()) {
       if (const json* v = Optional(*info, "description"))
         d.description = String(*v, "info.description");
+      if (const json* ext = Optional(*info, "skintrack")) ParseInfoExtension(*ext, d);
     }
   }
   const json& images = Array(root, "images", "file");
@@ -355,7 +374,11 @@ std::string WriteCoco(const CocoDataset& d) {
     categories.push_back(j);
   }
   for (const CocoAnnotation& a : d.annotations) annotations.push_back(AnnotationJson(a));
-  const json root = {{"info", {{"description", d.description}}},
+  json info = {{"description", d.description}};
+  if (!d.annotation_versions.empty()) {
+    info["skintrack"] = {{"annotation_versions", d.annotation_versions}};
+  }
+  const json root = {{"info", info},
                      {"licenses", json::array()},
                      {"images", images},
                      {"categories", categories},
