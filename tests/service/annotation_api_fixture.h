@@ -55,8 +55,9 @@ class AnnotationApiTest : public ::testing::Test {
     return {created.token, created.info.id};
   }
 
-  HttpResponse Call(const std::string& method, const std::string& target, const Caller& who,
-                    const std::string& body = "") {
+  // A raw body (or none).
+  HttpResponse CallRaw(const std::string& method, const std::string& target, const Caller& who,
+                       const std::string& body) {
     HttpRequest r;
     r.method = method;
     const size_t q = target.find('?');
@@ -66,9 +67,12 @@ class AnnotationApiTest : public ::testing::Test {
     r.body = body;
     return router_.Dispatch(r);
   }
+  HttpResponse Call(const std::string& method, const std::string& target, const Caller& who) {
+    return CallRaw(method, target, who, "");
+  }
   HttpResponse Call(const std::string& method, const std::string& target, const Caller& who,
                     const nlohmann::json& body) {
-    return Call(method, target, who, body.dump());
+    return CallRaw(method, target, who, body.dump());
   }
 
   static nlohmann::json Body(const HttpResponse& r) { return nlohmann::json::parse(r.body); }

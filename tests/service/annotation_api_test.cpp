@@ -47,7 +47,7 @@ TEST_F(AnnotationApiTest, EveryRouteRefusesTheRolesThatTakeNoPart) {
     for (const auto& [name, who] : callers) {
       // An empty body: the allowed callers get past authorisation to a 400 / 404 / 409 or a 200,
       // and nothing is changed by it.
-      const HttpResponse r = Call(route.method, route.target, *who, "");
+      const HttpResponse r = Call(route.method, route.target, *who);
       const std::string what = route.method + " " + route.target + " as " + name;
       if (route.allowed.count(name)) {
         EXPECT_NE(r.status, 401) << what << ": " << r.body;
@@ -56,7 +56,7 @@ TEST_F(AnnotationApiTest, EveryRouteRefusesTheRolesThatTakeNoPart) {
         EXPECT_EQ(r.status, 403) << what << ": " << r.body;
       }
     }
-    EXPECT_EQ(Call(route.method, route.target, Caller{}, "").status, 401) << route.target;
+    EXPECT_EQ(Call(route.method, route.target, Caller{}).status, 401) << route.target;
   }
   // The empty bodies wrote nothing: one version, one assignment.
   EXPECT_EQ(store_->repository().AnnotationHistory(Body(saved)["annotation_id"]).size(), 1u);
@@ -286,7 +286,7 @@ TEST_F(AnnotationApiTest, BadBodiesNameTheFieldAndWriteNothing) {
     EXPECT_EQ(r.status, 400) << b.body.dump().substr(0, 200);
     EXPECT_NE(Message(r).find(b.names), std::string::npos) << Message(r);
   }
-  EXPECT_EQ(Call("PUT", CapturePath(c) + "/annotations/mine", ann_a_, "not json").status, 400);
+  EXPECT_EQ(CallRaw("PUT", CapturePath(c) + "/annotations/mine", ann_a_, "not json").status, 400);
   EXPECT_FALSE(store_->repository().FindAnnotation(c, ann_a_.Author()));  // nothing written
 
   // A review's bad body writes nothing either.

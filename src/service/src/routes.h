@@ -52,10 +52,11 @@ HttpResponse GetAnnotationVersions(ApiContext& ctx, const HttpRequest& req,
 HttpResponse ReviewAnnotationRoute(ApiContext& ctx, const HttpRequest& req,
                                    const PathParams& params);
 
-// routes_annotation_admin.cpp: the queue, assignments, consensus.
+// routes_annotation_admin.cpp: the queue, assignments, consensus, the COCO export.
 HttpResponse GetAnnotationQueue(ApiContext& ctx, const HttpRequest& req, const PathParams& params);
 HttpResponse PostAssignments(ApiContext& ctx, const HttpRequest& req, const PathParams& params);
 HttpResponse GetAssignments(ApiContext& ctx, const HttpRequest& req, const PathParams& params);
 HttpResponse PostConsensus(ApiContext& ctx, const HttpRequest& req, const PathParams& params);
+HttpResponse GetAnnotationExport(ApiContext& ctx, const HttpRequest& req, const PathParams& params);
 
 }  // namespace skintrack::service

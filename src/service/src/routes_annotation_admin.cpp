@@ -1,13 +1,16 @@
 // Around the annotations: an annotator's queue, the assignment of captures to annotators (tier 3
-// assigns, tier 2 reads) and the consensus of a capture's annotations (tier 2+ builds it; the
-// capture is rescored from it). docs/annotation.md, "HTTP API".
+// assigns, tier 2 reads), the consensus of a capture's annotations (tier 2+ builds it; the
+// capture is rescored from it) and the COCO dataset export. docs/annotation.md, "HTTP API".
 #include <algorithm>
 #include <optional>
 
 #include "annotation_support.h"
 #include "api_support.h"
 #include "routes.h"
+#include "skintrack/annotation/coco.h"
 #include "skintrack/core/error.h"
+#include "skintrack/pipeline/annotation_dataset.h"
+#include "skintrack/storage/sha256.h"
 
 namespace skintrack::service {
 namespace {
@@ -107,6 +110,21 @@ HttpResponse PostConsensus(ApiContext& ctx, const HttpRequest& req, const PathPa
   const pipeline::CaptureConsensus consensus =
       pipeline::BuildCaptureConsensus(ctx.store, c, method, AnnotatorOf(token), ctx.pipeline);
   return JsonResponse(201, ConsensusJson(consensus));
+}
+
+// The dataset the CLI's `annotations export` writes, built by the same function; a coordinator's
+// is pseudonymised (subject ids, opaque annotator ids; notes are never exported). The ETag is the
+// SHA-256 of the bytes: with info.skintrack.annotation_versions it names a dataset version.
+HttpResponse GetAnnotationExport(ApiContext& ctx, const HttpRequest& req, const PathParams&) {
+  const auto token = Authorize(ctx, req, {Role::kAdmin, Role::kClinician, Role::kCoordinator});
+  pipeline::CocoExportOptions options;
+  options.condition = OptionalCondition(req);
+  if (Pseudonymised(token)) options.pseudonymise = ctx.pseudonym;
+  const pipeline::CocoExport exported = pipeline::BuildCocoDataset(ctx.store, options);
+  HttpResponse r;
+  r.body = annotation::WriteCoco(exported.dataset);
+  r.headers.emplace_back("ETag", "\"" + storage::Sha256Hex(r.body) + "\"");
+  return r;
 }
 
 }  // namespace skintrack::service
