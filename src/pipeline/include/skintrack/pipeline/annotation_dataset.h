@@ -69,8 +69,8 @@ struct CocoImportOptions {
 
 struct CocoImportReport {
   int captures_created = 0;
-  int annotations_imported = 0;   // (capture, author) annotations appended
-  int annotations_unchanged = 0;  // already stored with this content and state (a re-run)
+  int annotations_imported = 0;           // (capture, author) annotations appended
+  int annotations_unchanged = 0;          // already stored with this content and state (a re-run)
   std::vector<std::int64_t> capture_ids;  // of dataset.images, in that order
   std::vector<std::int64_t> version_ids;  // the latest version of every imported annotation
 };
