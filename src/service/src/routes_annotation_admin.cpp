@@ -10,6 +10,8 @@
 #include "skintrack/annotation/coco.h"
 #include "skintrack/core/error.h"
 #include "skintrack/pipeline/annotation_dataset.h"
+#include "skintrack/pipeline/results.h"
+#include "skintrack/pipeline/workers.h"
 #include "skintrack/storage/sha256.h"
 
 namespace skintrack::service {
@@ -109,7 +111,23 @@ HttpResponse PostConsensus(ApiContext& ctx, const HttpRequest& req, const PathPa
       scoring::ParseConsensusMethod(StringField(body, "method").value_or("majority"));
   const pipeline::CaptureConsensus consensus =
       pipeline::BuildCaptureConsensus(ctx.store, c, method, AnnotatorOf(token), ctx.pipeline);
-  return JsonResponse(201, ConsensusJson(consensus));
+  // A baseline's consensus teaches its site's follow-ups: they were requeued.
+  if (consensus.requeued_captures > 0 && ctx.workers) ctx.workers->Notify();
+  json answer = ConsensusJson(consensus.agreement);
+  answer["requeued_captures"] = consensus.requeued_captures;
+  return JsonResponse(201, answer);
+}
+
+HttpResponse GetConsensus(ApiContext& ctx, const HttpRequest& req, const PathParams& params) {
+  Authorize(ctx, req, {Role::kClinician, Role::kAdmin});
+  const storage::Capture c = LoadCapture(ctx, params.at("id"));
+  const auto agreement =
+      pipeline::LatestResult(ctx.store, c.id, pipeline::result::kAnnotationAgreement);
+  if (!agreement) {
+    throw Error(ErrorCode::kNotFound,
+                "capture " + params.at("id") + " has no consensus of its annotations yet");
+  }
+  return JsonResponse(200, ConsensusJson(*agreement));
 }
 
 // The dataset the CLI's `annotations export` writes, built by the same function; a coordinator's
