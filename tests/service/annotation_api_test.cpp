@@ -15,14 +15,18 @@ using nlohmann::json;
 TEST_F(AnnotationApiTest, EveryRouteRefusesTheRolesThatTakeNoPart) {
   const std::int64_t c = PushCapture(1, "2026-01-01T00:00:00Z");
   Assign(c, {ann_a_.id});
-  const HttpResponse saved = PutMine(ann_a_, c, "submit", 0, PlaqueDocument(RectMask({40, 40, 80, 60})));
+  const HttpResponse saved =
+      PutMine(ann_a_, c, "submit", 0, PlaqueDocument(RectMask({40, 40, 80, 60})));
   ASSERT_EQ(saved.status, 201) << saved.body;
   const std::string versions =
       "/v1/annotations/" + std::to_string(Body(saved)["annotation_id"].get<std::int64_t>());
   const std::string cap = CapturePath(c);
-  const std::map<std::string, const Caller*> callers = {
-      {"admin", &admin_},   {"clinician", &clinician_},   {"coordinator", &coordinator_},
-      {"device", &device_}, {"annotator (assigned)", &ann_a_}, {"annotator (not assigned)", &ann_b_}};
+  const std::map<std::string, const Caller*> callers = {{"admin", &admin_},
+                                                        {"clinician", &clinician_},
+                                                        {"coordinator", &coordinator_},
+                                                        {"device", &device_},
+                                                        {"annotator (assigned)", &ann_a_},
+                                                        {"annotator (not assigned)", &ann_b_}};
   struct RouteCase {
     std::string method, target;
     std::set<std::string> allowed;  // everyone else: 403
@@ -30,8 +34,9 @@ TEST_F(AnnotationApiTest, EveryRouteRefusesTheRolesThatTakeNoPart) {
   const std::set<std::string> annotating = {"admin", "clinician", "annotator (assigned)"};
   const std::set<std::string> staff = {"admin", "clinician"};
   const RouteCase cases[] = {
-      {"GET", "/v1/annotation-queue", {"admin", "clinician", "annotator (assigned)",
-                                       "annotator (not assigned)"}},
+      {"GET",
+       "/v1/annotation-queue",
+       {"admin", "clinician", "annotator (assigned)", "annotator (not assigned)"}},
       {"GET", cap + "/image", annotating},
       {"GET", cap + "/annotations", annotating},
       {"PUT", cap + "/annotations/mine", annotating},
@@ -102,10 +107,10 @@ TEST_F(AnnotationApiTest, AssignmentsNameOnlyAnnotatingTokensAndFillTheQueue) {
     EXPECT_NE(Message(r).find(b.names), std::string::npos) << Message(r);
   }
   EXPECT_TRUE(store_->repository().ListAssignments(first, "").empty());  // nothing written
-  EXPECT_EQ(Call("POST", CapturePath(999) + "/assignments", admin_,
-                 json{{"annotators", {ann_a_.id}}})
-                .status,
-            404);
+  EXPECT_EQ(
+      Call("POST", CapturePath(999) + "/assignments", admin_, json{{"annotators", {ann_a_.id}}})
+          .status,
+      404);
 
   const HttpResponse made =
       Call("POST", path, admin_, json{{"annotators", {ann_a_.id, clinician_.id}}});
@@ -157,13 +162,16 @@ TEST_F(AnnotationApiTest, BlindAnnotatorsSeeOnlyTheirOwnWork) {
   Assign(c, {ann_a_.id, ann_b_.id});
   const HttpResponse a = PutMine(ann_a_, c, "save", 0, PlaqueDocument(RectMask({40, 40, 80, 60})),
                                  "unsure about the edge");
-  const HttpResponse b = PutMine(ann_b_, c, "submit", 0, PlaqueDocument(RectMask({60, 50, 80, 60})));
+  const HttpResponse b =
+      PutMine(ann_b_, c, "submit", 0, PlaqueDocument(RectMask({60, 50, 80, 60})));
   ASSERT_EQ(a.status, 201) << a.body;
   ASSERT_EQ(b.status, 201) << b.body;
-  const std::string a_versions =
-      "/v1/annotations/" + std::to_string(Body(a)["annotation_id"].get<std::int64_t>()) + "/versions";
-  const std::string b_versions =
-      "/v1/annotations/" + std::to_string(Body(b)["annotation_id"].get<std::int64_t>()) + "/versions";
+  const std::string a_versions = "/v1/annotations/" +
+                                 std::to_string(Body(a)["annotation_id"].get<std::int64_t>()) +
+                                 "/versions";
+  const std::string b_versions = "/v1/annotations/" +
+                                 std::to_string(Body(b)["annotation_id"].get<std::int64_t>()) +
+                                 "/versions";
 
   // Each annotator lists its own annotation only, with its content and note.
   const json listed = Body(Call("GET", CapturePath(c) + "/annotations", ann_a_));
@@ -197,8 +205,8 @@ TEST_F(AnnotationApiTest, SaveSubmitReviewReopenAndStaleVersions) {
   EXPECT_EQ(Body(v1)["author_role"], "annotator");
   EXPECT_EQ(Body(v1)["capture_id"], c);
   // The content comes back canonical, with the same pixels.
-  const annotation::AnnotationContent back = annotation::DecodeDocument(
-      Body(v1)["content"].dump(), cv::Size(kWidth, kHeight));
+  const annotation::AnnotationContent back =
+      annotation::DecodeDocument(Body(v1)["content"].dump(), cv::Size(kWidth, kHeight));
   ASSERT_EQ(back.masks.count(annotation::MaskClass::kPsoriasisPlaque), 1u);
   EXPECT_EQ(cv::countNonZero(back.masks.at(annotation::MaskClass::kPsoriasisPlaque) != plaque), 0);
   EXPECT_TRUE(Body(v1)["content"]["masks"]["psoriasis_plaque"]["counts"].is_string());
@@ -216,10 +224,10 @@ TEST_F(AnnotationApiTest, SaveSubmitReviewReopenAndStaleVersions) {
   // A submitted annotation is not the author's to change any more.
   EXPECT_EQ(PutMine(ann_a_, c, "save", 2, PlaqueDocument(plaque)).status, 409);
   // Reviews: stale version 409; the reviewer's decision, note and actor are recorded.
-  EXPECT_EQ(Call("POST", review, clinician_,
-                 json{{"decision", "rejected"}, {"expected_version", 1}})
-                .status,
-            409);
+  EXPECT_EQ(
+      Call("POST", review, clinician_, json{{"decision", "rejected"}, {"expected_version", 1}})
+          .status,
+      409);
   const HttpResponse rejected = Call("POST", review, clinician_,
                                      json{{"decision", "rejected"},
                                           {"expected_version", 2},
@@ -301,7 +309,11 @@ TEST_F(AnnotationApiTest, BadBodiesNameTheFieldAndWriteNothing) {
   const std::string review = "/v1/annotations/" + std::to_string(id) + "/review";
   for (const json& body :
        {json{{"decision", "approved"}, {"expected_version", 1}}, json{{"expected_version", 1}},
-        json{{"decision", "corrected"}, {"expected_version", 1}, {"content", wrong_size}}}) {
+        json{{"decision", "corrected"}, {"expected_version", 1}, {"content", wrong_size}},
+        json{{"decision", "corrected"}, {"expected_version", 1}},  // a correction needs content
+        json{
+            {"decision", "accepted"}, {"expected_version", 1}, {"content", PlaqueDocument(plaque)}},
+        json{{"decision", "accepted"}, {"expected_version", 1}, {"reason", "fine"}}}) {
     EXPECT_EQ(Call("POST", review, clinician_, body).status, 400) << body.dump().substr(0, 200);
   }
   EXPECT_EQ(store_->repository().AnnotationHistory(id).size(), 1u);

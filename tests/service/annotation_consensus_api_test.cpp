@@ -35,18 +35,18 @@ TEST_F(AnnotationApiTest, ConsensusOfTwoAnnotatorsBecomesTheCapturesLesionMask) 
   ASSERT_EQ(PutMine(ann_a_, c, "submit", 0, PlaqueDocument(a)).status, 201);
 
   // One submitted annotation is no consensus: 409, nothing stored.
-  const HttpResponse too_few = Call("POST", CapturePath(c) + "/consensus", clinician_,
-                                    json{{"method", "majority"}});
+  const HttpResponse too_few =
+      Call("POST", CapturePath(c) + "/consensus", clinician_, json{{"method", "majority"}});
   EXPECT_EQ(too_few.status, 409) << too_few.body;
   EXPECT_EQ(Call("GET", CapturePath(c) + "/consensus", clinician_).status, 404);
   ASSERT_EQ(PutMine(ann_b_, c, "submit", 0, PlaqueDocument(b)).status, 201);
   EXPECT_EQ(Call("POST", CapturePath(c) + "/consensus", ann_a_, json::object()).status, 403);
-  EXPECT_EQ(Call("POST", CapturePath(c) + "/consensus", clinician_, json{{"method", "vote"}})
-                .status,
-            400);
+  EXPECT_EQ(
+      Call("POST", CapturePath(c) + "/consensus", clinician_, json{{"method", "vote"}}).status,
+      400);
 
-  const HttpResponse built = Call("POST", CapturePath(c) + "/consensus", clinician_,
-                                  json{{"method", "majority"}});
+  const HttpResponse built =
+      Call("POST", CapturePath(c) + "/consensus", clinician_, json{{"method", "majority"}});
   ASSERT_EQ(built.status, 201) << built.body;
   const json figures = Body(built);
   EXPECT_EQ(figures["method"], "majority");
@@ -55,8 +55,7 @@ TEST_F(AnnotationApiTest, ConsensusOfTwoAnnotatorsBecomesTheCapturesLesionMask) 
   const double dice = 2.0 * 90 * 80 / (2.0 * 120 * 100);
   EXPECT_NEAR(figures["pairwise_dice_mean"].get<double>(), dice, 1e-9);
   const double union_pixels = 2.0 * 120 * 100 - 90 * 80;
-  EXPECT_NEAR(figures["consensus_fraction"].get<double>(), union_pixels / (kWidth * kHeight),
-              1e-9);
+  EXPECT_NEAR(figures["consensus_fraction"].get<double>(), union_pixels / (kWidth * kHeight), 1e-9);
   ASSERT_EQ(figures["per_annotator"].size(), 2u);
   std::set<std::string> authors;
   for (const json& p : figures["per_annotator"]) {
@@ -93,11 +92,10 @@ TEST_F(AnnotationApiTest, ExportIsTheCocoDatasetAndACoordinatorsHasNoNamesOrNote
   const std::int64_t c = PushCapture(7, "2026-01-01T00:00:00Z");
   Assign(c, {ann_a_.id, ann_b_.id});
   const std::string note = "patient Jane Doe said it itches";
-  ASSERT_EQ(PutMine(ann_a_, c, "submit", 0, PlaqueDocument(RectMask({30, 30, 60, 40})), note)
-                .status,
-            201);
-  ASSERT_EQ(PutMine(ann_b_, c, "save", 0, PlaqueDocument(RectMask({60, 50, 60, 40})), note)
-                .status,
+  ASSERT_EQ(
+      PutMine(ann_a_, c, "submit", 0, PlaqueDocument(RectMask({30, 30, 60, 40})), note).status,
+      201);
+  ASSERT_EQ(PutMine(ann_b_, c, "save", 0, PlaqueDocument(RectMask({60, 50, 60, 40})), note).status,
             201);  // a draft: not exported
 
   const HttpResponse full = Call("GET", "/v1/annotations/export", admin_);
@@ -123,9 +121,9 @@ TEST_F(AnnotationApiTest, ExportIsTheCocoDatasetAndACoordinatorsHasNoNamesOrNote
   EXPECT_EQ(again.body, full.body);
   EXPECT_EQ(ETagOf(again), ETagOf(full));
   EXPECT_EQ(ETagOf(full).size(), 66u);  // "<sha256>"
-  EXPECT_EQ(Call("GET", "/v1/annotations/export?condition=vitiligo", admin_).body.find(
-                "\"capture_id\""),
-            std::string::npos);
+  EXPECT_EQ(
+      Call("GET", "/v1/annotations/export?condition=vitiligo", admin_).body.find("\"capture_id\""),
+      std::string::npos);
   EXPECT_EQ(Call("GET", "/v1/annotations/export?condition=eczema", admin_).status, 400);
 }
 

@@ -64,9 +64,8 @@ HttpResponse PutOwnAnnotation(ApiContext& ctx, const HttpRequest& req, const Pat
   const int expected = ExpectedVersion(body);
   const std::string note = StringField(body, "note").value_or("");
   const auto content = ContentField(body, c);
-  const storage::AnnotationVersion v =
-      pipeline::ChangeOwnAnnotation(ctx.store, c, AnnotatorOf(token), action, content, note,
-                                    expected);
+  const storage::AnnotationVersion v = pipeline::ChangeOwnAnnotation(
+      ctx.store, c, AnnotatorOf(token), action, content, note, expected);
   return JsonResponse(201, VersionJson(ctx.store, v, &c));
 }
 
@@ -86,9 +85,9 @@ HttpResponse GetAnnotationVersions(ApiContext& ctx, const HttpRequest& req,
     throw Error(ErrorCode::kForbidden, "annotation " + params.at("annotation_id") +
                                            " is another author's and not visible to this token");
   }
-  return JsonResponse(200, {{"annotation_id", history.front().annotation_id},
-                            {"capture_id", c.id},
-                            {"versions", list}});
+  return JsonResponse(
+      200,
+      {{"annotation_id", history.front().annotation_id}, {"capture_id", c.id}, {"versions", list}});
 }
 
 HttpResponse ReviewAnnotationRoute(ApiContext& ctx, const HttpRequest& req,
