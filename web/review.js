@@ -60,6 +60,8 @@
     const rle = root.skintrackRle;
     const annotations = list.annotations;
     const colorOf = new Map(annotations.map((a, i) => [a.annotation_id, PALETTE[i % PALETTE.length]]));
+    // Short names for the tables (A1, A2, ...); the author ids are long.
+    annotations.forEach((a, i) => { a.short = `A${i + 1}`; });
     const {MaskView} = root.skintrackMaskView;
     const view = new MaskView(bitmap, bitmap.width, bitmap.height);
     view.panTool = true;  // nothing to draw here: a drag pans
@@ -88,8 +90,8 @@
                         view.layers[i].visible = ev.target.checked;
                         view.requestRender();
                       }}),
-          swatch(h, colorOf.get(a.annotation_id)), a.author, masks[i] ? '' : ' (no mask)')));
-      pairwise.replaceChildren(pairwiseTable(h, annotations, masks));
+          swatch(h, colorOf.get(a.annotation_id)), `${a.short} `, a.author, masks[i] ? '' : ' (no mask)')));
+      pairwise.replaceChildren(pairwiseTable(h, annotations, masks, colorOf));
       view.requestRender();
     }
     classSelect.addEventListener('change', showClass);
@@ -147,14 +149,16 @@
 
   // Dice between every pair of annotators' masks of the shown class, computed here from the masks
   // drawn on the left (the stored figures below are the server's).
-  function pairwiseTable(h, annotations, masks) {
+  function pairwiseTable(h, annotations, masks, colorOf) {
     const dice = root.skintrackRaster.dice;
     const shown = annotations.map((a, i) => ({a, m: masks[i]})).filter((x) => x.m);
     if (shown.length < 2) return h('p', {class: 'muted'}, 'Pairwise Dice needs two masks of this class.');
     return h('table', {class: 'grid', id: 'pairwise-dice'},
         h('caption', {class: 'small muted'}, 'Pairwise Dice of the masks shown (computed in the browser)'),
-        h('thead', {}, h('tr', {}, h('th', {}, ''), shown.map((x) => h('th', {}, x.a.author)))),
-        h('tbody', {}, shown.map((x) => h('tr', {}, h('th', {}, x.a.author),
+        h('thead', {}, h('tr', {}, h('th', {}, ''), shown.map((x) => h('th', {title: x.a.author},
+                                                                         swatch(h, colorOf.get(x.a.annotation_id)), x.a.short)))),
+        h('tbody', {}, shown.map((x) => h('tr', {}, h('th', {title: x.a.author},
+                                                      swatch(h, colorOf.get(x.a.annotation_id)), x.a.short),
             shown.map((y) => h('td', {class: 'num'}, x === y ? '—' : dice(x.m, y.m).toFixed(3)))))));
   }
 
@@ -204,7 +208,7 @@
         }
       };
       return h('tr', {'data-annotation': a.annotation_id},
-          h('td', {}, swatch(h, colorOf.get(a.annotation_id)), a.author,
+          h('td', {}, swatch(h, colorOf.get(a.annotation_id)), `${a.short} `, a.author,
             h('span', {class: 'muted small'}, ` ${a.author_role}`)),
           h('td', {class: 'num'}, a.version), h('td', {class: 'state'}, a.state),
           h('td', {class: 'decision'}, a.decision || '—'), h('td', {}, a.note || ''),
