@@ -45,6 +45,8 @@ const char* ProvenanceName(Provenance p) noexcept {
       return "clinician";
     case Provenance::kImputed:
       return "imputed";
+    case Provenance::kConsensus:
+      return "consensus";
   }
   return "unknown";
 }
@@ -53,8 +55,10 @@ Provenance ParseProvenance(const std::string& text) {
   if (text == "measured") return Provenance::kMeasured;
   if (text == "clinician") return Provenance::kClinician;
   if (text == "imputed") return Provenance::kImputed;
-  throw Error(ErrorCode::kInvalidArgument,
-              "unknown provenance '" + text + "' (expected measured, clinician or imputed)");
+  if (text == "consensus") return Provenance::kConsensus;
+  throw Error(ErrorCode::kInvalidArgument, "unknown provenance '" + text +
+                                               "' (expected measured, clinician, imputed or "
+                                               "consensus)");
 }
 
 void SeverityGrade::Check() const {
@@ -169,6 +173,7 @@ PsoriasisVisitScore ScorePsoriasisVisit(const std::vector<PsoriasisSiteMeasureme
     const PsoriasisSiteMeasurement* representative = nullptr;
     bool any_imputed_area = false;
     bool all_clinician_area = true;
+    bool all_reviewed_area = true;  // clinician or consensus
   };
   std::map<PasiRegion, RegionAccumulator> acc;
   std::set<std::string> seen;
@@ -187,6 +192,8 @@ PsoriasisVisitScore ScorePsoriasisVisit(const std::vector<PsoriasisSiteMeasureme
     a.imaged_bsa += site.bsa_percent;
     a.any_imputed_area = a.any_imputed_area || m.area_provenance == Provenance::kImputed;
     a.all_clinician_area = a.all_clinician_area && m.area_provenance == Provenance::kClinician;
+    a.all_reviewed_area = a.all_reviewed_area && (m.area_provenance == Provenance::kClinician ||
+                                                  m.area_provenance == Provenance::kConsensus);
     // Ties keep the first site so that the result does not depend on floating-point noise.
     if (involved > a.best_involved) {
       a.best_involved = involved;
@@ -200,9 +207,11 @@ PsoriasisVisitScore ScorePsoriasisVisit(const std::vector<PsoriasisSiteMeasureme
     in.region = region;
     in.area_percent = std::clamp(100.0 * a.involved_bsa / a.imaged_bsa, 0.0, 100.0);
     // The weakest source decides: any imputed area makes the region's imputed; it is the
-    // clinician's only when every site's area was entered or annotated by one.
+    // clinician's only when every site's area was entered or annotated by one, and a consensus
+    // when every site's was a person's mask, one at least a consensus.
     in.area_provenance = a.any_imputed_area     ? Provenance::kImputed
                          : a.all_clinician_area ? Provenance::kClinician
+                         : a.all_reviewed_area  ? Provenance::kConsensus
                                                 : Provenance::kMeasured;
     in.erythema = a.representative->erythema;
     in.induration = a.representative->induration;

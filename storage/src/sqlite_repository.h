@@ -180,15 +180,19 @@ inline constexpr char kPatientBlobs[] =
     "SELECT blob_sha256 FROM captures WHERE patient_id = ?1 UNION "
     "SELECT blob_sha256 FROM results WHERE patient_id = ?1 AND blob_sha256 IS NOT NULL UNION "
     "SELECT a.mask_sha256 FROM assessments a JOIN captures c ON c.id = a.capture_id "
-    "WHERE c.patient_id = ?1 AND a.mask_sha256 IS NOT NULL";
+    "WHERE c.patient_id = ?1 AND a.mask_sha256 IS NOT NULL UNION "
+    "SELECT v.content_sha256 FROM annotation_versions v JOIN annotations n ON "
+    "n.id = v.annotation_id JOIN captures c ON c.id = n.capture_id WHERE c.patient_id = ?1";
 inline constexpr char kBlobReferenced[] =
     "SELECT EXISTS (SELECT 1 FROM captures WHERE blob_sha256 = ?1) OR "
     "EXISTS (SELECT 1 FROM results WHERE blob_sha256 = ?1) OR "
-    "EXISTS (SELECT 1 FROM assessments WHERE mask_sha256 = ?1)";
+    "EXISTS (SELECT 1 FROM assessments WHERE mask_sha256 = ?1) OR "
+    "EXISTS (SELECT 1 FROM annotation_versions WHERE content_sha256 = ?1)";
 inline constexpr char kAllBlobRefs[] =
     "SELECT sha, MAX(size) FROM (SELECT blob_sha256 AS sha, byte_size AS size FROM captures "
     "UNION ALL SELECT blob_sha256, blob_size FROM results WHERE blob_sha256 IS NOT NULL "
-    "UNION ALL SELECT mask_sha256, mask_size FROM assessments WHERE mask_sha256 IS NOT NULL) "
+    "UNION ALL SELECT mask_sha256, mask_size FROM assessments WHERE mask_sha256 IS NOT NULL "
+    "UNION ALL SELECT content_sha256, content_size FROM annotation_versions) "
     "GROUP BY sha";
 
 // ---- connections ----------------------------------------------------------------------------
@@ -260,7 +264,8 @@ std::unique_ptr<SQLite::Database> OpenDatabase(const std::string& path, bool wri
 // ---- the repository ---------------------------------------------------------------------------
 // Methods are defined by area in sqlite_captures.cpp (patients, captures, work queue),
 // sqlite_results.cpp (results, assessments, time series), sqlite_tokens_audit.cpp (tokens, audit,
-// erasure, blob references) and sqlite_repository.cpp (construction, transactions, connections).
+// erasure, blob references), sqlite_annotations.cpp (annotations, assignments) and
+// sqlite_repository.cpp (construction, transactions, connections).
 
 class SqliteRepository final : public Repository {
  public:
@@ -302,6 +307,21 @@ class SqliteRepository final : public Repository {
   Assessment AppendAssessment(const NewAssessment& assessment, const std::optional<BlobRef>& mask,
                               const std::string& actor) override;
   std::vector<Assessment> AssessmentHistory(std::int64_t capture_id) override;
+
+  // --- annotations (sqlite_annotations.cpp) ---
+  AnnotationVersion AppendAnnotationVersion(const NewAnnotationVersion& version,
+                                            const BlobRef& content,
+                                            const std::string& actor) override;
+  std::vector<AnnotationVersion> LatestAnnotations(std::int64_t capture_id) override;
+  std::vector<AnnotationVersion> AnnotationHistory(std::int64_t annotation_id) override;
+  std::optional<AnnotationVersion> FindAnnotation(std::int64_t capture_id,
+                                                  const std::string& author) override;
+  std::optional<AnnotationVersion> FindAnnotationVersion(std::int64_t version_id) override;
+  std::vector<std::int64_t> AnnotatedCaptures(std::int64_t after_capture_id, int limit) override;
+  bool AssignCapture(const NewAssignment& assignment, const std::string& actor) override;
+  std::vector<Assignment> ListAssignments(std::optional<std::int64_t> capture_id,
+                                          const std::string& annotator) override;
+  std::vector<std::int64_t> AnnotationQueue(const std::string& annotator, int limit) override;
 
   // --- queries ---
   std::vector<SeriesPoint> TimeSeries(const SeriesQuery& query) override;

@@ -163,13 +163,25 @@ void SqliteRepository::ErasePatient(const std::string& patient_id, const std::st
     c.db->exec("INSERT INTO erasure_guard (active) VALUES (1)");
     const int results = c.db->exec("DELETE FROM results WHERE patient_id = " + key);
     const int assessments = c.db->exec("DELETE FROM assessments WHERE capture_id IN " + captures);
+    const std::string annotations =
+        "(SELECT id FROM annotations WHERE capture_id IN " + captures + ")";
+    const int annotation_versions =
+        c.db->exec("DELETE FROM annotation_versions WHERE annotation_id IN " + annotations);
+    const int annotation_rows =
+        c.db->exec("DELETE FROM annotations WHERE capture_id IN " + captures);
+    const int assignments =
+        c.db->exec("DELETE FROM annotation_assignments WHERE capture_id IN " + captures);
     const int capture_rows = c.db->exec("DELETE FROM captures WHERE patient_id = " + key);
     c.db->exec("DELETE FROM visits WHERE patient_id = " + key);
     c.db->exec("DELETE FROM patients WHERE id = " + key);
     c.db->exec("DELETE FROM erasure_guard");
     Audit(c, actor, "patient.erase", "patient:" + patient_id, "", "",
-          nlohmann::json{
-              {"captures", capture_rows}, {"results", results}, {"assessments", assessments}}
+          nlohmann::json{{"captures", capture_rows},
+                         {"results", results},
+                         {"assessments", assessments},
+                         {"annotations", annotation_rows},
+                         {"annotation_versions", annotation_versions},
+                         {"annotation_assignments", assignments}}
               .dump());
   });
 }

@@ -260,6 +260,26 @@ Assessment Store::AppendAssessment(const NewAssessment& assessment,
   return stored;
 }
 
+AnnotationVersion Store::AppendAnnotationVersion(const NewAnnotationVersion& version,
+                                                 std::string_view content,
+                                                 const std::string& actor) {
+  version.Check();
+  ValidateActor(actor);
+  if (!repository_->FindCapture(version.capture_id)) {
+    throw Error(ErrorCode::kNotFound, "unknown capture " + std::to_string(version.capture_id));
+  }
+  const BlobPut put = PutBlob(content);
+  AnnotationVersion stored;
+  try {
+    stored = repository_->AppendAnnotationVersion(version, put.ref, actor);
+  } catch (...) {
+    ReleaseBlob(put, false);
+    throw;
+  }
+  ReleaseBlob(put, true);
+  return stored;
+}
+
 std::string Store::ReadBlob(const std::string& sha256) const { return blobs_->Get(sha256); }
 
 EraseReport Store::ErasePatient(const std::string& patient_id, const std::string& actor) {

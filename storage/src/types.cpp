@@ -64,8 +64,8 @@ Enum ParseName(std::string_view text, const char* const (&names)[N], const char*
 
 const char* const kStatusNames[] = {"queued", "processing", "processed", "failed"};
 const char* const kKindNames[] = {"registration", "mask", "measurement", "score"};
-const char* const kSourceNames[] = {"automated", "clinician", "imputed"};
-const char* const kRoleNames[] = {"admin", "clinician", "coordinator", "device"};
+const char* const kSourceNames[] = {"automated", "clinician", "imputed", "consensus"};
+const char* const kRoleNames[] = {"admin", "clinician", "coordinator", "device", "annotator"};
 
 }  // namespace
 
@@ -201,6 +201,25 @@ void NewToken::Check() const {
   }
   ValidateText(label, "token label", 256);
   if (expires_at) CheckTime(*expires_at, "expires_at");
+}
+
+void NewAnnotationVersion::Check() const {
+  if (capture_id <= 0) Invalid("capture id must be positive");
+  ValidateActor(author);  // an author is an actor id: "token:<id>", "coco:<name>", "cli"
+  if (state == annotation::AnnotationState::kReviewed && !decision) {
+    Invalid("a reviewed annotation version needs a decision");
+  }
+  if (state != annotation::AnnotationState::kReviewed && decision) {
+    Invalid(std::string("a decision belongs to a review only, not to a ") +
+            annotation::AnnotationStateName(state) + " version");
+  }
+  ValidateText(note, "annotation note", kMaxTextLength);
+  if (expected_version < 0) Invalid("expected_version must be >= 0");
+}
+
+void NewAssignment::Check() const {
+  if (capture_id <= 0) Invalid("capture id must be positive");
+  ValidateActor(annotator);
 }
 
 void AuditQuery::Check() const {

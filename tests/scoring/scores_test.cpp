@@ -295,10 +295,31 @@ TEST(Repigmentation, PercentAndGrades) {
 }
 
 TEST(Provenance, NamesRoundTrip) {
-  for (Provenance p : {Provenance::kMeasured, Provenance::kClinician, Provenance::kImputed}) {
+  for (Provenance p : {Provenance::kMeasured, Provenance::kClinician, Provenance::kImputed,
+                       Provenance::kConsensus}) {
     EXPECT_EQ(ParseProvenance(ProvenanceName(p)), p);
   }
+  EXPECT_STREQ(ProvenanceName(Provenance::kConsensus), "consensus");
   EXPECT_THROW(ParseProvenance("guessed"), Error);
+}
+
+// A region's area is a consensus when every site's area is a person's mask and one at least is a
+// consensus; a measured site makes it measured.
+TEST(Provenance, ConsensusAreaOfARegion) {
+  const auto region_area = [](Provenance left, Provenance right) {
+    PsoriasisSiteMeasurement a, b;
+    a.site = "left-forearm";
+    b.site = "right-forearm";
+    a.lesion_fraction = b.lesion_fraction = 0.1;
+    a.area_provenance = left;
+    b.area_provenance = right;
+    return ScorePsoriasisVisit({a, b}).pasi.regions.at(0).input.area_provenance;
+  };
+  EXPECT_EQ(region_area(Provenance::kConsensus, Provenance::kConsensus), Provenance::kConsensus);
+  EXPECT_EQ(region_area(Provenance::kClinician, Provenance::kConsensus), Provenance::kConsensus);
+  EXPECT_EQ(region_area(Provenance::kClinician, Provenance::kClinician), Provenance::kClinician);
+  EXPECT_EQ(region_area(Provenance::kConsensus, Provenance::kMeasured), Provenance::kMeasured);
+  EXPECT_EQ(region_area(Provenance::kConsensus, Provenance::kImputed), Provenance::kImputed);
 }
 
 }  // namespace

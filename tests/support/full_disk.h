@@ -149,6 +149,39 @@ class FullableRepository final : public storage::Repository {
   std::vector<storage::Assessment> AssessmentHistory(std::int64_t id) override {
     return inner_->AssessmentHistory(id);
   }
+  storage::AnnotationVersion AppendAnnotationVersion(const storage::NewAnnotationVersion& version,
+                                                     const storage::BlobRef& content,
+                                                     const std::string& actor) override {
+    disk_->CheckDatabase();
+    return inner_->AppendAnnotationVersion(version, content, actor);
+  }
+  std::vector<storage::AnnotationVersion> LatestAnnotations(std::int64_t id) override {
+    return inner_->LatestAnnotations(id);
+  }
+  std::vector<storage::AnnotationVersion> AnnotationHistory(std::int64_t id) override {
+    return inner_->AnnotationHistory(id);
+  }
+  std::optional<storage::AnnotationVersion> FindAnnotation(std::int64_t id,
+                                                           const std::string& author) override {
+    return inner_->FindAnnotation(id, author);
+  }
+  std::optional<storage::AnnotationVersion> FindAnnotationVersion(std::int64_t id) override {
+    return inner_->FindAnnotationVersion(id);
+  }
+  std::vector<std::int64_t> AnnotatedCaptures(std::int64_t after, int limit) override {
+    return inner_->AnnotatedCaptures(after, limit);
+  }
+  bool AssignCapture(const storage::NewAssignment& assignment, const std::string& actor) override {
+    disk_->CheckDatabase();
+    return inner_->AssignCapture(assignment, actor);
+  }
+  std::vector<storage::Assignment> ListAssignments(std::optional<std::int64_t> id,
+                                                   const std::string& annotator) override {
+    return inner_->ListAssignments(id, annotator);
+  }
+  std::vector<std::int64_t> AnnotationQueue(const std::string& annotator, int limit) override {
+    return inner_->AnnotationQueue(annotator, limit);
+  }
   std::vector<storage::SeriesPoint> TimeSeries(const storage::SeriesQuery& query) override {
     return inner_->TimeSeries(query);
   }

@@ -7,6 +7,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "json_values.h"
 #include "skintrack/core/error.h"
 
 namespace skintrack::annotation {
@@ -18,46 +19,20 @@ constexpr int kMaxSide = 65535;  // COCO sizes beyond this are not photos
 constexpr std::int64_t kMaxId = std::numeric_limits<std::int64_t>::max() / 2;
 
 [[noreturn]] void Fail(const std::string& where, const std::string& what) {
-  throw Error(ErrorCode::kInvalidArgument, "COCO " + where + ": " + what);
+  json_values::Refuse("COCO " + where, what);
 }
 
-// An integer in [lo, hi], checked on the JSON number itself before any conversion (a float is
-// accepted when it is whole: some tools write 12.0).
+// The shared readers (json_values.h), with the file's "COCO " prefix on the place.
 std::int64_t Integer(const json& j, const std::string& where, std::int64_t lo, std::int64_t hi) {
-  double value = 0;
-  if (j.is_number_unsigned()) {
-    const auto u = j.get<std::uint64_t>();
-    if (u > static_cast<std::uint64_t>(hi) || static_cast<std::int64_t>(u) < lo) {
-      Fail(where, "must be an integer " + std::to_string(lo) + ".." + std::to_string(hi));
-    }
-    return static_cast<std::int64_t>(u);
-  }
-  if (j.is_number_integer()) {
-    const auto i = j.get<std::int64_t>();
-    if (i < lo || i > hi) {
-      Fail(where, "must be an integer " + std::to_string(lo) + ".." + std::to_string(hi));
-    }
-    return i;
-  }
-  if (j.is_number_float()) value = j.get<double>();
-  if (!j.is_number_float() || std::floor(value) != value || value < static_cast<double>(lo) ||
-      value > static_cast<double>(hi)) {
-    Fail(where, "must be an integer " + std::to_string(lo) + ".." + std::to_string(hi));
-  }
-  return static_cast<std::int64_t>(value);
+  return json_values::Integer(j, "COCO " + where, lo, hi);
 }
-
 double Number(const json& j, const std::string& where) {
-  if (!j.is_number()) Fail(where, "must be a number");
-  const double v = j.get<double>();
-  if (!std::isfinite(v) || std::abs(v) > 1e9) Fail(where, "is out of range");
-  return v;
+  return json_values::Number(j, "COCO " + where);
 }
-
 std::string String(const json& j, const std::string& where) {
-  if (!j.is_string()) Fail(where, "must be a string");
-  return j.get<std::string>();
+  return json_values::String(j, "COCO " + where);
 }
+using json_values::Optional;
 
 const json& Array(const json& parent, const char* key, const std::string& where) {
   if (!parent.contains(key)) Fail(where, std::string("has no \"") + key + "\" array");
@@ -66,9 +41,11 @@ const json& Array(const json& parent, const char* key, const std::string& where)
   return a;
 }
 
-const json* Optional(const json& parent, const char* key) {
-  auto it = parent.find(key);
-  return it == parent.end() || it->is_null() ? nullptr : &*it;
+std::map<std::string, std::string> StringMap(const json& j, const std::string& where) {
+  if (!j.is_object()) Fail(where, "must be an object of strings");
+  std::map<std::string, std::string> out;
+  for (const auto& [key, value] : j.items()) out[key] = String(value, where + "." + key);
+  return out;
 }
 
 void ParseImageExtension(const json& ext, const std::string& where, CocoImage& im) {
@@ -84,13 +61,23 @@ void ParseImageExtension(const json& ext, const std::string& where, CocoImage& i
     im.ita_degrees = Number(*v, where + ".ita_degrees");
     if (std::abs(*im.ita_degrees) > 90) Fail(where + ".ita_degrees", "must lie in -90..90");
   }
-  if (const json* v = Optional(ext, "labels")) {
-    if (!v->is_object()) Fail(where + ".labels", "must be an object of strings");
-    for (const auto& [key, value] : v->items()) {
-      std::string at = where;
-      at.append(".labels.").append(key);
-      im.labels[key] = String(value, at);
+  if (const json* v = Optional(ext, "labels")) im.labels = StringMap(*v, where + ".labels");
+  if (const json* v = Optional(ext, "annotator_labels")) {
+    if (!v->is_object()) Fail(where + ".annotator_labels", "must be an object of label objects");
+    for (const auto& [annotator, labels] : v->items()) {
+      im.annotator_labels[annotator] = StringMap(labels, where + ".annotator_labels." + annotator);
     }
+  }
+}
+
+void ParseInfoExtension(const json& ext, CocoDataset& d) {
+  if (!ext.is_object()) Fail("info.skintrack", "must be an object");
+  const json* v = Optional(ext, "annotation_versions");
+  if (v == nullptr) return;
+  if (!v->is_array()) Fail("info.skintrack.annotation_versions", "must be an array of ids");
+  for (size_t i = 0; i < v->size(); ++i) {
+    d.annotation_versions.push_back(Integer(
+        (*v)[i], "info.skintrack.annotation_versions[" + std::to_string(i) + "]", 1, kMaxId));
   }
 }
 
@@ -127,39 +114,8 @@ CocoCategory ParseCategory(const json& j, const std::string& where) {
 }
 
 Rle ParseRle(const json& j, const std::string& where, const CocoImage& image) {
-  const json& size = Array(j, "size", where);
-  if (size.size() != 2) Fail(where + ".size", "must be [height, width]");
-  Rle rle;
-  rle.height = static_cast<int>(Integer(size[0], where + ".size[0]", 1, kMaxSide));
-  rle.width = static_cast<int>(Integer(size[1], where + ".size[1]", 1, kMaxSide));
-  if (rle.height != image.height || rle.width != image.width) {
-    Fail(where + ".size", "is " + std::to_string(rle.height) + "x" + std::to_string(rle.width) +
-                              " (height x width) but image " + std::to_string(image.id) + " is " +
-                              std::to_string(image.height) + "x" + std::to_string(image.width));
-  }
-  if (!j.contains("counts")) Fail(where, "has no counts");
-  const json& counts = j.at("counts");
-  if (counts.is_string()) {
-    try {
-      rle.counts = RleCountsFromString(counts.get<std::string>());
-    } catch (const Error& e) {
-      Fail(where + ".counts", e.what());
-    }
-  } else if (counts.is_array()) {
-    for (size_t i = 0; i < counts.size(); ++i) {
-      rle.counts.push_back(static_cast<std::uint32_t>(
-          Integer(counts[i], where + ".counts[" + std::to_string(i) + "]", 0, 0xFFFFFFFFLL)));
-    }
-  } else {
-    Fail(where + ".counts", "must be a string or an array of integers");
-  }
-  std::int64_t sum = 0;
-  for (std::uint32_t c : rle.counts) sum += c;
-  if (sum != static_cast<std::int64_t>(rle.height) * rle.width) {
-    Fail(where + ".counts", "sum to " + std::to_string(sum) + " pixels, not height x width " +
-                                std::to_string(static_cast<std::int64_t>(rle.height) * rle.width));
-  }
-  return rle;
+  return json_values::RleFromJson(j, "COCO " + where, {image.width, image.height},
+                                  "image " + std::to_string(image.id));
 }
 
 std::optional<Rle> ParseSegmentation(const json& j, const std::string& where,
@@ -265,6 +221,7 @@ json ImageJson(const CocoImage& im) {
   if (im.monk) ext["monk"] = *im.monk;
   if (im.ita_degrees) ext["ita_degrees"] = *im.ita_degrees;
   if (!im.labels.empty()) ext["labels"] = im.labels;
+  if (!im.annotator_labels.empty()) ext["annotator_labels"] = im.annotator_labels;
   if (!ext.empty()) j["skintrack"] = ext;
   return j;
 }
@@ -277,8 +234,7 @@ json AnnotationJson(const CocoAnnotation& a) {
   std::optional<CocoBox> box = a.bbox;
   double area = 0;
   if (a.segmentation) {
-    j["segmentation"] = {{"size", {a.segmentation->height, a.segmentation->width}},
-                         {"counts", RleCountsToString(a.segmentation->counts)}};
+    j["segmentation"] = json_values::RleToJson(*a.segmentation);
     area = static_cast<double>(RleArea(*a.segmentation));
     if (!box) box = MaskBox(DecodeRle(*a.segmentation));
   } else if (box) {
@@ -322,6 +278,7 @@ CocoDataset ParseCoco(const std::string& text) {
     if (info->is_object()) {
       if (const json* v = Optional(*info, "description"))
         d.description = String(*v, "info.description");
+      if (const json* ext = Optional(*info, "skintrack")) ParseInfoExtension(*ext, d);
     }
   }
   const json& images = Array(root, "images", "file");
@@ -355,7 +312,11 @@ std::string WriteCoco(const CocoDataset& d) {
     categories.push_back(j);
   }
   for (const CocoAnnotation& a : d.annotations) annotations.push_back(AnnotationJson(a));
-  const json root = {{"info", {{"description", d.description}}},
+  json info = {{"description", d.description}};
+  if (!d.annotation_versions.empty()) {
+    info["skintrack"] = {{"annotation_versions", d.annotation_versions}};
+  }
+  const json root = {{"info", info},
                      {"licenses", json::array()},
                      {"images", images},
                      {"categories", categories},

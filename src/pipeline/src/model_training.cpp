@@ -25,16 +25,14 @@ cv::Mat DecodeBlob(const storage::BlobStore& blobs, const std::string& sha, int 
   return out;
 }
 
-// The capture's photo and its latest lesion mask when that mask is a clinician's correction.
+// The capture's photo and its latest lesion mask when that mask is a reviewed one (a clinician's
+// correction or a consensus).
 std::optional<CorrectedPhoto> CorrectedPhotoOf(storage::Repository& repository,
                                                const storage::BlobStore& blobs,
                                                const storage::Capture& capture) {
   const auto history =
       repository.ResultHistory(capture.id, storage::ResultKind::kMask, result::kLesionMask);
-  if (history.empty() || history.back().source != storage::ResultSource::kClinician ||
-      history.back().blob_sha256.empty()) {
-    return std::nullopt;
-  }
+  if (history.empty() || !IsReviewedMask(history.back())) return std::nullopt;
   const std::string name = "capture-" + std::to_string(capture.id);
   CorrectedPhoto photo;
   photo.capture_id = capture.id;

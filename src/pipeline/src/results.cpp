@@ -24,6 +24,12 @@ storage::Result Append(storage::Store& store, std::int64_t capture_id, const Res
   return store.AppendResult(r, std::nullopt, actor);
 }
 
+bool IsReviewedMask(const storage::Result& r) {
+  return r.kind == storage::ResultKind::kMask && !r.blob_sha256.empty() &&
+         (r.source == storage::ResultSource::kClinician ||
+          r.source == storage::ResultSource::kConsensus);
+}
+
 namespace {
 
 cv::Mat Decode(const std::string& bytes, int flags) {

@@ -69,15 +69,14 @@ namespace {
 // clinician's grades (each of which replaces the measured or imputed one).
 void AppendPsoriasisScores(storage::Store& store, const storage::Capture& capture,
                            const scoring::Measurements& m, double lesion_fraction,
-                           const ClinicianInput& clinician, bool area_from_clinician,
+                           const ClinicianInput& clinician, scoring::Provenance area,
                            ResultRecord base, const std::string& area_frame,
                            const std::string& actor) {
   const BodySite& site = FindBodySite(capture.site);
   scoring::PsoriasisSiteMeasurement sm;
   sm.site = site.name;
   sm.lesion_fraction = lesion_fraction;
-  sm.area_provenance =
-      area_from_clinician ? scoring::Provenance::kClinician : scoring::Provenance::kMeasured;
+  sm.area_provenance = area;
   sm.erythema = m.erythema;
   sm.induration = m.induration;
   sm.desquamation = m.desquamation;
@@ -109,14 +108,13 @@ void AppendPsoriasisScores(storage::Store& store, const storage::Capture& captur
 
 void AppendVitiligoScore(storage::Store& store, const storage::Capture& capture,
                          const scoring::Measurements& m, double envelope_fraction,
-                         const ClinicianInput& clinician, bool area_from_clinician,
+                         const ClinicianInput& clinician, scoring::Provenance area,
                          ResultRecord record, const std::string& actor) {
   scoring::VasiSiteInput vi;
   vi.site = FindBodySite(capture.site).name;
   vi.envelope_fraction = envelope_fraction;
   vi.depigmentation_percent = m.depigmentation_percent;
-  vi.provenance =
-      area_from_clinician ? scoring::Provenance::kClinician : scoring::Provenance::kMeasured;
+  vi.provenance = area;
   vi.clinician_level = clinician.depigmentation_level;
   const scoring::VasiResult v = scoring::ComputeVasi({vi});
   record.name = result::kVasiSite;
@@ -124,6 +122,29 @@ void AppendVitiligoScore(storage::Store& store, const storage::Capture& capture,
   record.value = v.t_vasi;
   record.payload = v;
   Append(store, capture.id, record, actor);
+}
+
+// Where the area comes from: a supplied mask (no threshold sensitivity) is the capture's reviewed
+// lesion mask, a clinician's or a consensus (segmenter_choice.cpp); otherwise it was measured.
+scoring::Provenance AreaProvenance(storage::Store& store, const storage::Capture& capture,
+                                   const scoring::Segmentation& segmentation) {
+  if (segmentation.fraction_low) return scoring::Provenance::kMeasured;
+  const auto mask = LatestResult(store, capture.id, result::kLesionMask);
+  return mask && mask->source == ResultSource::kConsensus ? scoring::Provenance::kConsensus
+                                                          : scoring::Provenance::kClinician;
+}
+
+ResultSource SourceOf(scoring::Provenance area) {
+  switch (area) {
+    case scoring::Provenance::kClinician:
+      return ResultSource::kClinician;
+    case scoring::Provenance::kConsensus:
+      return ResultSource::kConsensus;
+    case scoring::Provenance::kMeasured:
+    case scoring::Provenance::kImputed:
+      return ResultSource::kAutomated;
+  }
+  return ResultSource::kAutomated;
 }
 
 }  // namespace
@@ -144,20 +165,19 @@ void ScoreCapture(storage::Store& store, const storage::Capture& capture, const 
   const double envelope_fraction = in_baseline_frame && site.area.envelope_fraction
                                        ? *site.area.envelope_fraction
                                        : m.envelope_fraction;
-  // A supplied (clinician's) mask has no threshold sensitivity.
-  const bool area_from_clinician = !segmentation.fraction_low;
+  const scoring::Provenance area = AreaProvenance(store, capture, segmentation);
   const std::string area_frame = in_baseline_frame ? "baseline" : "photo";
 
   ResultRecord measurements;
   measurements.name = result::kMeasurements;
-  measurements.source = area_from_clinician ? ResultSource::kClinician : ResultSource::kAutomated;
+  measurements.source = SourceOf(area);
   measurements.algorithm = "measure";
   measurements.value = m.lesion_fraction;
   measurements.payload = m;
   measurements.payload["site_area"] = site.area;
   measurements.payload["site_area"]["baseline_capture_id"] = site.baseline_capture_id;
   measurements.inputs = inputs;
-  measurements.provenance = {{"area", area_from_clinician ? "clinician" : "measured"},
+  measurements.provenance = {{"area", scoring::ProvenanceName(area)},
                              {"area_frame", area_frame},
                              {"segmenter", segmentation.segmenter},
                              {"assessment_id", clinician.assessment_id}};
@@ -166,16 +186,16 @@ void ScoreCapture(storage::Store& store, const storage::Capture& capture, const 
 
   ResultRecord score;
   score.kind = ResultKind::kScore;
-  score.source =
-      clinician.any() || area_from_clinician ? ResultSource::kClinician : ResultSource::kAutomated;
+  // Grades a clinician entered make the score theirs; otherwise it is the area's.
+  score.source = clinician.any() ? ResultSource::kClinician : SourceOf(area);
   score.inputs = inputs;
   score.provenance = measurements.provenance;
   if (capture.condition == Condition::kPsoriasis) {
-    AppendPsoriasisScores(store, capture, m, lesion_fraction, clinician, area_from_clinician,
-                          std::move(score), area_frame, actor);
+    AppendPsoriasisScores(store, capture, m, lesion_fraction, clinician, area, std::move(score),
+                          area_frame, actor);
   } else {
-    AppendVitiligoScore(store, capture, m, envelope_fraction, clinician, area_from_clinician,
-                        std::move(score), actor);
+    AppendVitiligoScore(store, capture, m, envelope_fraction, clinician, area, std::move(score),
+                        actor);
   }
 }
 

@@ -16,8 +16,6 @@
 namespace skintrack::pipeline {
 
 using nlohmann::json;
-using storage::ResultKind;
-using storage::ResultSource;
 
 namespace {
 
@@ -79,12 +77,11 @@ ReferenceCache& Cache() {
   return cache;
 }
 
-// The capture's own clinician-corrected lesion mask, as a segmenter.
+// The capture's own reviewed lesion mask (a clinician's correction or a consensus), as a
+// segmenter.
 std::optional<CaptureSegmenter> ClinicianMask(storage::Store& store, const storage::Capture& c) {
   const auto latest = LatestResult(store, c.id, result::kLesionMask);
-  if (!latest || latest->kind != ResultKind::kMask || latest->source != ResultSource::kClinician) {
-    return std::nullopt;
-  }
+  if (!latest || !IsReviewedMask(*latest)) return std::nullopt;
   const auto lesion = LatestMask(store, c.id, result::kLesionMask);
   if (!lesion) return std::nullopt;
   CaptureSegmenter out;
@@ -93,11 +90,12 @@ std::optional<CaptureSegmenter> ClinicianMask(storage::Store& store, const stora
   out.clinician_mask = true;
   out.provenance = {{"segmenter", out.segmenter->Name()},
                     {"model_id", nullptr},
-                    {"clinician_mask_result_id", latest->id}};
+                    {"clinician_mask_result_id", latest->id},
+                    {"mask_source", storage::ResultSourceName(latest->source)}};
   return out;
 }
 
-// The reference segmenter of a follow-up whose site baseline has a corrected lesion mask.
+// The reference segmenter of a follow-up whose site baseline has a reviewed lesion mask.
 std::optional<CaptureSegmenter> PatientReference(
     storage::Store& store, const storage::Capture& capture, const PipelineOptions& options,
     const std::shared_ptr<const scoring::LearnedModel>& general) {
@@ -105,9 +103,7 @@ std::optional<CaptureSegmenter> PatientReference(
       FindBaseline(store, capture.patient_id, capture.site, capture.condition, options.quality);
   if (!baseline_id || *baseline_id == capture.id) return std::nullopt;
   const auto mask = LatestResult(store, *baseline_id, result::kLesionMask);
-  if (!mask || mask->kind != ResultKind::kMask || mask->source != ResultSource::kClinician) {
-    return std::nullopt;
-  }
+  if (!mask || !IsReviewedMask(*mask)) return std::nullopt;
   const auto baseline = store.repository().FindCapture(*baseline_id);
   if (!baseline) return std::nullopt;
   const auto skin = LatestResult(store, *baseline_id, result::kSkinMask);

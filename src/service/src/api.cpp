@@ -4,6 +4,7 @@
 // api_gate_test.cpp proves for every route and role that the two agree.
 #include <vector>
 
+#include "annotation_support.h"
 #include "api_support.h"
 #include "routes.h"
 
@@ -17,6 +18,8 @@ void AddApiRoutes(Router& router, ApiContext& ctx) {
   const Roles staff = {Role::kAdmin, Role::kClinician};
   const Roles ingest = {Role::kDevice, Role::kClinician, Role::kAdmin};
   const Roles& readers = AllReaders();
+  const Roles& annotating = AnnotationRoles();  // annotator, clinician, admin
+  const Roles photo = {Role::kAdmin, Role::kClinician, Role::kAnnotator};  // annotator: assigned
   constexpr BodyClass kJson = BodyClass::kJson;
   constexpr BodyClass kUpload = BodyClass::kUpload;
   struct Route {
@@ -37,7 +40,7 @@ void AddApiRoutes(Router& router, ApiContext& ctx) {
       {"GET", "/v1/patients", ListPatients, readers, kJson},
       {"POST", "/v1/patients/{patient}/sites/{site}/captures", PushCapture, ingest, kUpload},
       {"GET", "/v1/captures/{id}", GetCapture, readers, kJson},
-      {"GET", "/v1/captures/{id}/image", GetImage, staff, kJson},
+      {"GET", "/v1/captures/{id}/image", GetImage, photo, kJson},
       {"GET", "/v1/captures/{id}/mask.png", GetMaskPng, staff, kJson},
       {"GET", "/v1/captures/{id}/overlay.png", GetOverlayPng, staff, kJson},
       {"GET", "/v1/captures/{id}/aligned.png", GetAlignedPng, staff, kJson},
@@ -47,6 +50,15 @@ void AddApiRoutes(Router& router, ApiContext& ctx) {
       {"PUT", "/v1/captures/{id}/baseline", PutBaseline, staff, kJson},
       {"PUT", "/v1/captures/{id}/assessment", PutAssessment, staff, kJson},
       {"PUT", "/v1/captures/{id}/mask", PutMask, staff, kUpload},
+      {"GET", "/v1/annotation-queue", GetAnnotationQueue, annotating, kJson},
+      {"GET", "/v1/captures/{id}/annotations", ListCaptureAnnotations, annotating, kJson},
+      {"PUT", "/v1/captures/{id}/annotations/mine", PutOwnAnnotation, annotating, kJson},
+      {"GET", "/v1/annotations/{annotation_id}/versions", GetAnnotationVersions, annotating, kJson},
+      {"POST", "/v1/annotations/{annotation_id}/review", ReviewAnnotationRoute, staff, kJson},
+      {"POST", "/v1/captures/{id}/assignments", PostAssignments, admin, kJson},
+      {"GET", "/v1/captures/{id}/assignments", GetAssignments, staff, kJson},
+      {"POST", "/v1/captures/{id}/consensus", PostConsensus, staff, kJson},
+      {"GET", "/v1/annotations/export", GetAnnotationExport, readers, kJson},
   };
   for (const Route& r : routes) {
     Gate gate;

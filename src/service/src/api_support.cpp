@@ -46,7 +46,10 @@ const std::vector<Role>& AllReaders() {
 
 std::string Actor(const storage::TokenInfo& token) { return "token:" + token.id; }
 
-bool Pseudonymised(const storage::TokenInfo& token) { return token.role == Role::kCoordinator; }
+// Annotators label photos; who the patient is and the clinic's free text are not theirs to see.
+bool Pseudonymised(const storage::TokenInfo& token) {
+  return token.role == Role::kCoordinator || token.role == Role::kAnnotator;
+}
 
 std::string ResolvePatient(ApiContext& ctx, const storage::TokenInfo& token,
                            const std::string& path_id) {

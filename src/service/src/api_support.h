@@ -22,8 +22,8 @@ storage::TokenInfo Authorize(ApiContext& ctx, const HttpRequest& req,
 // The readers: admin, clinician, coordinator.
 const std::vector<storage::Role>& AllReaders();
 std::string Actor(const storage::TokenInfo& token);  // "token:<id>", for the audit log
-// True for the roles that see pseudonymised data only (coordinators): subject ids, no free text,
-// visit labels and age bands through the rule of skintrack/pipeline/pseudonym.h.
+// True for the roles that see pseudonymised data only (coordinators, annotators): subject ids, no
+// free text, visit labels and age bands through the rule of skintrack/pipeline/pseudonym.h.
 bool Pseudonymised(const storage::TokenInfo& token);
 
 // --- what the path names ---

@@ -43,4 +43,20 @@ HttpResponse PutBaseline(ApiContext& ctx, const HttpRequest& req, const PathPara
 HttpResponse PutAssessment(ApiContext& ctx, const HttpRequest& req, const PathParams& params);
 HttpResponse PutMask(ApiContext& ctx, const HttpRequest& req, const PathParams& params);
 
+// routes_annotations.cpp: annotations (annotator, clinician, admin).
+HttpResponse ListCaptureAnnotations(ApiContext& ctx, const HttpRequest& req,
+                                    const PathParams& params);
+HttpResponse PutOwnAnnotation(ApiContext& ctx, const HttpRequest& req, const PathParams& params);
+HttpResponse GetAnnotationVersions(ApiContext& ctx, const HttpRequest& req,
+                                   const PathParams& params);
+HttpResponse ReviewAnnotationRoute(ApiContext& ctx, const HttpRequest& req,
+                                   const PathParams& params);
+
+// routes_annotation_admin.cpp: the queue, assignments, consensus, the COCO export.
+HttpResponse GetAnnotationQueue(ApiContext& ctx, const HttpRequest& req, const PathParams& params);
+HttpResponse PostAssignments(ApiContext& ctx, const HttpRequest& req, const PathParams& params);
+HttpResponse GetAssignments(ApiContext& ctx, const HttpRequest& req, const PathParams& params);
+HttpResponse PostConsensus(ApiContext& ctx, const HttpRequest& req, const PathParams& params);
+HttpResponse GetAnnotationExport(ApiContext& ctx, const HttpRequest& req, const PathParams& params);
+
 }  // namespace skintrack::service

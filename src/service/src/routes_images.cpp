@@ -1,6 +1,7 @@
 // Images for clinicians (admin, clinician): the stored photo, its lesion mask, the overlay, the
 // photo aligned to the baseline, and the change map against the baseline. PNGs take an optional
-// ?max_side=N.
+// ?max_side=N. The photo also for the annotators a capture is assigned to.
+#include "annotation_support.h"
 #include "api_support.h"
 #include "routes.h"
 #include "skintrack/core/error.h"
@@ -42,9 +43,12 @@ bool NoneMatchNames(const std::string& header, const std::string& etag) {
 }  // namespace
 
 // The stored photo is content-addressed and never changes: its ETag is the blob's SHA-256 and it
-// may be cached for a year by the user's own browser (private: it is a patient's photo).
+// may be cached for a year by the user's own browser (private: it is a patient's photo). An
+// annotator may read the photo of a capture assigned to it, to annotate it.
 HttpResponse GetImage(ApiContext& ctx, const HttpRequest& req, const PathParams& params) {
-  const storage::Capture c = AuthorizedCapture(ctx, req, params);
+  const auto token = Authorize(ctx, req, {Role::kAdmin, Role::kClinician, Role::kAnnotator});
+  const storage::Capture c = LoadCapture(ctx, params.at("id"));
+  RequireAssignedIfAnnotator(ctx, token, c);
   const std::string etag = "\"" + c.blob.sha256 + "\"";
   HttpResponse r;
   r.headers.emplace_back("ETag", etag);

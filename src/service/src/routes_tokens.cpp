@@ -16,7 +16,7 @@ HttpResponse CreateToken(ApiContext& ctx, const HttpRequest& req, const PathPara
   const auto role = StringField(body, "role");
   if (!role) {
     throw Error(ErrorCode::kInvalidArgument,
-                "body needs \"role\": admin, clinician, coordinator or device");
+                "body needs \"role\": admin, clinician, coordinator, device or annotator");
   }
   storage::NewToken t;
   t.role = storage::ParseRole(*role);

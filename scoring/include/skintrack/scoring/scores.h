@@ -20,9 +20,12 @@ namespace skintrack::scoring {
 // silently mixes with earlier values.
 inline constexpr const char* kScoringVersion = "skintrack-scoring/1.0.0";
 
-enum class Provenance { kMeasured, kClinician, kImputed };
-const char* ProvenanceName(Provenance p) noexcept;  // "measured" / "clinician" / "imputed"
-// Throws Error(kInvalidArgument) on anything but the three names.
+// kConsensus: an area measured on the consensus mask of several reviewed annotations
+// (docs/annotation.md); like kClinician, a person's mask, not a segmenter's.
+enum class Provenance { kMeasured, kClinician, kImputed, kConsensus };
+// "measured" / "clinician" / "imputed" / "consensus"
+const char* ProvenanceName(Provenance p) noexcept;
+// Throws Error(kInvalidArgument) on anything but the four names.
 Provenance ParseProvenance(const std::string& text);
 
 // One severity sub-score (0-4) with where it came from. `continuous` is the measurement the grade

@@ -26,6 +26,9 @@ struct CocoImage {
   std::optional<int> monk;                    // 1..10 (Monk Skin Tone scale)
   std::optional<double> ita_degrees;          // individual typology angle of normal skin
   std::map<std::string, std::string> labels;  // image-level labels: diagnosis, subtype, ...
+  // Image-level labels per annotator (skintrack.annotator_labels), keyed by the annotator as
+  // in CocoAnnotation::annotator: in skintrack every annotator labels the image on their own.
+  std::map<std::string, std::map<std::string, std::string>> annotator_labels;
 };
 
 struct CocoCategory {
@@ -58,6 +61,8 @@ struct CocoAnnotation {
 
 struct CocoDataset {
   std::string description;  // info.description
+  // info.skintrack.annotation_versions: the stored annotation versions an export holds.
+  std::vector<std::int64_t> annotation_versions;
   std::vector<CocoImage> images;
   std::vector<CocoCategory> categories;
   std::vector<CocoAnnotation> annotations;

@@ -40,8 +40,9 @@ bool MaySee(const Annotator& who, const storage::AnnotationVersion& version);
 // naming the field); nothing is written on any error.
 storage::AnnotationVersion ChangeOwnAnnotation(
     storage::Store& store, const storage::Capture& capture, const Annotator& who,
-    annotation::AnnotationAction action, const std::optional<annotation::AnnotationContent>& content,
-    const std::string& note, int expected_version);
+    annotation::AnnotationAction action,
+    const std::optional<annotation::AnnotationContent>& content, const std::string& note,
+    int expected_version);
 
 // A reviewer's decision on a submitted annotation of `capture`. kCorrected needs `corrected`
 // content (it becomes the annotation's content); kAccepted / kRejected keep the submitted content
@@ -67,8 +68,9 @@ struct CaptureConsensus {
   scoring::ConsensusMethod method = scoring::ConsensusMethod::kMajority;
   std::vector<storage::AnnotationVersion> inputs;  // the versions it was built from
   scoring::ConsensusReport report;                 // per_annotator in `inputs` order
-  storage::Result mask;       // kMask "lesion", source kConsensus
+  storage::Result mask;                            // kMask "lesion", source kConsensus
   storage::Result agreement;  // kMeasurement "annotation_agreement", source kConsensus
+  int requeued_captures = 0;  // follow-ups requeued when the capture is its site's baseline
 };
 
 // Builds the consensus of `capture` from the annotations that count (at least 2 with a lesion

@@ -29,6 +29,8 @@ inline constexpr char kPasiSite[] = "pasi_site";              // score: PASI of 
 inline constexpr char kBsaPercent[] = "bsa_percent";          // score: involved BSA %
 inline constexpr char kVasiSite[] = "vasi_site";              // score: VASI of the site
 inline constexpr char kBaselineChoice[] = "baseline_choice";  // a clinician's baseline choice
+// measurement: the annotators' agreement with the consensus lesion mask (pipeline/annotations.h)
+inline constexpr char kAnnotationAgreement[] = "annotation_agreement";
 }  // namespace result
 
 // One new version of a result of a capture.
@@ -47,6 +49,12 @@ struct ResultRecord {
 // Appends `record` as a new version (algorithm version kPipelineVersion). Throws skintrack::Error.
 storage::Result Append(storage::Store& store, std::int64_t capture_id, const ResultRecord& record,
                        const std::string& actor);
+
+// Whether `r` is a reviewed mask: one a person drew or settled (a clinician's correction, source
+// clinician; the consensus of several annotations, source consensus) rather than a segmenter's.
+// A capture's reviewed lesion mask stays in force over the segmenters, teaches the patient
+// reference of its site's follow-ups and is a training photo of the learned segmenter.
+bool IsReviewedMask(const storage::Result& r);
 
 // The capture's stored (re-encoded) image, decoded. Error(kImageDecode) when it does not decode.
 cv::Mat DecodeStoredImage(storage::Store& store, const storage::Capture& capture);

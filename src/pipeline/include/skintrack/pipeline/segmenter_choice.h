@@ -1,7 +1,8 @@
 // THE segmenter of a capture, decided here only (docs/pipeline.md, "Segmenter choice"), first
 // that applies:
-//   1. the capture's own clinician-corrected lesion mask stays in force (with its stored skin);
-//   2. a follow-up of a site whose baseline has a clinician-corrected lesion mask: the patient
+//   1. the capture's own reviewed lesion mask (IsReviewedMask: clinician-corrected, or the
+//      consensus of annotations) stays in force (with its stored skin);
+//   2. a follow-up of a site whose baseline has a reviewed lesion mask: the patient
 //      reference segmenter fitted on the baseline photo and that mask (+ the baseline's stored
 //      skin mask), combined with the active model of the data directory when there is one;
 //   3. the active model of the data directory for the condition;
@@ -21,7 +22,7 @@ namespace skintrack::pipeline {
 
 struct CaptureSegmenter {
   std::shared_ptr<const scoring::Segmenter> segmenter;
-  bool clinician_mask = false;  // the segmenter returns the clinician's mask
+  bool clinician_mask = false;  // the segmenter returns the reviewed (clinician / consensus) mask
   // What the masks were made with, stored in the provenance of every mask, measurement and score:
   // {"segmenter": name and version, "model_id": the model (null for the classical segmenter and
   // a clinician's mask), "general_model_id", "reference": {capture_id, mask_result_id,

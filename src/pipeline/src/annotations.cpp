@@ -1,0 +1,242 @@
+#include "skintrack/pipeline/annotations.h"
+
+#include <opencv2/core.hpp>
+
+#include "skintrack/annotation/document.h"
+#include "skintrack/core/error.h"
+#include "skintrack/pipeline/results.h"
+
+namespace skintrack::pipeline {
+
+using annotation::AnnotationAction;
+using annotation::AnnotationState;
+using annotation::ReviewDecision;
+using nlohmann::json;
+
+namespace {
+
+cv::Size SizeOf(const storage::Capture& capture) { return {capture.width, capture.height}; }
+
+// The version a change follows must be the latest one (the repository checks it again inside
+// its transaction; checking here first refuses a stale change before any blob is stored).
+void CheckExpectedVersion(int latest, int expected) {
+  if (latest == expected) return;
+  throw Error(ErrorCode::kConflict,
+              latest == 0 ? "the annotation does not exist yet: expected_version must be 0"
+                          : "the annotation is at version " + std::to_string(latest) + ", not " +
+                                std::to_string(expected) + ": reload it and try again");
+}
+
+const char* StepName(AnnotationState to) {
+  return to == AnnotationState::kDraft ? "save" : "submit";
+}
+
+// The lesion class of a capture's condition: what its consensus and its scores are about.
+annotation::MaskClass LesionClassOf(Condition condition) {
+  return condition == Condition::kPsoriasis ? annotation::MaskClass::kPsoriasisPlaque
+                                            : annotation::MaskClass::kVitiligoDepigmented;
+}
+
+json AgreementJson(const CaptureConsensus& c) {
+  json per_annotator = json::array();
+  for (std::size_t i = 0; i < c.inputs.size(); ++i) {
+    const scoring::AnnotatorAgreement& a = c.report.per_annotator[i];
+    per_annotator.push_back({{"annotation_id", c.inputs[i].annotation_id},
+                             {"version_id", c.inputs[i].id},
+                             {"author", c.inputs[i].author},
+                             {"dice_vs_consensus", a.dice_vs_consensus},
+                             {"dice_vs_others", a.dice_vs_others},
+                             {"sensitivity", a.sensitivity},
+                             {"specificity", a.specificity}});
+  }
+  return {{"method", scoring::ConsensusMethodName(c.method)},
+          {"annotators", c.inputs.size()},
+          {"pairwise_dice_mean", c.report.pairwise_dice_mean},
+          {"consensus_fraction", c.report.consensus_fraction},
+          {"per_annotator", per_annotator}};
+}
+
+}  // namespace
+
+annotation::Tier TierOf(storage::Role role) {
+  switch (role) {
+    case storage::Role::kAnnotator:
+      return annotation::Tier::kAnnotator;
+    case storage::Role::kClinician:
+      return annotation::Tier::kReviewer;
+    case storage::Role::kAdmin:
+      return annotation::Tier::kQa;
+    case storage::Role::kDevice:
+    case storage::Role::kCoordinator:
+      break;
+  }
+  throw Error(ErrorCode::kForbidden,
+              std::string("a ") + storage::RoleName(role) + " token takes no part in annotation");
+}
+
+bool MaySee(const Annotator& who, const storage::AnnotationVersion& version) {
+  if (version.author == who.author) return true;
+  if (version.state == AnnotationState::kDraft) return false;
+  // Only reviewers and QA see others' work; annotators, devices and coordinators never do.
+  return who.role == storage::Role::kClinician || who.role == storage::Role::kAdmin;
+}
+
+storage::AnnotationVersion ChangeOwnAnnotation(
+    storage::Store& store, const storage::Capture& capture, const Annotator& who,
+    AnnotationAction action, const std::optional<annotation::AnnotationContent>& content,
+    const std::string& note, int expected_version) {
+  if (action == AnnotationAction::kReview) {
+    throw Error(ErrorCode::kInvalidArgument, "a review is ReviewAnnotation's, not the author's");
+  }
+  const annotation::Tier tier = TierOf(who.role);
+  const auto latest = store.repository().FindAnnotation(capture.id, who.author);
+  const std::optional<AnnotationState> from =
+      latest ? std::optional<AnnotationState>(latest->state) : std::nullopt;
+  const AnnotationState to = annotation::Transition(from, action, tier, /*is_author=*/true,
+                                                    latest ? latest->decision : std::nullopt);
+  CheckExpectedVersion(latest ? latest->version : 0, expected_version);
+  std::string bytes;
+  if (content) {
+    bytes = annotation::EncodeDocument(*content, SizeOf(capture));
+  } else if (action == AnnotationAction::kReopen) {
+    bytes = store.ReadBlob(latest->content.sha256);  // the same blob: no new space
+  } else {
+    throw Error(ErrorCode::kInvalidArgument,
+                std::string("content: a ") + StepName(to) + " needs the annotation's content");
+  }
+  storage::NewAnnotationVersion v;
+  v.capture_id = capture.id;
+  v.author = who.author;
+  v.author_role = latest ? latest->author_role : who.role;
+  v.state = to;
+  v.note = note;
+  v.expected_version = expected_version;
+  return store.AppendAnnotationVersion(v, bytes, who.author);
+}
+
+storage::AnnotationVersion ReviewAnnotation(
+    storage::Store& store, const storage::Capture& capture, std::int64_t annotation_id,
+    const Annotator& reviewer, ReviewDecision decision,
+    const std::optional<annotation::AnnotationContent>& corrected, const std::string& note,
+    int expected_version) {
+  const annotation::Tier tier = TierOf(reviewer.role);
+  const auto history = store.repository().AnnotationHistory(annotation_id);
+  if (history.empty() || history.back().capture_id != capture.id) {
+    throw Error(ErrorCode::kNotFound, "capture " + std::to_string(capture.id) +
+                                          " has no annotation " + std::to_string(annotation_id));
+  }
+  const storage::AnnotationVersion& latest = history.back();
+  annotation::Transition(latest.state, AnnotationAction::kReview, tier,
+                         reviewer.author == latest.author, decision);
+  CheckExpectedVersion(latest.version, expected_version);
+  const bool corrects = decision == ReviewDecision::kCorrected;
+  if (corrects != corrected.has_value()) {
+    throw Error(ErrorCode::kInvalidArgument,
+                corrects ? "content: a correction needs the corrected content"
+                         : std::string("content: an ") + annotation::ReviewDecisionName(decision) +
+                               " review keeps the submitted content and takes none");
+  }
+  const std::string bytes = corrects ? annotation::EncodeDocument(*corrected, SizeOf(capture))
+                                     : store.ReadBlob(latest.content.sha256);
+  storage::NewAnnotationVersion v;
+  v.capture_id = capture.id;
+  v.author = latest.author;
+  v.author_role = latest.author_role;
+  v.state = AnnotationState::kReviewed;
+  v.decision = decision;
+  v.note = note;
+  v.expected_version = expected_version;
+  return store.AppendAnnotationVersion(v, bytes, reviewer.author);
+}
+
+annotation::AnnotationContent LoadAnnotationContent(storage::Store& store,
+                                                    const storage::Capture& capture,
+                                                    const storage::AnnotationVersion& version) {
+  if (version.capture_id != capture.id) {
+    throw Error(ErrorCode::kInvalidArgument, "annotation version " + std::to_string(version.id) +
+                                                 " is not of capture " +
+                                                 std::to_string(capture.id));
+  }
+  const std::string bytes = store.ReadBlob(version.content.sha256);
+  try {
+    return annotation::DecodeDocument(bytes, SizeOf(capture));
+  } catch (const Error& e) {
+    // Stored documents were checked when saved: one that no longer reads is damage, not input.
+    throw Error(ErrorCode::kInternal,
+                "stored annotation version " + std::to_string(version.id) + ": " + e.what());
+  }
+}
+
+bool CountsForConsensus(const storage::AnnotationVersion& version) {
+  if (version.state == AnnotationState::kSubmitted) return true;
+  return version.state == AnnotationState::kReviewed &&
+         (version.decision == ReviewDecision::kAccepted ||
+          version.decision == ReviewDecision::kCorrected);
+}
+
+CaptureConsensus BuildCaptureConsensus(storage::Store& store, const storage::Capture& capture,
+                                       scoring::ConsensusMethod method, const Annotator& who,
+                                       const PipelineOptions& options) {
+  if (TierOf(who.role) < annotation::Tier::kReviewer) {
+    throw Error(ErrorCode::kForbidden, "building a consensus needs a clinician (tier 2) or above");
+  }
+  const annotation::MaskClass lesion = LesionClassOf(capture.condition);
+  CaptureConsensus out;
+  out.method = method;
+  std::vector<cv::Mat> masks;
+  for (const storage::AnnotationVersion& v : store.repository().LatestAnnotations(capture.id)) {
+    if (!CountsForConsensus(v)) continue;
+    annotation::AnnotationContent content = LoadAnnotationContent(store, capture, v);
+    const auto mask = content.masks.find(lesion);
+    if (mask == content.masks.end()) continue;
+    masks.push_back(mask->second);
+    out.inputs.push_back(v);
+  }
+  if (masks.size() < 2) {
+    throw Error(ErrorCode::kConflict,
+                std::string("a consensus needs at least 2 submitted or accepted / corrected "
+                            "annotations with a ") +
+                    annotation::MaskClassName(lesion) + " mask; capture " +
+                    std::to_string(capture.id) + " has " + std::to_string(masks.size()));
+  }
+  out.report = scoring::BuildConsensus(masks, method);
+
+  // Everything is computed before the first write: an error above leaves nothing behind.
+  json inputs = {{"capture_id", capture.id},
+                 {"mask_class", annotation::MaskClassName(lesion)},
+                 {"annotation_version_ids", json::array()}};
+  for (const storage::AnnotationVersion& v : out.inputs) {
+    inputs["annotation_version_ids"].push_back(v.id);
+  }
+  const std::string algorithm = std::string("consensus-") + scoring::ConsensusMethodName(method);
+  ResultRecord mask;
+  mask.kind = storage::ResultKind::kMask;
+  mask.name = result::kLesionMask;
+  mask.source = storage::ResultSource::kConsensus;
+  mask.algorithm = algorithm;
+  mask.payload = {{"pixels", cv::countNonZero(out.report.mask)},
+                  {"method", scoring::ConsensusMethodName(method)},
+                  {"annotators", out.inputs.size()}};
+  mask.inputs = inputs;
+  mask.provenance = {{"area", "consensus"}};
+  mask.blob = EncodePng(out.report.mask);
+  ResultRecord agreement;
+  agreement.kind = storage::ResultKind::kMeasurement;
+  agreement.name = result::kAnnotationAgreement;
+  agreement.source = storage::ResultSource::kConsensus;
+  agreement.algorithm = algorithm;
+  agreement.value = out.report.pairwise_dice_mean;
+  agreement.payload = AgreementJson(out);
+
+  out.mask = Append(store, capture.id, mask, who.author);
+  agreement.payload["mask_result_id"] = out.mask.id;
+  agreement.inputs = inputs;
+  agreement.inputs["mask_result_id"] = out.mask.id;
+  out.agreement = Append(store, capture.id, agreement, who.author);
+  // Scored again with the consensus like a clinician's correction; a baseline's teaches its
+  // site's follow-ups, which are requeued.
+  out.requeued_captures = OnCorrectedMask(store, capture, options, who.author);
+  return out;
+}
+
+}  // namespace skintrack::pipeline
