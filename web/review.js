@@ -21,12 +21,16 @@
     return el;
   }
 
-  async function maybeJson(app, path) {
+  // The latest stored consensus figures: GET /v1/captures/{id}/consensus (404: none yet). A
+  // server without that route (405) still stores the same figures as the capture's
+  // `annotation_agreement` result (source consensus), which the capture answer carries.
+  async function latestConsensus(app, id, capturePromise) {
     try {
-      return await app.getJson(path);
+      return await app.getJson(`/v1/captures/${id}/consensus`);
     } catch (err) {
-      if (err.status === 404) return null;
-      throw err;
+      if (err.status !== 404 && err.status !== 405) throw err;
+      const agreement = ((await capturePromise).results || {}).annotation_agreement;
+      return agreement ? Object.assign({created_at: agreement.created_at}, agreement.payload) : null;
     }
   }
 
@@ -48,10 +52,10 @@
     let consensus;
     let bitmap;
     try {
+      const capturePromise = app.getJson(`/v1/captures/${id}`);
       [capture, list, consensus, bitmap] = await Promise.all([
-        app.getJson(`/v1/captures/${id}`), app.getJson(`/v1/captures/${id}/annotations`),
-        maybeJson(app, `/v1/captures/${id}/consensus`),
-        root.skintrackAnnotate.loadBitmap(app, id)]);
+        capturePromise, app.getJson(`/v1/captures/${id}/annotations`),
+        latestConsensus(app, id, capturePromise), root.skintrackAnnotate.loadBitmap(app, id)]);
     } catch (err) {
       return app.fail(err);
     }

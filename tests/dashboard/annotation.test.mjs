@@ -94,8 +94,9 @@ async function signIn(api, token, landing) {
   page.on('pageerror', (err) => pageErrors.push(err.message));
   page.on('console', (msg) => {
     // The browser logs the refusals this test provokes (the bad label's 400, the blind 403, no
-    // consensus yet 404) as failed resource loads; script errors still count (pageerror).
-    if (msg.type() === 'error' && !/Failed to load resource.*status of (400|403|404)/.test(msg.text())) {
+    // consensus yet 404; 405 while the server has no GET .../consensus) as failed resource loads;
+    // script errors still count (pageerror).
+    if (msg.type() === 'error' && !/Failed to load resource.*status of (400|403|404|405)/.test(msg.text())) {
       pageErrors.push(msg.text());
     }
   });
@@ -106,7 +107,12 @@ async function signIn(api, token, landing) {
 }
 
 // Screen position of image pixel coordinates in the editor's view.
+// The view draws on the next animation frame: let two frames pass before reading where it is.
+const afterFrames = () => page.evaluate(() => new Promise((resolve) =>
+  requestAnimationFrame(() => requestAnimationFrame(resolve))));
+
 async function screenOf(x, y) {
+  await afterFrames();
   const stage = await page.$('#annotation-editor .mask-stage');
   const box = await stage.boundingBox();
   const d = await stage.evaluate((el) => ({s: Number(el.dataset.scale), ox: Number(el.dataset.ox),
@@ -180,7 +186,7 @@ async function main() {
   await signIn(api, ann1.token, `#annotation-queue tr[data-capture="${cid}"]`);
   await openEditor(cid);
   assert.equal(await page.inputValue('#mask-class'), 'psoriasis_plaque', 'the lesion class of the condition');
-  const scaleOf = () => page.$eval('#annotation-editor .mask-stage', (el) => Number(el.dataset.scale));
+  const scaleOf = async () => (await afterFrames(), page.$eval('#annotation-editor .mask-stage', (el) => Number(el.dataset.scale)));
   const fitScale = await scaleOf();
   const centre = await screenOf(W / 2, H / 2);
   await page.mouse.move(centre.x, centre.y);
@@ -311,7 +317,18 @@ async function main() {
   await page.waitForSelector('#review-flash:has-text("Consensus built (majority, 2 annotators)")');
   await page.waitForSelector('#lesion-provenance:has-text("source consensus")');
   await page.waitForFunction(() => document.querySelector('#consensus-mask').dataset.loaded === 'true');
-  const stored = await call(`${api}/v1/captures/${cid}/consensus`, clinician.token, 'GET');
+  const after = await call(`${api}/v1/captures/${cid}`, clinician.token, 'GET');
+  // The stored figures: the capture's agreement result, and GET .../consensus where it is served.
+  const stored = after.results.annotation_agreement.payload;
+  assert.equal(after.results.annotation_agreement.source, 'consensus');
+  const served = await fetch(`${api}/v1/captures/${cid}/consensus`,
+                             {headers: {Authorization: `Bearer ${clinician.token}`}});
+  if (served.status !== 405) {
+    assert.equal(served.status, 200);
+    const body = await served.json();
+    assert.equal(body.pairwise_dice_mean, stored.pairwise_dice_mean);
+    assert.deepEqual(body.per_annotator, stored.per_annotator);
+  }
   assert.equal(stored.annotators, 2);
   assert.ok(Math.abs(stored.pairwise_dice_mean - dice12) < 1e-6, 'the server\'s pairwise Dice is ours');
   assert.equal(await page.textContent('#pairwise-mean'), stored.pairwise_dice_mean.toFixed(3));
@@ -321,7 +338,6 @@ async function main() {
     assert.deepEqual(cells, [pa.author, pa.dice_vs_consensus.toFixed(3), pa.dice_vs_others.toFixed(3),
                              pa.sensitivity.toFixed(3), pa.specificity.toFixed(3)]);
   }
-  const after = await call(`${api}/v1/captures/${cid}`, clinician.token, 'GET');
   assert.equal(after.results.lesion.source, 'consensus');
   assert.equal(await page.textContent('#consensus-scores tr[data-name="lesion"] td.source'), 'consensus');
   const scored = Object.values(after.results).filter((r) => r.kind === 'score');
@@ -331,8 +347,13 @@ async function main() {
     assert.ok(!old || r.version > old.version, `${r.name} was rescored`);
     assert.equal(await page.textContent(`#consensus-scores tr[data-name="${r.name}"] td.source`), r.source);
   }
-  assert.ok(JSON.stringify(after.results.measurements.provenance).includes('consensus'),
-            'the measurements name the consensus mask they were computed from');
+  const pasi = after.results.pasi_site;
+  assert.equal(pasi.source, 'consensus', 'the site PASI is computed from the consensus mask');
+  assert.equal(pasi.provenance.area, 'consensus');
+  assert.notEqual(pasi.value, before.results.pasi_site.value, 'the consensus changed the score');
+  assert.equal(await page.textContent('#consensus-scores tr[data-name="pasi_site"] td.num >> nth=0'),
+               pasi.value.toFixed(3));
+  assert.match(await page.textContent('#consensus-scores tr[data-name="pasi_site"]'), /area: consensus/);
   await page.screenshot({path: path.join(artefacts, 'review.png'), fullPage: true});
 
   step('the viewer on a 12 MP photo: one Uint8Array a class, frame and encoder times');
