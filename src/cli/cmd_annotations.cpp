@@ -123,6 +123,7 @@ int RunExport(Args& args, std::ostream& out) {
                              {"for", audience.value_or("full")},
                              {"condition", condition ? *condition : "all"},
                              {"exported_at", pipeline::FormatRfc3339(storage::NowMs())}};
+  if (path.has_parent_path()) fs::create_directories(path.parent_path());
   if (images) manifest["image_files"] = WriteImages(*store, e, *images);
   WriteFile(path, text);
   WriteFile(ManifestPath(path), manifest.dump(2) + "\n");

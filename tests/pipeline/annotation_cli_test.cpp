@@ -8,9 +8,9 @@
 #include <sstream>
 #include <string>
 
+#include "../support/run_cli.h"
 #include "annotation_fixture.h"
 #include "skintrack/storage/sha256.h"
-#include "../support/run_cli.h"
 
 namespace skintrack::pipeline {
 namespace {
@@ -87,10 +87,10 @@ TEST(AnnotationCliTest, ExportThenImportIntoAFreshDataDirectory) {
 
 TEST(AnnotationCliTest, MalformedFileIsRefusedWhole) {
   Fixture f;
-  ASSERT_EQ(RunCli("annotations export --data-dir " + f.a + " --out " +
-                   (f.out / "ds.json").string())
-                .exit_code,
-            0);
+  ASSERT_EQ(
+      RunCli("annotations export --data-dir " + f.a + " --out " + (f.out / "ds.json").string())
+          .exit_code,
+      0);
   auto j = nlohmann::json::parse(Slurp(f.out / "ds.json"));
   for (auto& a : j["annotations"]) a["skintrack"]["annotator"] = "someone_else";
   j["annotations"][2]["image_id"] = 99;  // a problem after two good annotations

@@ -183,7 +183,7 @@ TEST(AnnotationDatasetTest, ForeignPolygonFileImports) {
       annotation::RasterisePolygons({{40, 30, 45, 30, 45, 35}}, kSize);
   EXPECT_EQ(cv::countNonZero(c.masks.at(MaskClass::kPsoriasisPlaque) != expected), 0);
   EXPECT_EQ(cv::countNonZero(expected), 21 * 11 + 21);  // edges included: 231 + a triangle
-  EXPECT_EQ(c.masks.size(), 1U);  // the exclude annotation is a box
+  EXPECT_EQ(c.masks.size(), 1U);                        // the exclude annotation is a box
   ASSERT_EQ(c.boxes.size(), 1U);
   EXPECT_EQ(c.boxes[0].mask_class, MaskClass::kExclude);
   EXPECT_EQ(c.boxes[0].height, 5);
@@ -201,7 +201,10 @@ TEST(AnnotationDatasetTest, BadContentIsRefusedWholeWithTheFirstProblemNamed) {
   d.images[0].annotator_labels["x"] = {{"erythema", "7"}};
   d.images[1].annotator_labels.clear();
   for (auto& ann : d.annotations) {
-    if (ann.image_id == d.images[1].id && !ann.keypoints.empty()) ann.keypoints[0].x = 500;
+    if (ann.image_id != d.images[1].id) continue;
+    for (auto& k : ann.keypoints) {
+      if (k.visibility > 0) k.x = 500;
+    }
   }
   const Counts before = CountStored(*a.store);
   const std::string refusal = RefusalOf([&] { ImportCocoDataset(*a.store, d, {}, "cli"); });

@@ -36,15 +36,15 @@ class AnnotationApiTest : public ::testing::Test {
         pipeline::PseudonymKey{pipeline::PseudonymKey::Scheme::kHmacSha256, "test-key"},
         pipeline::PipelineOptions{}});
     AddApiRoutes(router_, *context_);
+    storage::PatientInfo patient;
+    patient.id = "P1";  // before the device token scoped to it
+    store_->repository().CreatePatient(patient, "test");
     admin_ = MakeToken(storage::Role::kAdmin);
     clinician_ = MakeToken(storage::Role::kClinician);
     coordinator_ = MakeToken(storage::Role::kCoordinator);
     device_ = MakeToken(storage::Role::kDevice, {"P1"});
     ann_a_ = MakeToken(storage::Role::kAnnotator);
     ann_b_ = MakeToken(storage::Role::kAnnotator);
-    storage::PatientInfo patient;
-    patient.id = "P1";
-    store_->repository().CreatePatient(patient, "test");
   }
 
   Caller MakeToken(storage::Role role, std::vector<std::string> scope = {}) {

@@ -83,7 +83,10 @@ TEST_F(AnnotationApiTest, ConsensusOfTwoAnnotatorsBecomesTheCapturesLesionMask) 
   // The stored figures are what the build answered.
   const HttpResponse stored = Call("GET", CapturePath(c) + "/consensus", admin_);
   ASSERT_EQ(stored.status, 200) << stored.body;
-  EXPECT_EQ(Body(stored), figures);
+  json built_figures = figures;
+  EXPECT_EQ(built_figures["requeued_captures"], 0);  // the only capture: nothing to requeue
+  built_figures.erase("requeued_captures");
+  EXPECT_EQ(Body(stored), built_figures);
 }
 
 TEST_F(AnnotationApiTest, ExportIsTheCocoDatasetAndACoordinatorsHasNoNamesOrNotes) {

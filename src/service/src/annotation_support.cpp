@@ -120,28 +120,14 @@ json AssignmentJson(const storage::Assignment& a) {
   return j;
 }
 
-json ConsensusJson(const pipeline::CaptureConsensus& c) {
-  json per = json::array();
-  for (size_t i = 0; i < c.inputs.size() && i < c.report.per_annotator.size(); ++i) {
-    const storage::AnnotationVersion& v = c.inputs[i];
-    const scoring::AnnotatorAgreement& a = c.report.per_annotator[i];
-    per.push_back({{"annotation_id", v.annotation_id},
-                   {"version_id", v.id},
-                   {"author", v.author},
-                   {"dice_vs_consensus", a.dice_vs_consensus},
-                   {"dice_vs_others", a.dice_vs_others},
-                   {"sensitivity", a.sensitivity},
-                   {"specificity", a.specificity}});
-  }
-  return {{"capture_id", c.mask.capture_id},
-          {"method", scoring::ConsensusMethodName(c.method)},
-          {"annotators", c.inputs.size()},
-          {"pairwise_dice_mean", c.report.pairwise_dice_mean},
-          {"consensus_fraction", c.report.consensus_fraction},
-          {"mask_result_id", c.mask.id},
-          {"agreement_result_id", c.agreement.id},
-          {"created_at", pipeline::FormatRfc3339(c.agreement.created_at)},
-          {"per_annotator", per}};
+json ConsensusJson(const storage::Result& agreement) {
+  // The figures are stored by the workflow (pipeline/annotations.cpp) in the agreement's payload:
+  // method, annotators, pairwise_dice_mean, consensus_fraction, per_annotator, mask_result_id.
+  json j = json::parse(agreement.payload_json);
+  j["capture_id"] = agreement.capture_id;
+  j["agreement_result_id"] = agreement.id;
+  j["created_at"] = pipeline::FormatRfc3339(agreement.created_at);
+  return j;
 }
 
 }  // namespace skintrack::service

@@ -47,7 +47,8 @@ int LimitQuery(const HttpRequest& req, int fallback);
 nlohmann::json VersionJson(storage::Store& store, const storage::AnnotationVersion& version,
                            const storage::Capture* capture, bool with_note = true);
 nlohmann::json AssignmentJson(const storage::Assignment& assignment);
-// The figures of a consensus just built (POST /v1/captures/{id}/consensus).
-nlohmann::json ConsensusJson(const pipeline::CaptureConsensus& consensus);
+// The figures of a consensus from its stored agreement result (kAnnotationAgreement): what the
+// POST that built it answers and what GET answers later.
+nlohmann::json ConsensusJson(const storage::Result& agreement);
 
 }  // namespace skintrack::service

@@ -58,6 +58,7 @@ void AddApiRoutes(Router& router, ApiContext& ctx) {
       {"POST", "/v1/captures/{id}/assignments", PostAssignments, admin, kJson},
       {"GET", "/v1/captures/{id}/assignments", GetAssignments, staff, kJson},
       {"POST", "/v1/captures/{id}/consensus", PostConsensus, staff, kJson},
+      {"GET", "/v1/captures/{id}/consensus", GetConsensus, staff, kJson},
       {"GET", "/v1/annotations/export", GetAnnotationExport, readers, kJson},
   };
   for (const Route& r : routes) {

@@ -57,6 +57,7 @@ HttpResponse GetAnnotationQueue(ApiContext& ctx, const HttpRequest& req, const P
 HttpResponse PostAssignments(ApiContext& ctx, const HttpRequest& req, const PathParams& params);
 HttpResponse GetAssignments(ApiContext& ctx, const HttpRequest& req, const PathParams& params);
 HttpResponse PostConsensus(ApiContext& ctx, const HttpRequest& req, const PathParams& params);
+HttpResponse GetConsensus(ApiContext& ctx, const HttpRequest& req, const PathParams& params);
 HttpResponse GetAnnotationExport(ApiContext& ctx, const HttpRequest& req, const PathParams& params);
 
 }  // namespace skintrack::service

@@ -10,6 +10,8 @@
 #include "skintrack/annotation/coco.h"
 #include "skintrack/core/error.h"
 #include "skintrack/pipeline/annotation_dataset.h"
+#include "skintrack/pipeline/results.h"
+#include "skintrack/pipeline/workers.h"
 #include "skintrack/storage/sha256.h"
 
 namespace skintrack::service {
@@ -18,8 +20,28 @@ namespace {
 using nlohmann::json;
 using storage::Role;
 
-// The token ids of an assignment body, each an active token of a role that annotates; validated
-// whole before anything is written. Error(kInvalidArgument) naming the first bad entry.
+[[noreturn]] void RefuseEntry(size_t index, const std::string& why) {
+  throw Error(ErrorCode::kInvalidArgument, "annotators[" + std::to_string(index) + "]: " + why);
+}
+
+// Why the token `id` cannot be assigned captures, or "" when it can: it must exist, be active and
+// be of a role that annotates.
+std::string WhyNotAnnotator(const std::vector<storage::TokenInfo>& tokens, const std::string& id) {
+  const auto t = std::find_if(tokens.begin(), tokens.end(),
+                              [&](const storage::TokenInfo& x) { return x.id == id; });
+  if (t == tokens.end()) return "no token '" + id + "'";
+  const auto& roles = AnnotationRoles();
+  if (std::find(roles.begin(), roles.end(), t->role) == roles.end()) {
+    return "token " + id + " is a " + storage::RoleName(t->role) +
+           " token; captures are assigned to annotator, clinician or admin tokens";
+  }
+  const std::string status = TokenJson(*t)["status"].get<std::string>();
+  if (status != "active") return "token " + id + " is " + status;
+  return "";
+}
+
+// The authors ("token:<id>") of an assignment body's token ids; validated whole before anything
+// is written. Error(kInvalidArgument) naming the first bad entry.
 std::vector<std::string> AssignedAuthors(ApiContext& ctx, const json& body) {
   RejectUnknownFields(body, {"annotators"});
   if (!body.contains("annotators") || !body["annotators"].is_array() ||
@@ -28,28 +50,14 @@ std::vector<std::string> AssignedAuthors(ApiContext& ctx, const json& body) {
                 "annotators is required: a non-empty array of token ids");
   }
   const std::vector<storage::TokenInfo> tokens = ctx.store.repository().ListTokens();
-  const auto& roles = AnnotationRoles();
   std::vector<std::string> authors;
   for (size_t i = 0; i < body["annotators"].size(); ++i) {
     const json& entry = body["annotators"][i];
-    const std::string where = "annotators[" + std::to_string(i) + "]";
-    if (!entry.is_string()) throw Error(ErrorCode::kInvalidArgument, where + " must be a token id");
+    if (!entry.is_string()) RefuseEntry(i, "must be a token id");
     const std::string id = entry.get<std::string>();
-    const auto t = std::find_if(tokens.begin(), tokens.end(),
-                                [&](const storage::TokenInfo& x) { return x.id == id; });
-    if (t == tokens.end()) {
-      throw Error(ErrorCode::kInvalidArgument, where + ": no token '" + id + "'");
-    }
-    if (std::find(roles.begin(), roles.end(), t->role) == roles.end()) {
-      throw Error(ErrorCode::kInvalidArgument,
-                  where + ": token " + id + " is a " + storage::RoleName(t->role) +
-                      " token; captures are assigned to annotator, clinician or admin tokens");
-    }
-    const std::string status = TokenJson(*t)["status"].get<std::string>();
-    if (status != "active") {
-      throw Error(ErrorCode::kInvalidArgument, where + ": token " + id + " is " + status);
-    }
-    authors.push_back(Actor(*t));
+    const std::string why = WhyNotAnnotator(tokens, id);
+    if (!why.empty()) RefuseEntry(i, why);
+    authors.push_back("token:" + id);  // Actor() of that token
   }
   return authors;
 }
@@ -109,7 +117,23 @@ HttpResponse PostConsensus(ApiContext& ctx, const HttpRequest& req, const PathPa
       scoring::ParseConsensusMethod(StringField(body, "method").value_or("majority"));
   const pipeline::CaptureConsensus consensus =
       pipeline::BuildCaptureConsensus(ctx.store, c, method, AnnotatorOf(token), ctx.pipeline);
-  return JsonResponse(201, ConsensusJson(consensus));
+  // A baseline's consensus teaches its site's follow-ups: they were requeued.
+  if (consensus.requeued_captures > 0 && ctx.workers) ctx.workers->Notify();
+  json answer = ConsensusJson(consensus.agreement);
+  answer["requeued_captures"] = consensus.requeued_captures;
+  return JsonResponse(201, answer);
+}
+
+HttpResponse GetConsensus(ApiContext& ctx, const HttpRequest& req, const PathParams& params) {
+  Authorize(ctx, req, {Role::kClinician, Role::kAdmin});
+  const storage::Capture c = LoadCapture(ctx, params.at("id"));
+  const auto agreement =
+      pipeline::LatestResult(ctx.store, c.id, pipeline::result::kAnnotationAgreement);
+  if (!agreement) {
+    throw Error(ErrorCode::kNotFound,
+                "capture " + params.at("id") + " has no consensus of its annotations yet");
+  }
+  return JsonResponse(200, ConsensusJson(*agreement));
 }
 
 // The dataset the CLI's `annotations export` writes, built by the same function; a coordinator's
