@@ -21,16 +21,13 @@
     return el;
   }
 
-  // The latest stored consensus figures: GET /v1/captures/{id}/consensus (404: none yet). A
-  // server without that route (405) still stores the same figures as the capture's
-  // `annotation_agreement` result (source consensus), which the capture answer carries.
-  async function latestConsensus(app, id, capturePromise) {
+  // The latest stored consensus figures (404: none built yet).
+  async function latestConsensus(app, id) {
     try {
       return await app.getJson(`/v1/captures/${id}/consensus`);
     } catch (err) {
-      if (err.status !== 404 && err.status !== 405) throw err;
-      const agreement = ((await capturePromise).results || {}).annotation_agreement;
-      return agreement ? Object.assign({created_at: agreement.created_at}, agreement.payload) : null;
+      if (err.status === 404) return null;
+      throw err;
     }
   }
 
@@ -52,10 +49,9 @@
     let consensus;
     let bitmap;
     try {
-      const capturePromise = app.getJson(`/v1/captures/${id}`);
       [capture, list, consensus, bitmap] = await Promise.all([
-        capturePromise, app.getJson(`/v1/captures/${id}/annotations`),
-        latestConsensus(app, id, capturePromise), root.skintrackAnnotate.loadBitmap(app, id)]);
+        app.getJson(`/v1/captures/${id}`), app.getJson(`/v1/captures/${id}/annotations`),
+        latestConsensus(app, id), root.skintrackAnnotate.loadBitmap(app, id)]);
     } catch (err) {
       return app.fail(err);
     }
