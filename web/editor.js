@@ -2,7 +2,8 @@
 // mask per class (a Uint8Array allocated when the class is first drawn on or loaded), the brush,
 // eraser and polygon tools, boxes and keypoints, brush size, mask opacity and per-class
 // visibility; and the image-level label form. Both give and take the annotation document of
-// docs/annotation.md ("The annotation document"); masks go out as RLE with counts as a list.
+// docs/annotation.md ("The annotation document"); masks go out as RLE, counts as COCO's
+// compressed string.
 // Used by the annotation view (annotate.js) and by the reviewer's "correct" (review.js).
 'use strict';
 

@@ -48,18 +48,19 @@ export function runUnitTests() {
     const {mask, width, height} = maskOf(['.##.',
                                           '.#..',
                                           '##..']);
+    assert.deepEqual([...rle.maskRuns(mask, width, height)], [2, 5, 5]);
     const enc = rle.encodeMask(mask, width, height);
     assert.deepEqual([...enc.size], [3, 4]);
-    assert.deepEqual([...enc.counts], [2, 5, 5]);
+    assert.equal(enc.counts, rle.countsToString([2, 5, 5]));
   });
 
   test('encode: a marked first pixel gives a leading 0 run; empty and full masks', () => {
     // 2 x 3; down the columns: # . | # # | . # -> 1 0 1 1 0 1 -> runs 0, 1, 1, 2, 1, 1.
     const {mask, width, height} = maskOf(['##.',
                                           '.##']);
-    assert.deepEqual([...rle.encodeMask(mask, width, height).counts], [0, 1, 1, 2, 1, 1]);
-    assert.deepEqual([...rle.encodeMask(new Uint8Array(6), 3, 2).counts], [6]);
-    assert.deepEqual([...rle.encodeMask(new Uint8Array(6).fill(255), 3, 2).counts], [0, 6]);
+    assert.deepEqual([...rle.maskRuns(mask, width, height)], [0, 1, 1, 2, 1, 1]);
+    assert.deepEqual([...rle.maskRuns(new Uint8Array(6), 3, 2)], [6]);
+    assert.deepEqual([...rle.maskRuns(new Uint8Array(6).fill(255), 3, 2)], [0, 6]);
   });
 
   test('decode: list counts back to the same pixels; size and coverage are checked', () => {
@@ -87,12 +88,32 @@ export function runUnitTests() {
     assert.deepEqual(rowsOf(decoded, 4), ['.##.', '.#..', '##..']);
   });
 
+  test('encodeMask writes the strings RleCountsToString writes (tests/annotation/rle_test.cpp)', () => {
+    // One column of 6 pixels: 2 unmarked, 3 marked, 1 unmarked -> "231".
+    const column = rle.encodeMask(Uint8Array.from([0, 0, 1, 1, 1, 0]), 1, 6);
+    assert.deepEqual([...column.size, column.counts], [6, 1, '231']);
+    // 6 x 6, column-major runs 10, 20, 1, 5: 20 needs a continuation group, 5 - 20 one
+    // sign-extended group -> ":d01A".
+    const m = new Uint8Array(36);
+    const at = (p) => (p % 6) * 6 + Math.floor(p / 6);  // column-major position -> row-major
+    for (let p = 10; p < 30; ++p) m[at(p)] = 1;
+    for (let p = 31; p < 36; ++p) m[at(p)] = 1;
+    assert.equal(rle.encodeMask(m, 6, 6).counts, ':d01A');
+    // The counts of the test's 32-bit case: differences of nearly 2^32 either way.
+    const big = [0, 4000000000, 7, 123456789, 1, 4000000000];
+    assert.deepEqual([...rle.countsFromString(rle.countsToString(big))], big);
+    // A count bigger than a 32-bit shift could take stays exact (2^31 and more).
+    assert.deepEqual([...rle.countsFromString(rle.countsToString([2 ** 31, 2 ** 32 - 1]))],
+                     [2 ** 31, 2 ** 32 - 1]);
+  });
+
   test('round trip of a random 37 x 53 mask', () => {
     let seed = 7;
     const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
     const mask = new Uint8Array(37 * 53).map(() => (random() < 0.3 ? 1 : 0));
     const enc = rle.encodeMask(mask, 53, 37);
-    assert.equal(enc.counts.reduce((a, b) => a + b, 0), 37 * 53);
+    assert.equal(typeof enc.counts, 'string');
+    assert.equal(rle.countsFromString(enc.counts).reduce((a, b) => a + b, 0), 37 * 53);
     assert.deepEqual([...rle.decodeMask(enc, 53, 37)], [...mask]);
   });
 
