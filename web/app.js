@@ -122,9 +122,25 @@
 
   // --- views ------------------------------------------------------------------------------------
 
+  // The annotation and review views live in their own files (annotate.js, review.js), loaded
+  // before this one; they register {pattern, render(match, app)} in globalThis.skintrackViews.
+  const app = {h, api, getJson, imageUrl, ApiError, fail, go, fmt, provTag, main, state,
+               leave() {
+                 if (state.leave) state.leave();
+                 state.leave = null;
+               }};
+
   function route() {
     logout.hidden = !state.token;
+    app.leave();
     if (!state.token) return renderLogin();
+    for (const view of globalThis.skintrackViews || []) {
+      const vm = (location.hash || '#/').match(view.pattern);
+      if (vm) {
+        releaseImages();
+        return view.render(vm, app);
+      }
+    }
     const m = (location.hash || '#/').match(/^#\/patients\/([^/]+)(?:\/captures\/(\d+))?$/);
     if (m) return renderPatient(decodeURIComponent(m[1]), m[2] ? Number(m[2]) : null);
     state.patient = null;
@@ -140,7 +156,7 @@
     const error = h('p', {id: 'login-error', class: 'error', role: 'alert'}, message || '');
     const form = h('form', {id: 'login', class: 'card login'},
         h('h1', {}, 'Sign in'),
-        h('p', {class: 'muted'}, 'Paste an API token (clinician, coordinator or admin). ',
+        h('p', {class: 'muted'}, 'Paste an API token (clinician, coordinator, admin or annotator). ',
           h('code', {}, 'skintrack token create --data-dir DIR --role clinician'), ' prints one.'),
         h('label', {for: 'token'}, 'Token'), input,
         h('button', {type: 'submit', id: 'login-submit'}, 'Sign in'), error);
@@ -152,6 +168,11 @@
         sessionStorage.setItem(TOKEN_KEY, state.token);
         go('#/');
       } catch (err) {
+        // Annotators read no patients: their home is the annotation queue.
+        if (err.status === 403 && await annotationQueueReadable()) {
+          sessionStorage.setItem(TOKEN_KEY, state.token);
+          return go('#/annotate');
+        }
         state.token = '';
         error.textContent = err.status === 403
             ? 'This token may not read patients (device tokens only push captures).'
@@ -160,6 +181,15 @@
     });
     main.replaceChildren(form);
     input.focus();
+  }
+
+  async function annotationQueueReadable() {
+    try {
+      await getJson('/v1/annotation-queue');
+      return true;
+    } catch (err) {
+      return false;
+    }
   }
 
   async function renderPatientList() {
@@ -181,6 +211,7 @@
               : h('p', {}, 'No patients yet. Devices push captures to ',
                   h('code', {}, 'POST /v1/patients/{patient}/sites/{site}/captures'), '.'));
     } catch (err) {
+      if (err.status === 403) return go('#/annotate');  // an annotator token
       fail(err);
     }
   }
@@ -420,6 +451,9 @@
       h('h2', {}, `${capture.site} · ${capture.visit || day(capture.captured_at)}`,
         h('span', {class: 'muted'},
           `  capture ${capture.id}, ${day(capture.captured_at)}, ${capture.status}`)),
+      h('p', {class: 'small'}, h('a', {href: `#/review/${capture.id}`, id: 'open-review'},
+                                 'Annotations and review'), ' · ',
+        h('a', {href: `#/annotate/${capture.id}`, id: 'open-annotate'}, 'Annotate')),
       flash ? h('p', {class: 'notice', id: 'flash', role: 'status'}, flash) : null,
       viewer(capture),
       h('div', {class: 'panel-grid'}, scoreDetail(capture), registrationDetail(capture)),
