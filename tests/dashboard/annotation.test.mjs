@@ -142,6 +142,21 @@ async function setBrush(radius) {
   await page.fill('#brush-size', String(radius));  // a range input: fill sets its value
 }
 
+// Masks of W x H whose strings stress the encoding: speckle (runs of 1 and more), spots (runs of
+// hundreds, negative differences), a marked first pixel (a leading 0 run), full, and empty.
+function rleSamples(W, H) {
+  let seed = 99;
+  const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const {skintrackRaster: raster} = loadWebScripts('raster.js');
+  const speckle = new Uint8Array(W * H).map(() => (random() < 0.3 ? 1 : 0));
+  const spots = new Uint8Array(W * H);
+  for (let k = 0; k < 40; ++k) raster.stampDisc(spots, W, H, random() * W, random() * H, 2 + random() * 60, 1);
+  const corner = new Uint8Array(W * H);
+  raster.stampDisc(corner, W, H, 0, 0, 30, 1);
+  return {psoriasis_plaque: speckle, psoriasis_scale: spots, vitiligo_depigmented: corner,
+          skin: new Uint8Array(W * H).fill(1), exclude: new Uint8Array(W * H)};
+}
+
 function markedAt(mask, width, x, y) {
   return mask[y * width + x] === 1;
 }
@@ -241,12 +256,17 @@ async function main() {
   await page.click('#save-draft');
   await page.waitForSelector('#annotation-status:has-text("Draft saved (version 1)")');
   await page.screenshot({path: path.join(artefacts, 'annotation.png'), fullPage: true});
+  const submitted = page.waitForRequest((r) => r.method() === 'PUT' && r.url().endsWith('/annotations/mine'));
   await page.click('#submit-annotation');
   await page.waitForSelector('#annotation-status:has-text("Submitted for review (version 2)")');
   assert.ok(await page.isDisabled('#submit-annotation'), 'a submitted annotation is not editable');
+  const sentMask = JSON.parse((await submitted).postData()).content.masks.psoriasis_plaque;
 
   const mine1 = (await call(`${api}/v1/captures/${cid}/annotations`, ann1.token, 'GET')).annotations[0];
   assert.equal(mine1.state, 'submitted');
+  assert.equal(typeof sentMask.counts, 'string', 'the page sends compressed-string counts');
+  assert.equal(sentMask.counts, mine1.content.masks.psoriasis_plaque.counts,
+               'the page\'s string is the one the server stores (its canonical encoding)');
   const m1 = rle.decodeMask(mine1.content.masks.psoriasis_plaque, W, H);
   assert.ok(markedAt(m1, W, 260, 230) && markedAt(m1, W, 380, 230), 'the zoomed stroke');
   assert.ok(markedAt(m1, W, 260, 280) && markedAt(m1, W, 380, 280), 'the stroke at fit');
@@ -372,14 +392,69 @@ async function main() {
     const encodeMs = performance.now() - t;
     const back = globalThis.skintrackRle.decodeMask(enc, w, h);
     const same = back.every((v, i) => v === view.layers[0].mask[i]);
+    const runs = globalThis.skintrackRle.countsFromString(enc.counts).length;
     view.destroy();
     view.el.remove();
-    return {strokeMs, frameMs, encodeMs, same, runs: enc.counts.length};
+    // A fragmented document: six classes of 600 seeded spots each (radius 4-44 px, e.g. guttate
+    // psoriasis), in both counts forms.
+    let seed = 12345;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const asList = {masks: {}};
+    const asString = {masks: {}};
+    let fragmentedRuns = 0;
+    let stringMs = 0;
+    for (const c of globalThis.skintrackEditor.CLASSES) {
+      const m = new Uint8Array(w * h);
+      for (let k = 0; k < 600; ++k) {
+        globalThis.skintrackRaster.stampDisc(m, w, h, random() * w, random() * h, 4 + random() * 40, 1);
+      }
+      const list = globalThis.skintrackRle.maskRuns(m, w, h);
+      fragmentedRuns += list.length;
+      asList.masks[c] = {size: [h, w], counts: list};
+      t = performance.now();
+      asString.masks[c] = globalThis.skintrackRle.encodeMask(m, w, h);
+      stringMs += performance.now() - t;
+    }
+    return {strokeMs, frameMs, encodeMs, same, runs, fragmentedRuns, stringMs,
+            listJson: JSON.stringify(asList), stringJson: JSON.stringify(asString)};
   });
   step(`12 MP: stroke ${timing.strokeMs.toFixed(0)} ms, frame ${timing.frameMs.toFixed(0)} ms, ` +
        `RLE encode ${timing.encodeMs.toFixed(0)} ms (${timing.runs} runs)`);
   assert.ok(timing.same, 'a 12 MP mask survives encode and decode');
-  assert.ok(timing.frameMs < 1000 && timing.encodeMs < 3000, JSON.stringify(timing));
+  assert.ok(timing.frameMs < 1000 && timing.encodeMs < 3000,
+            JSON.stringify(Object.assign({}, timing, {listJson: undefined, stringJson: undefined})));
+  const [listBytes, stringBytes] = [timing.listJson.length, timing.stringJson.length];
+  step(`12 MP, six fragmented masks (${timing.fragmentedRuns} runs): document ${listBytes} bytes ` +
+       `with list counts, ${stringBytes} with strings (encoded in ${timing.stringMs.toFixed(0)} ms)`);
+
+  step('the server\'s own strings: list counts in, its canonical strings out, equal to the page\'s');
+  const ann3 = await newToken('annotator', 'annotator three');
+  await json(`${api}/v1/captures/${cid}/assignments`, admin, 'POST', {annotators: [ann3.id]});
+  const samples = rleSamples(W, H);
+  const put = (content) => fetch(`${api}/v1/captures/${cid}/annotations/mine`, {
+    method: 'PUT', headers: {Authorization: `Bearer ${ann3.token}`, 'Content-Type': 'application/json'},
+    body: JSON.stringify({action: 'save', expected_version: 0, note: '', content})});
+  const listDoc = {masks: {}};
+  for (const [cls, m] of Object.entries(samples)) {
+    listDoc.masks[cls] = {size: [H, W], counts: rle.maskRuns(m, W, H)};
+  }
+  const res3 = await put(listDoc);
+  assert.equal(res3.status, 201, (await res3.clone().text()).slice(0, 300));
+  const stored3 = (await res3.json()).content.masks;
+  for (const [cls, m] of Object.entries(samples)) {
+    assert.equal(stored3[cls].counts, rle.encodeMask(m, W, H).counts, `${cls}: the C++ string`);
+  }
+
+  step('the server\'s 1 MiB body limit: the fragmented 12 MP document fits only with strings');
+  const limit = 1024 * 1024;
+  assert.ok(listBytes > limit && stringBytes < 0.7 * limit, `${listBytes} / ${stringBytes} bytes`);
+  const tooLarge = await put(JSON.parse(timing.listJson));
+  assert.equal(tooLarge.status, 413, 'list counts exceed the body limit');
+  // The string form passes the limit and is parsed: refused only because this capture is
+  // 640 x 480, not 4000 x 3000 (nothing is written).
+  const parsed = await put(JSON.parse(timing.stringJson));
+  assert.equal(parsed.status, 400);
+  assert.match((await parsed.json()).error.message, /size/);
 
   assert.deepEqual(pageErrors, [], 'no script or console errors in the page');
   step(`passed; screenshots in ${artefacts} (annotation.png, review.png)`);
