@@ -20,7 +20,7 @@ import path from 'node:path';
 
 import {loadWebScripts, runUnitTests} from './annotation_units.mjs';
 
-console.log(`[annotation] ${runUnitTests()} unit tests of web/rle.js and web/raster.js passed`);
+console.log(`[annotation] ${runUnitTests()} unit tests of web/rle.js, raster.js, history.js passed`);
 
 let chromium;
 try {
@@ -241,6 +241,25 @@ async function main() {
   await page.mouse.click(p.x, p.y);
   await page.waitForSelector('#keypoint-list:has-text("mole_1")');
   await page.waitForSelector('#box-list:has-text("psoriasis_plaque 230,200 180×110")');
+
+  step('annotator 1: undo / redo (Ctrl+Z, Ctrl+Shift+Z, buttons) of a keypoint, a stroke, an erase');
+  assert.ok(await page.isDisabled('#redo') && !(await page.isDisabled('#undo')));
+  await page.focus('#annotation-note');
+  await page.keyboard.press('Control+z');  // in a text field: the field's own undo, not ours
+  assert.ok(await page.isDisabled('#redo'), 'Ctrl+Z while typing leaves the drawing alone');
+  await page.focus('#annotation-editor .mask-stage canvas.layer-ui');
+  await page.keyboard.press('Control+z');
+  await page.waitForSelector('#keypoint-list:not(:has-text("mole_1"))');
+  await page.keyboard.press('Control+Shift+Z');
+  await page.waitForSelector('#keypoint-list:has-text("mole_1")');
+  await page.check('#tool-brush');
+  await setBrush(15);
+  await stroke([[250, 400], [390, 400]]);
+  await page.check('#tool-eraser');
+  await setBrush(8);
+  await stroke([[320, 380], [320, 420]]);  // cuts the new stroke
+  await page.keyboard.press('Control+z');  // the erase
+  await page.click('#undo');               // the stroke
   await page.selectOption('#label-subtype', 'plaque');
   await page.selectOption('#label-erythema', '2');
   await page.selectOption('#label-fitzpatrick', '3');
@@ -255,10 +274,26 @@ async function main() {
   await page.fill('#label-locations', 'left-forearm');
   await page.click('#save-draft');
   await page.waitForSelector('#annotation-status:has-text("Draft saved (version 1)")');
+  const latestMask = async () => (await call(`${api}/v1/captures/${cid}/annotations`, ann1.token, 'GET'))
+      .annotations[0].content.masks.psoriasis_plaque;
+  const v1 = await latestMask();
+  let m = rle.decodeMask(v1, W, H);
+  assert.ok(markedAt(m, W, 260, 230) && !markedAt(m, W, 320, 230), 'the earlier strokes and erase stay');
+  assert.ok(!markedAt(m, W, 260, 400) && !markedAt(m, W, 380, 400), 'the undone stroke is not saved');
+  await page.keyboard.press('Control+Shift+Z');  // focus is on the Save button: not a text field
+  await page.click('#redo');
+  assert.ok(await page.isDisabled('#redo'));
+  await page.click('#save-draft');
+  await page.waitForSelector('#annotation-status:has-text("Draft saved (version 2)")');
+  m = rle.decodeMask(await latestMask(), W, H);
+  assert.ok(markedAt(m, W, 260, 400) && markedAt(m, W, 380, 400), 'redo brings the stroke back');
+  assert.ok(!markedAt(m, W, 320, 400), 'and then the erase across it');
+  await page.click('#undo');
+  await page.click('#undo');
   await page.screenshot({path: path.join(artefacts, 'annotation.png'), fullPage: true});
   const submitted = page.waitForRequest((r) => r.method() === 'PUT' && r.url().endsWith('/annotations/mine'));
   await page.click('#submit-annotation');
-  await page.waitForSelector('#annotation-status:has-text("Submitted for review (version 2)")');
+  await page.waitForSelector('#annotation-status:has-text("Submitted for review (version 3)")');
   assert.ok(await page.isDisabled('#submit-annotation'), 'a submitted annotation is not editable');
   const sentMask = JSON.parse((await submitted).postData()).content.masks.psoriasis_plaque;
 
@@ -267,6 +302,7 @@ async function main() {
   assert.equal(typeof sentMask.counts, 'string', 'the page sends compressed-string counts');
   assert.equal(sentMask.counts, mine1.content.masks.psoriasis_plaque.counts,
                'the page\'s string is the one the server stores (its canonical encoding)');
+  assert.equal(sentMask.counts, v1.counts, 'undone twice: exactly the pixels of version 1');
   const m1 = rle.decodeMask(mine1.content.masks.psoriasis_plaque, W, H);
   assert.ok(markedAt(m1, W, 260, 230) && markedAt(m1, W, 380, 230), 'the zoomed stroke');
   assert.ok(markedAt(m1, W, 260, 280) && markedAt(m1, W, 380, 280), 'the stroke at fit');
@@ -294,9 +330,15 @@ async function main() {
   }
   p = await screenOf(240, 300);
   await page.mouse.dblclick(p.x, p.y);
+  await page.keyboard.press('Control+z');  // the polygon, the class's first edit: no mask at all
   await page.selectOption('#label-erythema', '3');
+  await page.click('#save-draft');
+  await page.waitForSelector('#annotation-status:has-text("Draft saved (version 1)")');
+  const draft2 = (await call(`${api}/v1/captures/${cid}/annotations`, ann2.token, 'GET')).annotations[0];
+  assert.deepEqual(Object.keys(draft2.content.masks), [], 'an undone first polygon sends no mask');
+  await page.click('#redo');
   await page.click('#submit-annotation');
-  await page.waitForSelector('#annotation-status:has-text("Submitted for review (version 1)")');
+  await page.waitForSelector('#annotation-status:has-text("Submitted for review (version 2)")');
   const mine2 = (await call(`${api}/v1/captures/${cid}/annotations`, ann2.token, 'GET')).annotations;
   assert.equal(mine2.length, 1, 'an annotator lists only its own annotation');
   const m2 = rle.decodeMask(mine2[0].content.masks.psoriasis_plaque, W, H);
@@ -393,6 +435,31 @@ async function main() {
     const back = globalThis.skintrackRle.decodeMask(enc, w, h);
     const same = back.every((v, i) => v === view.layers[0].mask[i]);
     const runs = globalThis.skintrackRle.countsFromString(enc.counts).length;
+    // Ten diagonal strokes of a new class into the 64 MiB history: each step keeps its bounding
+    // rectangle (about 3300 x 2300 px), the oldest go beyond the cap.
+    const {EditHistory, MaskRecorder} = globalThis.skintrackHistory;
+    const history = new EditHistory();
+    const recorder = new MaskRecorder(w, h);
+    const layer = {mask: null};
+    let recordMs = 0;
+    let stepBytes = 0;
+    for (let i = 0; i < 10; ++i) {
+      t = performance.now();
+      const m = recorder.begin(layer);
+      recordMs += performance.now() - t;
+      recorder.touch(globalThis.skintrackRaster.stampLine(m, w, h, {x: 500 + 10 * i, y: 500},
+                                                          {x: 3500 + 10 * i, y: 2500}, 150, 1));
+      t = performance.now();
+      const s = recorder.end();
+      recordMs += performance.now() - t;
+      stepBytes = s.bytes;
+      history.push(s);
+    }
+    t = performance.now();
+    history.undo();
+    const undoMs = performance.now() - t;
+    const historyFigures = {stepBytes, historyBytes: history.bytes, kept: history.done.length + 1,
+                            recordMs: recordMs / 10, undoMs};
     view.destroy();
     view.el.remove();
     // A fragmented document: six classes of 600 seeded spots each (radius 4-44 px, e.g. guttate
@@ -415,7 +482,7 @@ async function main() {
       asString.masks[c] = globalThis.skintrackRle.encodeMask(m, w, h);
       stringMs += performance.now() - t;
     }
-    return {strokeMs, frameMs, encodeMs, same, runs, fragmentedRuns, stringMs,
+    return {strokeMs, frameMs, encodeMs, same, runs, fragmentedRuns, stringMs, historyFigures,
             listJson: JSON.stringify(asList), stringJson: JSON.stringify(asString)};
   });
   step(`12 MP: stroke ${timing.strokeMs.toFixed(0)} ms, frame ${timing.frameMs.toFixed(0)} ms, ` +
@@ -423,6 +490,12 @@ async function main() {
   assert.ok(timing.same, 'a 12 MP mask survives encode and decode');
   assert.ok(timing.frameMs < 1000 && timing.encodeMs < 3000,
             JSON.stringify(Object.assign({}, timing, {listJson: undefined, stringJson: undefined})));
+  const hf = timing.historyFigures;
+  step(`12 MP undo: a diagonal stroke's step ${(hf.stepBytes / 1e6).toFixed(1)} MB (the mask: ` +
+       `12 MB), ${hf.kept} of 10 kept in ${(hf.historyBytes / 1048576).toFixed(1)} MiB, recording ` +
+       `${hf.recordMs.toFixed(0)} ms a stroke, undo ${hf.undoMs.toFixed(0)} ms`);
+  assert.ok(hf.stepBytes < 0.7 * 4000 * 3000 && hf.historyBytes <= 64 * 1048576 && hf.kept < 10,
+            JSON.stringify(hf));
   const [listBytes, stringBytes] = [timing.listJson.length, timing.stringJson.length];
   step(`12 MP, six fragmented masks (${timing.fragmentedRuns} runs): document ${listBytes} bytes ` +
        `with list counts, ${stringBytes} with strings (encoded in ${timing.stringMs.toFixed(0)} ms)`);
