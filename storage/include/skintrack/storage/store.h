@@ -94,7 +94,7 @@ class Store {
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
 
-  // Stores the (already validated and re-encoded) image bytes, then the capture row. Returns
+  // Stores the (already validated, metadata-free) image bytes, then the capture row. Returns
   // created = false and the existing capture if these bytes were stored before for the same
   // patient and site. Error(kImageTooLarge) above max_blob_bytes, Error(kInvalidArgument) for
   // empty bytes, Error(kNotFound) for an unknown patient or site: in every error case nothing is
