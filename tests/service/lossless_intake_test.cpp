@@ -21,6 +21,7 @@
 #include "skintrack/pipeline/pseudonym.h"
 #include "skintrack/pipeline/results.h"
 #include "skintrack/pipeline/workers.h"
+#include "skintrack/service/image_metadata.h"
 #include "skintrack/service/service.h"
 #include "skintrack/storage/store.h"
 #include "tagged_images.h"
@@ -169,6 +170,31 @@ TEST_F(LosslessIntakeTest, PngIsStoredWithoutItsTextExifAndTimeChunks) {
   cv::Mat rotated;
   cv::rotate(other, rotated, cv::ROTATE_180);
   EXPECT_TRUE(Identical(pipeline::DecodeStoredImage(*store_, Stored(turned_id)), rotated));
+}
+
+// The photo route serves the stored bytes plus the orientation alone, which viewers apply.
+TEST_F(LosslessIntakeTest, TheServedPhotoCarriesItsOrientationAndNoOtherMetadata) {
+  for (const char* ext : {".jpg", ".png"}) {
+    SCOPED_TRACE(ext);
+    const bool jpeg = ext == std::string(".jpg");
+    const std::string plain = EncodeImage(Texture(80, 60, jpeg ? 21 : 22), ext);
+    const HttpResponse r = Push(jpeg ? TaggedJpeg(plain, 6) : TaggedPng(plain, 6),
+                                jpeg ? "image/jpeg" : "image/png",
+                                jpeg ? "2026-04-01T09:00:00Z" : "2026-04-02T09:00:00Z");
+    ASSERT_EQ(r.status, 201) << r.body;
+    const std::int64_t id = json::parse(r.body)["id"].get<std::int64_t>();
+    const HttpResponse served =
+        Call("GET", "/v1/captures/" + std::to_string(id) + "/image", "", "");
+    ASSERT_EQ(served.status, 200);
+    const cv::Mat shown = Decoded(served.body);  // OpenCV applies the served EXIF orientation
+    EXPECT_EQ(shown.size(), cv::Size(60, 80));
+    EXPECT_TRUE(Identical(shown, pipeline::DecodeStoredImage(*store_, Stored(id))));
+    const StrippedImage again = StripMetadata(served.body);
+    EXPECT_EQ(again.bytes, plain);  // nothing else was added
+    EXPECT_EQ(again.exif_orientation, 6);
+    ExpectNoSecret(std::string(served.body).replace(served.body.find(jpeg ? "Exif" : "eXIf"), 4,
+                                                    "...."));
+  }
 }
 
 // The idempotency keys: the upload's hash (a device's retry of the same bytes, answered before
