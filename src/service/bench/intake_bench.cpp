@@ -90,10 +90,17 @@ cv::Mat Decode(const std::string& bytes, int flags) {
       cv::Mat(1, static_cast<int>(bytes.size()), CV_8U, const_cast<char*>(bytes.data())), flags);
 }
 
+struct Floor {
+  double write_fsync_ms = 0;
+  double decode_ms = 0;
+  double total() const { return write_fsync_ms + decode_ms; }
+};
+
 // The floor of one ack: the bytes written and fsynced to a new file in `dir` (the data
 // directory's disk) plus the cheapest full-stream check, a 1/8-scale decode.
-double FloorMs(const std::string& bytes, const fs::path& dir) {
+Floor FloorOf(const std::string& bytes, const fs::path& dir) {
   const fs::path file = dir / "floor.tmp";
+  Floor f;
   const auto t0 = Clock::now();
   const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
   if (fd < 0 || ::write(fd, bytes.data(), bytes.size()) != static_cast<ssize_t>(bytes.size()) ||
@@ -101,12 +108,14 @@ double FloorMs(const std::string& bytes, const fs::path& dir) {
     throw Error(ErrorCode::kIo, "floor: cannot write " + file.string());
   }
   ::close(fd);
+  const auto t1 = Clock::now();
   if (Decode(bytes, cv::IMREAD_REDUCED_COLOR_8).empty()) {
     throw Error(ErrorCode::kImageDecode, "floor: the photo does not decode");
   }
-  const double ms = Ms(Clock::now() - t0);
+  f.write_fsync_ms = Ms(t1 - t0);
+  f.decode_ms = Ms(Clock::now() - t1);
   fs::remove(file);
-  return ms;
+  return f;
 }
 
 template <typename Fn>
@@ -177,8 +186,13 @@ int Run(const Options& o) {
                       cv::FILLED);
         uploads.push_back(Encode(img, ".jpg", {cv::IMWRITE_JPEG_QUALITY, 90}));
       }
-      std::vector<double> floors;
-      for (const std::string& u : uploads) floors.push_back(FloorMs(u, so.data_dir));
+      std::vector<double> floors, floor_writes, floor_decodes;
+      for (const std::string& u : uploads) {
+        const Floor f = FloorOf(u, so.data_dir);
+        floors.push_back(f.total());
+        floor_writes.push_back(f.write_fsync_ms);
+        floor_decodes.push_back(f.decode_ms);
+      }
       std::vector<double> acks;
       std::mutex mutex;
       int failures = 0;
@@ -219,6 +233,8 @@ int Run(const Options& o) {
           devices, devices == 1 ? "" : "s", acks.size(),
           static_cast<double>(uploads[0].size()) / 1e6, p50, p99, floor, p50 / floor, p99 / floor,
           failures ? " (FAILED pushes above)" : "");
+      std::printf("  floor parts p50: write + fsync %.1f ms, 1/8 decode %.1f ms\n",
+                  Percentile(floor_writes, 0.5), Percentile(floor_decodes, 0.5));
       if (acks.empty()) continue;
       if (mp == 12 && devices == 1) {
         std::printf("  target 12 MP p50 <= 2x floor: %s; <= 50 ms: %s\n",
@@ -241,9 +257,31 @@ int Run(const Options& o) {
         "JPEG intake checks (ValidateUpload) %.1f ms; full decode %.1f ms; old intake "
         "(decode + re-encode) %.1f ms\n",
         validate, full, old);
+    // The durable write alone, in process: Store::IngestCapture (blob hash, blob + directory
+    // fsyncs, row commit) of distinct validated photos.
+    std::vector<double> ingests;
+    for (int i = 0; i < 5; ++i) {
+      cv::Mat img = base.clone();
+      cv::circle(img, {100 + 40 * i, 100}, 15, cv::Scalar(10, 200, 10 + day % 200), cv::FILLED);
+      const service::ValidatedUpload v = service::ValidateUpload(
+          Encode(img, ".jpg", {cv::IMWRITE_JPEG_QUALITY, 90}), "image/jpeg");
+      storage::NewCapture nc;
+      nc.patient_id = "B1";
+      nc.site = "scalp";
+      nc.captured_at = storage::NowMs() - std::int64_t{1000} * (++day);
+      nc.media_type = v.media_type;
+      nc.width = v.width;
+      nc.height = v.height;
+      const auto t0 = Clock::now();
+      svc.store().IngestCapture(nc, v.bytes, "bench");
+      ingests.push_back(Ms(Clock::now() - t0));
+    }
+    std::printf(
+        "Store::IngestCapture alone (hash, blob + directory fsyncs, row commit) p50 %.1f ms\n",
+        Percentile(ingests, 0.5));
     const std::string png = Encode(base, ".png", {cv::IMWRITE_PNG_COMPRESSION, 3});
-    const double png_check = MedianMs(3, [&] { service::ValidateUpload(png, "image/png"); });
-    const double png_decode = MedianMs(3, [&] { Decode(png, cv::IMREAD_COLOR); });
+    const double png_check = MedianMs(5, [&] { service::ValidateUpload(png, "image/png"); });
+    const double png_decode = MedianMs(5, [&] { Decode(png, cv::IMREAD_COLOR); });
     std::printf(
         "PNG of %.1f MB: intake checks (CRCs + inflate, no unfiltering) %.1f ms; "
         "cv::imdecode %.1f ms (%.2fx)\n",

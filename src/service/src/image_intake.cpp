@@ -208,16 +208,10 @@ UploadHeader InspectUpload(std::string_view bytes, std::string_view content_type
   return {png ? "image/png" : "image/jpeg", size.width, size.height};
 }
 
-ValidatedUpload ValidateUpload(std::string_view bytes, std::string_view content_type,
-                               const IntakeLimits& limits) {
+ValidatedUpload PrepareUpload(std::string_view bytes, std::string_view content_type,
+                              const IntakeLimits& limits) {
   const UploadHeader header = InspectUpload(bytes, content_type, limits);
   StrippedImage stripped = StripMetadata(bytes);
-  // The stored bytes are what is checked: they are what every later decode reads.
-  if (header.media_type == "image/png") {
-    CheckPngData(stripped.bytes);
-  } else {
-    CheckJpegData(stripped.bytes);
-  }
   ValidatedUpload out;
   out.media_type = header.media_type;
   out.orientation = stripped.exif_orientation;
@@ -225,6 +219,22 @@ ValidatedUpload ValidateUpload(std::string_view bytes, std::string_view content_
   out.width = shown.width;
   out.height = shown.height;
   out.bytes = std::move(stripped.bytes);
+  return out;
+}
+
+// The stored bytes are what is checked: they are what every later decode reads.
+void CheckUploadStream(const ValidatedUpload& upload) {
+  if (upload.media_type == "image/png") {
+    CheckPngData(upload.bytes);
+  } else {
+    CheckJpegData(upload.bytes);
+  }
+}
+
+ValidatedUpload ValidateUpload(std::string_view bytes, std::string_view content_type,
+                               const IntakeLimits& limits) {
+  ValidatedUpload out = PrepareUpload(bytes, content_type, limits);
+  CheckUploadStream(out);
   return out;
 }
 

@@ -92,15 +92,16 @@ HttpResponse ConflictResponse(const storage::Capture& stored, const Conflict& co
   return r;
 }
 
-// 3. The image: header checks, metadata stripped, the cheap full-stream check; the stored bytes.
-std::string ValidateImage(ApiContext& ctx, const HttpRequest& req, storage::NewCapture& nc) {
-  ValidatedUpload img = ValidateUpload(req.body, req.Header("content-type"), ctx.limits);
+// 3. The image: header checks and metadata stripped (the stored bytes); the full-stream check
+// runs while they are written (step 4).
+ValidatedUpload PrepareImage(ApiContext& ctx, const HttpRequest& req, storage::NewCapture& nc) {
+  ValidatedUpload img = PrepareUpload(req.body, req.Header("content-type"), ctx.limits);
   nc.media_type = img.media_type;
   nc.width = img.width;
   nc.height = img.height;
   nc.orientation = img.orientation;
   nc.Check();
-  return std::move(img.bytes);
+  return img;
 }
 
 HttpResponse DecodersBusy(const ApiContext& ctx) {
@@ -132,17 +133,16 @@ HttpResponse PushCapture(ApiContext& ctx, const HttpRequest& req, const PathPara
   } else {
     // The cheap refusals first, so that a bad upload never waits for a decode slot.
     InspectUpload(req.body, req.Header("content-type"), ctx.limits);
-    std::string stored_bytes;
-    {
-      const ConcurrencySlot slot(*ctx.decodes, ctx.decode_wait_s);
-      if (!slot.held()) return DecodersBusy(ctx);
-      stored_bytes = ValidateImage(ctx, req, in.capture);
-      validated = true;
-    }
-    // 4. Store: the blob durably, then the capture row and its queue entry in one transaction.
-    // A photo whose stripped bytes are already a capture of this patient and site (the same
-    // photo with other metadata) maps to that capture (InsertCapture's blob lookup).
-    result = ctx.store.IngestCapture(in.capture, stored_bytes, Actor(token));
+    const ConcurrencySlot slot(*ctx.decodes, ctx.decode_wait_s);
+    if (!slot.held()) return DecodersBusy(ctx);
+    const ValidatedUpload img = PrepareImage(ctx, req, in.capture);
+    validated = true;
+    // 4. Store: the blob durably while its stream is checked, then (only if the check passed)
+    // the capture row and its queue entry in one transaction. A photo whose stripped bytes are
+    // already a capture of this patient and site (the same photo with other metadata) maps to
+    // that capture (InsertCapture's blob lookup).
+    result = ctx.store.IngestCapture(in.capture, img.bytes, Actor(token),
+                                     [&img] { CheckUploadStream(img); });
     if (ctx.workers && result.created) ctx.workers->Notify();
   }
   if (!result.created) {

@@ -62,6 +62,13 @@ UploadHeader InspectUpload(std::string_view bytes, std::string_view content_type
 ValidatedUpload ValidateUpload(std::string_view bytes, std::string_view content_type,
                                const IntakeLimits& limits = {});
 
+// ValidateUpload in its two steps, so that the stream check can run while the stored bytes are
+// written: PrepareUpload is InspectUpload + StripMetadata (microseconds to a millisecond), and
+// CheckUploadStream the full-stream check of its bytes (the milliseconds). Errors as above.
+ValidatedUpload PrepareUpload(std::string_view bytes, std::string_view content_type,
+                              const IntakeLimits& limits = {});
+void CheckUploadStream(const ValidatedUpload& upload);
+
 // ValidateUpload's checks, then the full decode with the EXIF orientation applied: for uploads
 // whose pixels are needed at once (a clinician's corrected mask). Errors as for ValidateUpload;
 // costs CPU and memory in proportion to the pixels (callers bound concurrency).
