@@ -178,9 +178,9 @@ TEST_F(LosslessIntakeTest, TheServedPhotoCarriesItsOrientationAndNoOtherMetadata
     SCOPED_TRACE(ext);
     const bool jpeg = ext == std::string(".jpg");
     const std::string plain = EncodeImage(Texture(80, 60, jpeg ? 21 : 22), ext);
-    const HttpResponse r = Push(jpeg ? TaggedJpeg(plain, 6) : TaggedPng(plain, 6),
-                                jpeg ? "image/jpeg" : "image/png",
-                                jpeg ? "2026-04-01T09:00:00Z" : "2026-04-02T09:00:00Z");
+    const HttpResponse r =
+        Push(jpeg ? TaggedJpeg(plain, 6) : TaggedPng(plain, 6), jpeg ? "image/jpeg" : "image/png",
+             jpeg ? "2026-04-01T09:00:00Z" : "2026-04-02T09:00:00Z");
     ASSERT_EQ(r.status, 201) << r.body;
     const std::int64_t id = json::parse(r.body)["id"].get<std::int64_t>();
     const HttpResponse served =
@@ -192,8 +192,8 @@ TEST_F(LosslessIntakeTest, TheServedPhotoCarriesItsOrientationAndNoOtherMetadata
     const StrippedImage again = StripMetadata(served.body);
     EXPECT_EQ(again.bytes, plain);  // nothing else was added
     EXPECT_EQ(again.exif_orientation, 6);
-    ExpectNoSecret(std::string(served.body).replace(served.body.find(jpeg ? "Exif" : "eXIf"), 4,
-                                                    "...."));
+    ExpectNoSecret(
+        std::string(served.body).replace(served.body.find(jpeg ? "Exif" : "eXIf"), 4, "...."));
   }
 }
 
@@ -247,10 +247,11 @@ TEST_F(LosslessIntakeTest, DamagedUploadsAre400AndNothingIsStored) {
   bad_crc[idat + 8 + Be32At(png, idat) / 2] ^= 0x11;
   // Sound CRC and zlib stream, but a row whose filter type is 7, and image data one row short.
   const std::string plain_png = EncodeImage(Texture(64, 48), ".png");
-  std::string rows(48 * (1 + 64 * 3), '\0');
-  rows[5 * (1 + 64 * 3)] = 7;
+  constexpr std::size_t kRow = 1 + 64 * 3;  // filter byte + 64 RGB pixels
+  std::string rows(48 * kRow, '\0');
+  rows[5 * kRow] = 7;
   const std::string bad_filter = WithImageData(plain_png, rows);
-  const std::string short_data = WithImageData(plain_png, std::string(47 * (1 + 64 * 3), '\0'));
+  const std::string short_data = WithImageData(plain_png, std::string(47 * kRow, '\0'));
   const struct {
     const char* what;
     std::string bytes;
@@ -303,7 +304,7 @@ TEST_F(LosslessIntakeTest, TheOrientationIsAppliedWhereverPixelsAreDecoded) {
   ASSERT_EQ(c["status"], "processed") << c.dump();
   const json reg = c["results"]["to_baseline"]["payload"];
   EXPECT_EQ(reg["moving_size"], json::array({320, 240})) << reg.dump();
-  const json m = reg["matrix"];
+  const json& m = reg["matrix"];
   EXPECT_NEAR(m[0][0].get<double>(), 1.0, 0.03) << reg.dump();
   EXPECT_NEAR(m[0][1].get<double>(), 0.0, 0.03) << reg.dump();
   EXPECT_NEAR(m[0][2].get<double>(), 0.0, 3.0) << reg.dump();
@@ -322,8 +323,9 @@ TEST_F(LosslessIntakeTest, TheOrientationIsAppliedWhereverPixelsAreDecoded) {
 // older intake could leave it: the worker marks it failed, not retried, with the reason shown.
 TEST_F(LosslessIntakeTest, APhotoThatDoesNotDecodeInFullIsMarkedFailedWithTheReason) {
   const std::string png = EncodeImage(Texture(64, 48), ".png");
-  std::string rows(48 * (1 + 64 * 3), '\0');
-  rows[9 * (1 + 64 * 3)] = 9;  // a bad filter byte behind sound CRCs
+  constexpr std::size_t kRow = 1 + 64 * 3;
+  std::string rows(48 * kRow, '\0');
+  rows[9 * kRow] = 9;  // a bad filter byte behind sound CRCs
   storage::NewCapture nc;
   nc.patient_id = "P1";
   nc.site = "scalp";
@@ -373,12 +375,12 @@ TEST_F(LosslessIntakeTest, ExiftoolFindsNoMetadataInTheStoredPhoto) {
     const std::string path = dir + "/photo" + ext;
     const std::string plain = EncodeImage(Texture(128, 96, 9), ext);
     std::ofstream(path, std::ios::binary) << plain;
-    const std::string write =
+    std::string write =
         "exiftool -q -q -overwrite_original -GPSLatitude=52.37 -GPSLatitudeRef=N "
         "-GPSLongitude=4.89 -GPSLongitudeRef=E -SerialNumber=SN-0451 -Make=SkinCam "
         "-XMP-dc:Creator='Jane Doe' -IPTC:By-line='Jane Doe' -Comment='patient P1' "
-        "-EXIF:Orientation#=6 '-ThumbnailImage<=" +
-        thumb + "' " + path;
+        "-EXIF:Orientation#=6 '-ThumbnailImage<=";
+    write.append(thumb).append("' ").append(path);
     ASSERT_EQ(std::system(write.c_str()), 0) << write;  // NOLINT(concurrency-mt-unsafe)
     const std::string upload = ReadFile(path);
     ASSERT_NE(upload, plain);

@@ -79,7 +79,8 @@ cv::Mat Photo(cv::Size size, int seed) {
   return img;
 }
 
-std::string Encode(const cv::Mat& img, const std::string& ext, std::vector<int> params = {}) {
+std::string Encode(const cv::Mat& img, const std::string& ext,
+                   const std::vector<int>& params = {}) {
   std::vector<unsigned char> b;
   cv::imencode(ext, img, b, params);
   return {b.begin(), b.end()};
@@ -151,7 +152,7 @@ int Run(const Options& o) {
   service::ServiceOptions so;
   so.data_dir = (root / "data").string();
   so.server.port = 0;
-  so.server.max_body_bytes = 64 * 1024 * 1024;
+  so.server.max_body_bytes = std::size_t{64} * 1024 * 1024;
   so.pipeline.workers = o.workers;
   so.log_requests = false;
   service::Service svc(so);
@@ -199,6 +200,7 @@ int Run(const Options& o) {
       std::vector<std::thread> threads;
       const int first_day = day;
       day += per_device * devices;
+      threads.reserve(static_cast<std::size_t>(devices));
       for (int d = 0; d < devices; ++d) {
         threads.emplace_back([&, d] {
           for (int k = 0; k < per_device; ++k) {

@@ -146,7 +146,7 @@ class IdatStream {
 
   z_stream z_{};
   std::vector<RowRun> runs_;
-  std::vector<unsigned char> scratch_ = std::vector<unsigned char>(64 * 1024);
+  std::vector<unsigned char> scratch_ = std::vector<unsigned char>(std::size_t{64} * 1024);
   std::size_t run_ = 0;
   std::uint64_t row_in_run_ = 0, row_ = 0, total_rows_ = 0;
   std::uint64_t left_in_row_ = 0;  // 0 = the next byte is a filter byte
