@@ -11,6 +11,10 @@ PACKAGES=(
   libopencv-dev
   # libjpeg headers: the service checks JPEG scan data with libjpeg-turbo (the one OpenCV links).
   libjpeg62-turbo-dev
+  # zlib headers: PNG uploads get their chunk CRCs and IDAT stream checked without a full decode.
+  zlib1g-dev
+  # exiftool: the lossless-intake test confirms that no metadata survives in a stored photo.
+  libimage-exiftool-perl
   libinsighttoolkit5-dev
   libeigen3-dev
   libboost-dev libboost-system-dev

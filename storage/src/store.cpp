@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <future>
 #include <system_error>
 
 #include "skintrack/core/error.h"
@@ -198,14 +199,31 @@ void Store::ReleaseBlob(const BlobPut& put, bool committed) {
 }
 
 IngestResult Store::IngestCapture(const NewCapture& capture, std::string_view bytes,
-                                  const std::string& actor) {
+                                  const std::string& actor,
+                                  const std::function<void()>& verify_while_writing) {
   // Everything that can be checked without the blob is checked before it is written.
   capture.Check();
   ValidateActor(actor);
   if (!repository_->FindPatient(capture.patient_id)) {
     throw Error(ErrorCode::kNotFound, "unknown patient " + capture.patient_id);
   }
-  const BlobPut put = PutBlob(bytes);
+  std::future<void> verified;
+  if (verify_while_writing) verified = std::async(std::launch::async, verify_while_writing);
+  BlobPut put;
+  try {
+    put = PutBlob(bytes);
+  } catch (...) {
+    if (verified.valid()) verified.get();  // a refused photo is refused, whatever the disk says
+    throw;
+  }
+  if (verified.valid()) {
+    try {
+      verified.get();
+    } catch (...) {
+      ReleaseBlob(put, false);
+      throw;
+    }
+  }
   IngestResult result;
   try {
     result = repository_->InsertCapture(capture, put.ref, actor);

@@ -164,6 +164,9 @@ void NewCapture::Check() const {
   if (!upload_sha256.empty() && !IsSha256Hex(upload_sha256)) {
     Invalid("upload hash must be 64 lower-case hex digits");
   }
+  if (orientation < 1 || orientation > 8) {
+    Invalid("EXIF orientation " + std::to_string(orientation) + " is outside 1..8");
+  }
 }
 
 void NewResult::Check() const {

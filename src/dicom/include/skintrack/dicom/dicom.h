@@ -1,9 +1,10 @@
 // Captures as DICOM, for the hospital's PACS: each capture becomes a VL Photographic Image
 // (modality XC, external-camera photography) with the pseudonymous subject id, the body site
 // coded in SNOMED CT, the acquisition date-time and the device. A baseline JPEG is encapsulated
-// as stored (JPEG Baseline transfer syntax, no re-encoding); other photos (PNG, progressive JPEG)
-// are written as their decoded pixels, losslessly. Sent with C-STORE (DCMTK's dcmnet). DCMTK types
-// stay in src/dicom.
+// as stored (JPEG Baseline transfer syntax, no re-encoding) when its EXIF orientation is 1; other
+// photos (PNG, progressive JPEG, a JPEG to be shown rotated) are written as their decoded pixels
+// with the orientation applied (skintrack::DecodeOriented), losslessly. Sent with C-STORE (DCMTK's
+// dcmnet). DCMTK types stay in src/dicom.
 #pragma once
 
 #include <cstdint>
@@ -15,6 +16,7 @@ namespace skintrack::dicom {
 struct Photo {
   std::string image_bytes;  // the stored capture
   std::string media_type;   // "image/jpeg" or "image/png"
+  int orientation = 1;      // EXIF orientation (1..8) of the stored pixels (Capture::orientation)
   std::int64_t capture_id = 0;
   std::string subject_id;           // pseudonymous: PatientID and PatientName
   std::string site;                 // a body-site catalogue name, e.g. "left-forearm"
