@@ -6,6 +6,7 @@
 #pragma once
 
 #include <memory>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,9 @@ inline const char* BackendName(Backend b) {
   }
   return "Unknown";
 }
+
+// Test names and gtest's messages print the name (not the enum's bytes).
+inline void PrintTo(Backend b, std::ostream* os) { *os << BackendName(b); }
 
 // For INSTANTIATE_TEST_SUITE_P's name generator.
 struct BackendParamName {
