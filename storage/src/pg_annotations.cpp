@@ -70,9 +70,9 @@ struct AnnotationHead {
 // The annotation of (capture, author), locked until the commit, and its latest version.
 std::optional<AnnotationHead> LockHead(PgConnection& c, std::int64_t capture_id,
                                        const std::string& author) {
-  const PgResult n = c.Exec(
-      "SELECT id FROM annotations WHERE capture_id = $1 AND author = $2 FOR UPDATE",
-      Params().Add(capture_id).Add(author));
+  const PgResult n =
+      c.Exec("SELECT id FROM annotations WHERE capture_id = $1 AND author = $2 FOR UPDATE",
+             Params().Add(capture_id).Add(author));
   if (n.rows() == 0) return std::nullopt;
   // A new statement after the lock: READ COMMITTED sees a version committed while we waited.
   const PgResult v = c.Exec(
@@ -122,8 +122,11 @@ AnnotationVersion PgRepository::AppendAnnotationVersion(const NewAnnotationVersi
       const PgResult r = c.Exec(
           "INSERT INTO annotations (capture_id, author, author_role, created_at) "
           "VALUES ($1, $2, $3, $4) RETURNING id",
-          Params().Add(version.capture_id).Add(version.author).Add(RoleName(version.author_role)).Add(
-              now));
+          Params()
+              .Add(version.capture_id)
+              .Add(version.author)
+              .Add(RoleName(version.author_role))
+              .Add(now));
       annotation_id = r.Int(0, 0);
     }
     const int number = (head ? head->version : 0) + 1;
@@ -159,10 +162,10 @@ std::vector<AnnotationVersion> PgRepository::LatestAnnotations(std::int64_t capt
   std::vector<AnnotationVersion> out;
   Read([&](PgConnection& c) {
     out.clear();
-    const PgResult r = c.Exec("SELECT " PG_ANNOTATION_VERSION_COLS
-                              "WHERE n.capture_id = $1 AND v.version = " PG_LATEST_VERSION_OF_N
-                              " ORDER BY n.id",
-                              Params().Add(capture_id));
+    const PgResult r =
+        c.Exec("SELECT " PG_ANNOTATION_VERSION_COLS
+               "WHERE n.capture_id = $1 AND v.version = " PG_LATEST_VERSION_OF_N " ORDER BY n.id",
+               Params().Add(capture_id));
     for (int i = 0; i < r.rows(); ++i) out.push_back(ReadVersion(r, i));
   });
   return out;
@@ -172,9 +175,9 @@ std::vector<AnnotationVersion> PgRepository::AnnotationHistory(std::int64_t anno
   std::vector<AnnotationVersion> out;
   Read([&](PgConnection& c) {
     out.clear();
-    const PgResult r = c.Exec(
-        "SELECT " PG_ANNOTATION_VERSION_COLS "WHERE v.annotation_id = $1 ORDER BY v.version",
-        Params().Add(annotation_id));
+    const PgResult r =
+        c.Exec("SELECT " PG_ANNOTATION_VERSION_COLS "WHERE v.annotation_id = $1 ORDER BY v.version",
+               Params().Add(annotation_id));
     for (int i = 0; i < r.rows(); ++i) out.push_back(ReadVersion(r, i));
   });
   return out;

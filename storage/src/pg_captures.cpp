@@ -222,9 +222,8 @@ std::optional<WorkItem> PgRepository::ClaimWork(const std::string& worker, TimeM
       if (id == 0) return;
       if (attempts >= options_.max_attempts) {
         // A capture whose processing keeps killing its worker must not loop forever.
-        c.Exec(kGiveUp, Params()
-                            .Add("gave up after " + std::to_string(attempts) + " attempts")
-                            .Add(id));
+        c.Exec(kGiveUp,
+               Params().Add("gave up after " + std::to_string(attempts) + " attempts").Add(id));
         continue;
       }
       c.Exec(
@@ -356,8 +355,7 @@ QueueCounts PgRepository::CountQueue() {
   return counts;
 }
 
-std::optional<std::int64_t> PgRepository::PatientKey(PgConnection& c,
-                                                     const std::string& patient_id,
+std::optional<std::int64_t> PgRepository::PatientKey(PgConnection& c, const std::string& patient_id,
                                                      const char* lock) {
   const PgResult r = c.Exec(std::string("SELECT id FROM patients WHERE pseudonym = $1") + lock,
                             Params().Add(patient_id));
@@ -382,8 +380,8 @@ std::int64_t PgRepository::RequireCapture(PgConnection& c, std::int64_t capture_
 }
 
 std::optional<Capture> PgRepository::LoadCapture(PgConnection& c, std::int64_t capture_id) {
-  const PgResult r = c.Exec("SELECT " PG_CAPTURE_COLS PG_CAPTURE_FROM "WHERE c.id = $1",
-                            Params().Add(capture_id));
+  const PgResult r =
+      c.Exec("SELECT " PG_CAPTURE_COLS PG_CAPTURE_FROM "WHERE c.id = $1", Params().Add(capture_id));
   if (r.rows() == 0) return std::nullopt;
   return ReadPgCapture(r, 0);
 }

@@ -38,9 +38,7 @@ PgResult::PgResult(pg_result* result) : result_(result) {}
 
 int PgResult::rows() const { return PQntuples(result_.get()); }
 
-bool PgResult::IsNull(int row, int col) const {
-  return PQgetisnull(result_.get(), row, col) != 0;
-}
+bool PgResult::IsNull(int row, int col) const { return PQgetisnull(result_.get(), row, col) != 0; }
 
 std::string PgResult::Text(int row, int col) const {
   return std::string(PQgetvalue(result_.get(), row, col),
@@ -72,10 +70,12 @@ void PgConnection::Finish::operator()(pg_conn* c) const { PQfinish(c); }
 PgConnection::PgConnection(const std::string& conninfo) : conn_(PQconnectdb(conninfo.c_str())) {
   if (!conn_) throw PgError("", true, "out of memory opening a PostgreSQL connection");
   if (PQstatus(conn_.get()) != CONNECTION_OK) {
-    throw PgError("", true, "cannot connect to PostgreSQL: " + Trimmed(PQerrorMessage(conn_.get())));
+    throw PgError("", true,
+                  "cannot connect to PostgreSQL: " + Trimmed(PQerrorMessage(conn_.get())));
   }
   // Server notices (e.g. "relation already exists, skipping") are not errors: keep stderr quiet.
-  PQsetNoticeProcessor(conn_.get(), [](void*, const char*) {}, nullptr);
+  PQsetNoticeProcessor(
+      conn_.get(), [](void*, const char*) {}, nullptr);
 }
 
 PgError PgConnection::LastError(pg_result* result) const {

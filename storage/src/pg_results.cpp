@@ -36,8 +36,11 @@ Result PgRepository::AppendResult(const NewResult& result, const std::optional<B
       const PgResult r = c.Exec(
           "SELECT id, version FROM results WHERE patient_id = $1 AND capture_id = $2 AND "
           "kind = $3 AND name = $4 ORDER BY version DESC LIMIT 1",
-          Params().Add(patient).Add(result.capture_id).Add(ResultKindName(result.kind)).Add(
-              result.name));
+          Params()
+              .Add(patient)
+              .Add(result.capture_id)
+              .Add(ResultKindName(result.kind))
+              .Add(result.name));
       if (r.rows() > 0) {
         previous_id = r.Int(0, 0);
         version = static_cast<int>(r.Int(0, 1)) + 1;
@@ -106,12 +109,12 @@ std::vector<Result> PgRepository::LatestResults(std::int64_t capture_id) {
     out.clear();
     // DISTINCT ON keeps the first row of each (kind, name) in the ORDER BY: the latest version.
     // COLLATE "C": byte order, as SQLite sorts.
-    const PgResult r = c.Exec(
-        "SELECT * FROM (SELECT DISTINCT ON (r.kind, r.name) " PG_RESULT_COLS
-        " FROM results r WHERE r.patient_id = " PG_PATIENT_OF_CAPTURE
-        " AND r.capture_id = $1 ORDER BY r.kind, r.name, r.version DESC) latest "
-        "ORDER BY kind COLLATE \"C\", name COLLATE \"C\"",
-        Params().Add(capture_id));
+    const PgResult r =
+        c.Exec("SELECT * FROM (SELECT DISTINCT ON (r.kind, r.name) " PG_RESULT_COLS
+               " FROM results r WHERE r.patient_id = " PG_PATIENT_OF_CAPTURE
+               " AND r.capture_id = $1 ORDER BY r.kind, r.name, r.version DESC) latest "
+               "ORDER BY kind COLLATE \"C\", name COLLATE \"C\"",
+               Params().Add(capture_id));
     for (int i = 0; i < r.rows(); ++i) out.push_back(ReadPgResult(r, i));
   });
   return out;
@@ -221,11 +224,11 @@ std::vector<SeriesPoint> PgRepository::TimeSeries(const SeriesQuery& query) {
       out.push_back(std::move(point));
     }
     if (query.score_name.empty() || out.empty()) return;
-    const PgResult scores = c.Exec(
-        "SELECT DISTINCT ON (r.capture_id) " PG_RESULT_COLS
-        " FROM results r WHERE r.patient_id = $1 AND r.kind = 'score' AND r.name = $2 "
-        "ORDER BY r.capture_id, r.version DESC",
-        Params().Add(patient).Add(query.score_name));
+    const PgResult scores =
+        c.Exec("SELECT DISTINCT ON (r.capture_id) " PG_RESULT_COLS
+               " FROM results r WHERE r.patient_id = $1 AND r.kind = 'score' AND r.name = $2 "
+               "ORDER BY r.capture_id, r.version DESC",
+               Params().Add(patient).Add(query.score_name));
     std::unordered_map<std::int64_t, int> row_of;
     for (int i = 0; i < scores.rows(); ++i) row_of[scores.Int(i, 1)] = i;
     for (SeriesPoint& point : out) {

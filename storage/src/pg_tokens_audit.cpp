@@ -148,8 +148,8 @@ TokenInfo PgRepository::RevokeToken(const std::string& token_id, const std::stri
   Write([&](PgConnection& c) {
     info.reset();
     // Locked: two concurrent revocations write one audit entry, the second returns the first.
-    const PgResult r =
-        c.Exec("SELECT " PG_TOKEN_COLS " FROM tokens WHERE id = $1 FOR UPDATE", Params().Add(token_id));
+    const PgResult r = c.Exec("SELECT " PG_TOKEN_COLS " FROM tokens WHERE id = $1 FOR UPDATE",
+                              Params().Add(token_id));
     if (r.rows() == 0) throw Error(ErrorCode::kNotFound, "no token " + token_id);
     info = ReadToken(r, 0);
     if (info->revoked_at) return;
@@ -166,7 +166,8 @@ std::vector<TokenInfo> PgRepository::ListTokens() {
   std::vector<TokenInfo> out;
   Read([&](PgConnection& c) {
     out.clear();
-    const PgResult r = c.Exec("SELECT " PG_TOKEN_COLS " FROM tokens ORDER BY created_at, id COLLATE \"C\"");
+    const PgResult r =
+        c.Exec("SELECT " PG_TOKEN_COLS " FROM tokens ORDER BY created_at, id COLLATE \"C\"");
     for (int i = 0; i < r.rows(); ++i) out.push_back(ReadToken(r, i));
   });
   return out;
@@ -249,10 +250,10 @@ void PgRepository::ErasePatient(const std::string& patient_id, const std::string
     const auto results = count("DELETE FROM results WHERE patient_id = $1");
     const auto assessments =
         count(std::string("DELETE FROM assessments WHERE capture_id IN ") + kCaptures);
-    const auto annotation_versions = count(
-        std::string("DELETE FROM annotation_versions WHERE annotation_id IN (SELECT id FROM "
-                    "annotations WHERE capture_id IN ") +
-        kCaptures + ")");
+    const auto annotation_versions =
+        count(std::string("DELETE FROM annotation_versions WHERE annotation_id IN (SELECT id FROM "
+                          "annotations WHERE capture_id IN ") +
+              kCaptures + ")");
     const auto annotation_rows =
         count(std::string("DELETE FROM annotations WHERE capture_id IN ") + kCaptures);
     const auto assignments =
@@ -311,8 +312,9 @@ std::string PgRepository::IntegrityCheck() {
   Read([&](PgConnection& c) {
     problems.clear();
     for (const char* name : kRuleTriggers) {
-      const PgResult r = c.Exec("SELECT tgenabled FROM pg_trigger WHERE tgname = $1 AND NOT tgisinternal",
-                                Params().Add(name));
+      const PgResult r =
+          c.Exec("SELECT tgenabled FROM pg_trigger WHERE tgname = $1 AND NOT tgisinternal",
+                 Params().Add(name));
       if (r.rows() == 0) {
         problems.push_back(std::string("trigger ") + name + " is missing");
       } else if (r.Text(0, 0) == "D") {

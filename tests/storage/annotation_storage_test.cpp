@@ -473,7 +473,9 @@ class AnnotationTriggers : public ::testing::TestWithParam<Backend> {
     store->repository().AssignCapture({capture_, kAnn1}, "admin");
   }
   // Runs `sql` on the database as another writer would: the schema alone must refuse it.
-  ErrorCode Exec(const std::string& sql) { return CodeOf([&] { ExecOrThrow(sql); }); }
+  ErrorCode Exec(const std::string& sql) {
+    return CodeOf([&] { ExecOrThrow(sql); });
+  }
   void ExecOrThrow(const std::string& sql) {
     if (GetParam() == Backend::kPostgres) {
       internal::ExecPostgres(backend_.database_url(), sql);

@@ -126,9 +126,8 @@ TEST_F(PostgresTest, MigrationsApplyOnceAndANewerDatabaseIsRefused) {
   const int latest = static_cast<int>(internal::PgMigrations().size());
   EXPECT_EQ(Open()->SchemaVersion(), latest);
   EXPECT_EQ(Open()->SchemaVersion(), latest);  // a second node: nothing left to apply
-  internal::ExecPostgres(url_,
-                         "INSERT INTO schema_version (version, name, applied_at) VALUES (" +
-                             std::to_string(latest + 1) + ", '9999_future', 1)");
+  internal::ExecPostgres(url_, "INSERT INTO schema_version (version, name, applied_at) VALUES (" +
+                                   std::to_string(latest + 1) + ", '9999_future', 1)");
   EXPECT_EQ(CodeOf([&] { Open(); }), ErrorCode::kConflict);
 }
 
@@ -194,7 +193,7 @@ TEST_F(PostgresTest, AnExpiredLeaseIsTakenOverByAnotherNode) {
   const std::int64_t id = node_a->InsertCapture(c, {Sha256Hex("x"), 1}, "device").capture.id;
   ASSERT_TRUE(node_a->ClaimWork("worker:a", 5000));
   EXPECT_FALSE(node_b->ClaimWork("worker:b", 5000));  // held, not expired
-  now_b += 5001;                                       // node a died; its lease ran out
+  now_b += 5001;                                      // node a died; its lease ran out
   const auto taken = node_b->ClaimWork("worker:b", 5000);
   ASSERT_TRUE(taken);
   EXPECT_EQ(taken->capture.id, id);

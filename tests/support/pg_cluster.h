@@ -36,8 +36,7 @@ class PgCluster {
   // it). available() must be true.
   std::string CreateDatabase() {
     static std::atomic<int> counter{0};
-    const std::string name =
-        "t_" + std::to_string(::getpid()) + "_" + std::to_string(counter++);
+    const std::string name = "t_" + std::to_string(::getpid()) + "_" + std::to_string(counter++);
     storage::internal::ExecPostgres(base_url_, "CREATE DATABASE " + name);
     return UrlOf(name);
   }
@@ -50,8 +49,7 @@ class PgCluster {
     const char* fixture = std::getenv("SKINTRACK_TEST_PG_DIR");
     if (fixture && *fixture && Load(fixture)) return;
     // No (or no started) fixture: a private cluster for this process.
-    dir_ = (std::filesystem::temp_directory_path() /
-            ("skintrack-pg-" + std::to_string(::getpid())))
+    dir_ = (std::filesystem::temp_directory_path() / ("skintrack-pg-" + std::to_string(::getpid())))
                .string();
     owned_ = true;
     if (Script("start") != 0 || !Load(dir_)) {

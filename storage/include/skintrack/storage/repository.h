@@ -40,7 +40,7 @@ struct RepositoryOptions {
   // directory's own SQLite file (the default), or a PostgreSQL URL "postgresql://..." (issue 17;
   // docs/storage.md). The blobs stay in the data directory either way.
   std::string database;
-  void Check() const;             // throws Error(kInvalidArgument)
+  void Check() const;  // throws Error(kInvalidArgument)
 };
 
 class Repository {
@@ -143,8 +143,7 @@ class Repository {
   virtual std::optional<AnnotationVersion> FindAnnotationVersion(std::int64_t version_id) = 0;
   // Ids of the captures that have at least one annotation, ascending, from `after_capture_id`
   // (exclusive), at most `limit` (1..10000): dataset exports page through them.
-  virtual std::vector<std::int64_t> AnnotatedCaptures(std::int64_t after_capture_id,
-                                                      int limit) = 0;
+  virtual std::vector<std::int64_t> AnnotatedCaptures(std::int64_t after_capture_id, int limit) = 0;
 
   // Assigns a capture to an annotator (audited "annotation.assign"). Returns false and writes
   // nothing if it was already assigned to them. Error(kNotFound) for an unknown capture.
