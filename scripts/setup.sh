@@ -25,6 +25,9 @@ PACKAGES=(
   libgtest-dev libgmock-dev googletest
   chromium
   orthanc dicom3tools
+  # The PostgreSQL repository links libpq; its tests start a throw-away postgresql-15 cluster
+  # (tests/support/pg_cluster.sh). The README's main command needs no PostgreSQL server.
+  libpq-dev postgresql-15
 )
 # libdcmtk-dev writes DICOM and sends it with C-STORE (src/dicom); the DICOM tests run a real
 # Orthanc PACS (orthanc) and check the files with dciodvfy (dicom3tools).
@@ -78,7 +81,8 @@ else
   SUDO=
 fi
 export DEBIAN_FRONTEND=noninteractive
-# Packages with a service (orthanc) must not start it here: the tests start their own instance.
+# Packages with a service (orthanc, postgresql) must not start it here: the tests start their
+# own instance.
 if [[ ! -e /usr/sbin/policy-rc.d ]]; then
   printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
   $SUDO chmod 755 /usr/sbin/policy-rc.d

@@ -15,7 +15,8 @@ namespace skintrack::cli {
 namespace {
 
 constexpr char kUsage[] =
-    R"(usage: skintrack serve [--data-dir DIR] [--bind ADDR] [--port N] [--workers N]
+    R"(usage: skintrack serve [--data-dir DIR] [--database URL] [--bind ADDR] [--port N]
+                       [--workers N]
 
 Serves the HTTP API (docs/openapi.json) and processes captures in the background. The data
 directory (default skintrack-data) holds the SQLite database and the blobs; it is created on first
@@ -24,6 +25,9 @@ workers finish their capture, queued captures stay queued for the next start.
 
 options:
   --data-dir DIR      data directory (default skintrack-data)
+  --database URL      keep the metadata in PostgreSQL (postgresql://user@host:port/db, see
+                      docs/storage.md) instead of the data directory's SQLite file; the blobs
+                      stay in the data directory
   --bind ADDR         address to listen on (default 127.0.0.1)
   --port N            TCP port, 0 = any free port (default 8080)
   --workers N         processing threads (default 1)
@@ -48,6 +52,7 @@ options:
 int RunServe(Args& args, std::ostream& out) {
   service::ServiceOptions o;
   o.data_dir = args.Get("data-dir").value_or(o.data_dir);
+  o.database = args.Get("database").value_or("");
   o.server.bind = args.Get("bind").value_or(o.server.bind);
   o.server.port = static_cast<int>(args.GetInt("port", o.server.port, 0, 65535));
   o.pipeline.workers = static_cast<int>(args.GetInt("workers", 1, 0, 64));

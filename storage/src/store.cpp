@@ -96,6 +96,7 @@ std::vector<std::string> LoosePermissions(const std::string& dir) {
 std::unique_ptr<Repository> OpenDataDirRepository(const std::string& dir,
                                                   const RepositoryOptions& options) {
   if (dir.empty()) throw Error(ErrorCode::kInvalidArgument, "data directory path is empty");
+  if (!options.database.empty()) return OpenPostgresRepository(options.database, options);
   const std::string path = dir + "/skintrack.db";
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -117,9 +118,14 @@ std::unique_ptr<Store> Store::OpenDataDir(const std::string& dir, const StoreOpt
   CreateDataDir(dir);
   const int lock_fd = LockDataDir(dir);
   try {
-    CreateDatabaseFile(dir + "/skintrack.db");
     auto blobs = OpenFileBlobStore(dir + "/blobs");
-    auto repository = OpenSqliteRepository(dir + "/skintrack.db", options.repository);
+    std::unique_ptr<Repository> repository;
+    if (options.repository.database.empty()) {
+      CreateDatabaseFile(dir + "/skintrack.db");
+      repository = OpenSqliteRepository(dir + "/skintrack.db", options.repository);
+    } else {
+      repository = OpenPostgresRepository(options.repository.database, options.repository);
+    }
     return std::make_unique<Store>(std::move(repository), std::move(blobs), options, lock_fd);
   } catch (...) {
     ::close(lock_fd);

@@ -238,6 +238,9 @@ void RepositoryOptions::Check() const {
   if (retry_base_ms < 0 || retry_max_ms < retry_base_ms) {
     Invalid("retry back-off must satisfy 0 <= retry_base_ms <= retry_max_ms");
   }
+  if (!database.empty() && !IsPostgresUrl(database)) {
+    Invalid("database must be empty (the data directory's SQLite file) or postgresql://...");
+  }
 }
 
 }  // namespace skintrack::storage
