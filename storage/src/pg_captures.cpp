@@ -150,8 +150,8 @@ IngestResult PgRepository::InsertCapture(const NewCapture& capture, const BlobRe
     const PgResult inserted = c.Exec(
         "INSERT INTO captures (patient_id, site_id, condition, captured_at, received_at, device, "
         "visit_id, media_type, blob_sha256, byte_size, width, height, status, next_attempt_at, "
-        "upload_sha256) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'queued', "
-        "$13, $14) RETURNING id",
+        "upload_sha256, orientation) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, "
+        "'queued', $13, $14, $15) RETURNING id",
         Params()
             .Add(patient)
             .Add(site)
@@ -166,7 +166,8 @@ IngestResult PgRepository::InsertCapture(const NewCapture& capture, const BlobRe
             .Add(capture.width)
             .Add(capture.height)
             .Add(now)
-            .Add(upload));
+            .Add(upload)
+            .Add(capture.orientation));
     const std::int64_t id = inserted.Int(0, 0);
     Audit(c, actor, "capture.ingest", "capture:" + std::to_string(id), "", "blob:" + blob.sha256,
           nlohmann::json{{"patient", capture.patient_id}, {"site", capture.site}}.dump());

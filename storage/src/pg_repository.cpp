@@ -62,6 +62,7 @@ Capture ReadPgCapture(const PgResult& r, int row) {
   c.status = ParseCaptureStatus(r.Text(row, 13));
   c.attempts = static_cast<int>(r.Int(row, 14));
   c.last_error = r.Text(row, 15);
+  c.orientation = static_cast<int>(r.Int(row, 16));
   return c;
 }
 

@@ -52,7 +52,7 @@ Result ReadPgResult(const PgResult& r, int row);
 #define PG_CAPTURE_COLS                                                                  \
   "c.id, p.pseudonym, s.name, c.condition, c.captured_at, c.received_at, c.device, "     \
   "COALESCE(v.label, ''), c.media_type, c.blob_sha256, c.byte_size, c.width, c.height, " \
-  "c.status, c.attempts, c.last_error"
+  "c.status, c.attempts, c.last_error, c.orientation"
 #define PG_CAPTURE_FROM                                                                  \
   " FROM captures c JOIN patients p ON p.id = c.patient_id JOIN body_sites s ON s.id = " \
   "c.site_id LEFT JOIN visits v ON v.id = c.visit_id "
