@@ -183,7 +183,8 @@ std::vector<pipeline::CocoImportImage> TakeImages(const annotation::CocoDataset&
     try {
       const fs::path file = ImageFile(dir, name);
       const std::string bytes = ReadFile(file.string());
-      const service::DecodedImage img = service::DecodeUpload(bytes, MediaTypeOf(file));
+      // The intake's own checks and lossless metadata removal, as for a pushed capture.
+      const service::ValidatedUpload img = service::ValidateUpload(bytes, MediaTypeOf(file));
       pipeline::CocoImportImage taken;
       storage::NewCapture& nc = taken.capture;
       nc.patient_id = facts.patient;
@@ -191,11 +192,12 @@ std::vector<pipeline::CocoImportImage> TakeImages(const annotation::CocoDataset&
       nc.condition = facts.condition;
       nc.captured_at = facts.captured_at;
       nc.media_type = img.media_type;
-      nc.width = img.bgr.cols;
-      nc.height = img.bgr.rows;
+      nc.width = img.width;
+      nc.height = img.height;
+      nc.orientation = img.orientation;
       nc.upload_sha256 = storage::Sha256Hex(bytes);
       nc.Check();
-      taken.bytes = img.encoded;
+      taken.bytes = img.bytes;
       out.push_back(std::move(taken));
     } catch (const Error& e) {
       throw Error(e.code(), "COCO images[" + std::to_string(i) + "] (" + name + "): " + e.what() +
