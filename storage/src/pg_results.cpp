@@ -211,7 +211,8 @@ std::vector<SeriesPoint> PgRepository::TimeSeries(const SeriesQuery& query) {
     const PgResult captures = c.Exec(
         "SELECT c.id, c.patient_id, c.site_id, c.condition, c.captured_at, c.received_at, "
         "c.device, COALESCE(v.label, ''), c.media_type, c.blob_sha256, c.byte_size, c.width, "
-        "c.height, c.status, c.attempts, c.last_error, c.orientation FROM captures c LEFT JOIN visits v ON "
+        "c.height, c.status, c.attempts, c.last_error, c.orientation FROM captures c LEFT JOIN "
+        "visits v ON "
         "v.id = c.visit_id WHERE c.patient_id = $1 AND ($2::BIGINT IS NULL OR c.site_id = $2) "
         "AND ($3::TEXT IS NULL OR c.condition = $3) AND c.captured_at BETWEEN $4 AND $5 "
         "ORDER BY c.captured_at, c.id",
