@@ -51,8 +51,8 @@ std::string Trim(const std::string& text) {
 bool IsOptionName(const std::string& key) {
   if (key.empty() || key.front() == '-') return false;
   for (const char c : key) {
-    if (!(std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) ||
-          c == '-')) {
+    if (!(std::islower(static_cast<unsigned char>(c)) ||
+          std::isdigit(static_cast<unsigned char>(c)) || c == '-')) {
       return false;
     }
   }
@@ -61,7 +61,8 @@ bool IsOptionName(const std::string& key) {
 
 bool ParseBool(const std::string& text, const std::string& what) {
   std::string t;
-  for (const char c : text) t.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  for (const char c : text)
+    t.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
   if (t == "true" || t == "yes" || t == "on" || t == "1") return true;
   if (t == "false" || t == "no" || t == "off" || t == "0") return false;
   throw Error(ErrorCode::kInvalidArgument,
@@ -119,7 +120,8 @@ void Args::ReadConfigFile(const std::string& path) {
                   origin + ": '" + key + "' is not an option name (lower-case long option names " +
                       "without --, e.g. data-dir)");
     }
-    if (value.empty()) throw Error(ErrorCode::kInvalidArgument, origin + ": " + key + " has no value");
+    if (value.empty())
+      throw Error(ErrorCode::kInvalidArgument, origin + ": " + key + " has no value");
     const auto [it, inserted] = file_.emplace(key, FileEntry{value, origin});
     if (!inserted) {
       throw Error(ErrorCode::kInvalidArgument,
@@ -175,9 +177,8 @@ long long Args::GetInt(const std::string& name, long long fallback, long long lo
   if (!v) return fallback;
   const long long x = ParseInt(v->text, v->origin);
   if (x < lo || x > hi) {
-    throw Error(ErrorCode::kInvalidArgument, v->origin + " must be between " +
-                                                 std::to_string(lo) + " and " + std::to_string(hi) +
-                                                 ", got " + v->text);
+    throw Error(ErrorCode::kInvalidArgument, v->origin + " must be between " + std::to_string(lo) +
+                                                 " and " + std::to_string(hi) + ", got " + v->text);
   }
   return x;
 }
@@ -187,9 +188,8 @@ double Args::GetDouble(const std::string& name, double fallback, double lo, doub
   if (!v) return fallback;
   const double x = ParseDouble(v->text, v->origin);
   if (x < lo || x > hi) {
-    throw Error(ErrorCode::kInvalidArgument, v->origin + " must be between " +
-                                                 std::to_string(lo) + " and " + std::to_string(hi) +
-                                                 ", got " + v->text);
+    throw Error(ErrorCode::kInvalidArgument, v->origin + " must be between " + std::to_string(lo) +
+                                                 " and " + std::to_string(hi) + ", got " + v->text);
   }
   return x;
 }

@@ -117,9 +117,12 @@ int RunServe(Args& args, std::ostream& out) {
   return 0;
 }
 
-const bool kRegistered = RegisterCommand(
-    {"serve", "serve the HTTP API and process captures", kUsage, {"quiet", "check-config"}, RunServe,
-     /*config_layers=*/true});
+const bool kRegistered = RegisterCommand({"serve",
+                                          "serve the HTTP API and process captures",
+                                          kUsage,
+                                          {"quiet", "check-config"},
+                                          RunServe,
+                                          /*config_layers=*/true});
 
 }  // namespace
 }  // namespace skintrack::cli

@@ -3,8 +3,8 @@
 #include <unistd.h>  // environ
 
 #include <exception>
-#include <map>
 #include <iostream>
+#include <map>
 #include <opencv2/core.hpp>
 #include <string>
 #include <vector>

@@ -41,10 +41,10 @@ TEST(ConfigLayers, FlagsWinOverEnvironmentWhichWinsOverTheFile) {
   const std::string file = WriteFile(dir, "port = 1111\nbind = 10.0.0.1\ndata-dir = /from/file\n");
   Args args({"--config", file, "--port", "3333"}, {});
   args.UseConfigLayers({{"SKINTRACK_PORT", "2222"}, {"SKINTRACK_BIND", "127.0.0.2"}});
-  EXPECT_EQ(args.GetInt("port", 8080, 0, 65535), 3333);             // flag
-  EXPECT_EQ(args.Get("bind").value_or(""), "127.0.0.2");            // environment
-  EXPECT_EQ(args.Get("data-dir").value_or(""), "/from/file");       // file
-  EXPECT_EQ(args.GetInt("workers", 7, 0, 64), 7);                   // default
+  EXPECT_EQ(args.GetInt("port", 8080, 0, 65535), 3333);        // flag
+  EXPECT_EQ(args.Get("bind").value_or(""), "127.0.0.2");       // environment
+  EXPECT_EQ(args.Get("data-dir").value_or(""), "/from/file");  // file
+  EXPECT_EQ(args.GetInt("workers", 7, 0, 64), 7);              // default
   EXPECT_EQ(args.resolved().at("bind").origin, "SKINTRACK_BIND");
   EXPECT_EQ(args.resolved().at("data-dir").origin, file + ":3");
   EXPECT_NO_THROW(args.CheckNoneLeft());
@@ -105,7 +105,8 @@ TEST(ConfigLayers, MalformedLinesAreErrorsWithFileLine) {
       {"\n--port = 1\n", ":2: '--port' is not an option name"},
       {"Port = 1\n", ":1: 'Port' is not an option name"},
       {"port =\n", ":1: port has no value"},
-      {"port = 1\nport = 2\n", ":2: port given twice (first at " + (dir.path() / "skintrack.conf").string() + ":1)"},
+      {"port = 1\nport = 2\n",
+       ":2: port given twice (first at " + (dir.path() / "skintrack.conf").string() + ":1)"},
   };
   for (const auto& [text, expected] : cases) {
     const std::string file = WriteFile(dir, text);
@@ -120,13 +121,15 @@ TEST(ConfigLayers, BadValuesNameWhereTheyCameFrom) {
   const std::string file = WriteFile(dir, "\nport = 99999\n");
   Args from_file({"--config", file}, {});
   from_file.UseConfigLayers({});
-  EXPECT_NE(ErrorOf([&] { from_file.GetInt("port", 0, 0, 65535); })
-                .find(file + ":2 must be between 0 and 65535"),
+  EXPECT_NE(ErrorOf([&] {
+              from_file.GetInt("port", 0, 0, 65535);
+            }).find(file + ":2 must be between 0 and 65535"),
             std::string::npos);
   Args from_env({}, {});
   from_env.UseConfigLayers({{"SKINTRACK_PORT", "eighty"}});
-  EXPECT_NE(ErrorOf([&] { from_env.GetInt("port", 0, 0, 65535); })
-                .find("SKINTRACK_PORT must be a whole number"),
+  EXPECT_NE(ErrorOf([&] {
+              from_env.GetInt("port", 0, 0, 65535);
+            }).find("SKINTRACK_PORT must be a whole number"),
             std::string::npos);
 }
 

@@ -156,10 +156,12 @@ TEST_F(ApiFixture, OptionsAnswers204WithAllowAndNoCorsHeaders) {
 // --- pagination ---------------------------------------------------------------------------
 
 TEST(Cursor, RoundTripsAndRefusesWhatItDidNotMake) {
-  for (const std::string& key : std::vector<std::string>{"a", "ab", "abc", "P-001", std::string("\0\xff", 2)}) {
+  for (const std::string& key :
+       std::vector<std::string>{"a", "ab", "abc", "P-001", std::string("\0\xff", 2)}) {
     EXPECT_EQ(DecodeCursor(EncodeCursor(key)), key);
   }
-  for (const std::string& bad : std::vector<std::string>{"", "!", "a", "a b", "YR", std::string(2000, 'A')}) {
+  for (const std::string& bad :
+       std::vector<std::string>{"", "!", "a", "a b", "YR", std::string(2000, 'A')}) {
     EXPECT_THROW(DecodeCursor(bad), Error) << bad;
   }
   EXPECT_LT(SortableInt(-5), SortableInt(3));
@@ -194,8 +196,8 @@ TEST_F(ApiFixture, ACursorSurvivesInsertsAndDeletesAroundIt) {
   ASSERT_EQ(first["patients"].size(), 2u);  // A, C
   AddPatient("D");                          // after the cursor: on the next page
   AddPatient("B");                          // before it: not repeated
-  const json second = GetJson("/v1/patients?limit=2&after=" + first["next"].get<std::string>(),
-                              admin_);
+  const json second =
+      GetJson("/v1/patients?limit=2&after=" + first["next"].get<std::string>(), admin_);
   ASSERT_EQ(second["patients"].size(), 2u);
   EXPECT_EQ(second["patients"][0]["id"], "D");
   EXPECT_EQ(second["patients"][1]["id"], "E");
@@ -243,8 +245,10 @@ TEST_F(ApiFixture, TimeSeriesPagesFollowCaptureTime) {
       Walk("/v1/patients/P1/timeseries?site=left-forearm", "points", 2, admin_, &pages);
   EXPECT_EQ(pages, 2);
   ASSERT_EQ(points.size(), 3u);
-  EXPECT_LT(points[0]["captured_at"].get<std::string>(), points[1]["captured_at"].get<std::string>());
-  EXPECT_LT(points[1]["captured_at"].get<std::string>(), points[2]["captured_at"].get<std::string>());
+  EXPECT_LT(points[0]["captured_at"].get<std::string>(),
+            points[1]["captured_at"].get<std::string>());
+  EXPECT_LT(points[1]["captured_at"].get<std::string>(),
+            points[2]["captured_at"].get<std::string>());
   const json whole = GetJson("/v1/patients/P1/timeseries", admin_);
   EXPECT_EQ(whole["points"].size(), 3u);
   EXPECT_TRUE(whole["next"].is_null());
@@ -252,15 +256,15 @@ TEST_F(ApiFixture, TimeSeriesPagesFollowCaptureTime) {
 
 TEST_F(ApiFixture, BadLimitOrCursorIs400NamingTheParameter) {
   AddPatient("P1");
-  for (const std::string& target : std::vector<std::string>
-       {"/v1/patients?limit=0", "/v1/patients?limit=1001", "/v1/patients?limit=abc",
-        "/v1/patients?limit=-1", "/v1/tokens?limit=2.5", "/v1/patients?after=%21%21",
-        "/v1/tokens?after=", "/v1/patients/P1/timeseries?after=*"}) {
+  for (const std::string& target : std::vector<std::string>{
+           "/v1/patients?limit=0", "/v1/patients?limit=1001", "/v1/patients?limit=abc",
+           "/v1/patients?limit=-1", "/v1/tokens?limit=2.5", "/v1/patients?after=%21%21",
+           "/v1/tokens?after=", "/v1/patients/P1/timeseries?after=*"}) {
     const HttpResponse r = Call("GET", target, admin_);
     EXPECT_EQ(r.status, 400) << target << ": " << r.body;
     const std::string message = json::parse(r.body)["error"]["message"];
-    const bool names = message.find("limit") != std::string::npos ||
-                       message.find("after") != std::string::npos;
+    const bool names =
+        message.find("limit") != std::string::npos || message.find("after") != std::string::npos;
     EXPECT_TRUE(names) << target << ": " << message;
   }
 }

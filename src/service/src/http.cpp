@@ -113,8 +113,8 @@ const Router::Route* Router::Match(const HttpRequest& request, PathParams& param
     }
     if (!match) continue;
     // HEAD is answered wherever GET is: the GET route runs and the transport drops the body.
-    const bool same = route.method == request.method ||
-                      (request.method == "HEAD" && route.method == "GET");
+    const bool same =
+        route.method == request.method || (request.method == "HEAD" && route.method == "GET");
     if (!same) {
       allowed.push_back(route.method);
       if (route.method == "GET") allowed.emplace_back("HEAD");

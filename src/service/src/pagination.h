@@ -52,8 +52,9 @@ Page<T> Paginate(std::vector<T> items, const PageRequest& request, KeyFn key) {
   std::sort(order.begin(), order.end());
   auto first = order.begin();
   if (request.after) {
-    first = std::upper_bound(order.begin(), order.end(), *request.after,
-                             [](const std::string& k, const auto& entry) { return k < entry.first; });
+    first =
+        std::upper_bound(order.begin(), order.end(), *request.after,
+                         [](const std::string& k, const auto& entry) { return k < entry.first; });
   }
   const std::size_t left = static_cast<std::size_t>(order.end() - first);
   const std::size_t count = request.limit == 0 ? left : std::min(left, request.limit);
