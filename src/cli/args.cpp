@@ -105,28 +105,32 @@ void Args::ReadConfigFile(const std::string& path) {
   std::string line;
   for (int number = 1; std::getline(in, line); ++number) {
     if (number == 1 && line.compare(0, 3, "\xEF\xBB\xBF") == 0) line.erase(0, 3);  // a BOM
-    const std::string origin = path + ":" + std::to_string(number);
-    const std::string text = Trim(line);
-    if (text.empty() || text.front() == '#') continue;
-    const size_t eq = text.find('=');
-    if (eq == std::string::npos) {
-      throw Error(ErrorCode::kInvalidArgument,
-                  origin + ": expected `key = value` (or a # comment), got '" + text + "'");
-    }
-    const std::string key = Trim(text.substr(0, eq));
-    const std::string value = Trim(text.substr(eq + 1));
-    if (!IsOptionName(key)) {
-      throw Error(ErrorCode::kInvalidArgument,
-                  origin + ": '" + key + "' is not an option name (lower-case long option names " +
-                      "without --, e.g. data-dir)");
-    }
-    if (value.empty())
-      throw Error(ErrorCode::kInvalidArgument, origin + ": " + key + " has no value");
-    const auto [it, inserted] = file_.emplace(key, FileEntry{value, origin});
-    if (!inserted) {
-      throw Error(ErrorCode::kInvalidArgument,
-                  origin + ": " + key + " given twice (first at " + it->second.origin + ")");
-    }
+    AddConfigLine(Trim(line), path + ":" + std::to_string(number));
+  }
+}
+
+void Args::AddConfigLine(const std::string& text, const std::string& origin) {
+  if (text.empty() || text.front() == '#') return;
+  const size_t eq = text.find('=');
+  if (eq == std::string::npos) {
+    throw Error(ErrorCode::kInvalidArgument,
+                origin + ": expected `key = value` (or a # comment), got '" + text + "'");
+  }
+  const std::string key = Trim(text.substr(0, eq));
+  const std::string value = Trim(text.substr(eq + 1));
+  if (!IsOptionName(key)) {
+    throw Error(ErrorCode::kInvalidArgument,
+                origin + ": '" + key +
+                    "' is not an option name (lower-case long option names without --, e.g. "
+                    "data-dir)");
+  }
+  if (value.empty()) {
+    throw Error(ErrorCode::kInvalidArgument, origin + ": " + key + " has no value");
+  }
+  const auto [it, inserted] = file_.emplace(key, FileEntry{value, origin});
+  if (!inserted) {
+    throw Error(ErrorCode::kInvalidArgument,
+                origin + ": " + key + " given twice (first at " + it->second.origin + ")");
   }
 }
 

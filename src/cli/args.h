@@ -66,6 +66,8 @@ class Args {
     std::string origin;  // FILE:LINE
   };
   void ReadConfigFile(const std::string& path);
+  // One trimmed line of the file; `origin` is FILE:LINE.
+  void AddConfigLine(const std::string& text, const std::string& origin);
 
   std::vector<std::pair<std::string, std::string>> options_;  // name without "--", value
   std::set<std::string> flags_given_;

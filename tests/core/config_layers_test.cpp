@@ -20,7 +20,7 @@ using testing::RunCli;
 using testing::TempDir;
 
 std::string WriteFile(const TempDir& dir, const std::string& text) {
-  const std::string path = (dir.path() / "skintrack.conf").string();
+  std::string path = (dir.path() / "skintrack.conf").string();
   std::ofstream(path) << text;
   return path;
 }

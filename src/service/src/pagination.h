@@ -40,7 +40,9 @@ std::string SortableInt(std::int64_t value);
 template <typename T>
 struct Page {
   std::vector<T> items;
-  nlohmann::json next;  // the cursor string, or null on the last page
+  std::optional<std::string> next;  // the next page's cursor; none after the last page
+  // `next` for the answer: the cursor string, or null.
+  nlohmann::json NextJson() const { return next ? nlohmann::json(*next) : nlohmann::json(nullptr); }
 };
 
 // The page of `items` in ascending order of `key(item)` (keys unique), after request.after.
@@ -63,7 +65,8 @@ Page<T> Paginate(std::vector<T> items, const PageRequest& request, KeyFn key) {
   for (auto it = first; it != first + static_cast<std::ptrdiff_t>(count); ++it) {
     page.items.push_back(std::move(items[it->second]));
   }
-  page.next = count < left ? nlohmann::json(EncodeCursor((first + count - 1)->first)) : nullptr;
+  if (count < left)
+    page.next = EncodeCursor((first + static_cast<std::ptrdiff_t>(count) - 1)->first);
   return page;
 }
 

@@ -75,7 +75,7 @@ HttpResponse ListPatients(ApiContext& ctx, const HttpRequest& req, const PathPar
     j["sites"] = sites;
     list.push_back(j);
   }
-  return JsonResponse(200, {{"patients", list}, {"next", page.next}});
+  return JsonResponse(200, {{"patients", list}, {"next", page.NextJson()}});
 }
 
 }  // namespace skintrack::service

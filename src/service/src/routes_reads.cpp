@@ -45,7 +45,7 @@ HttpResponse GetTimeSeries(ApiContext& ctx, const HttpRequest& req, const PathPa
   }
   return JsonResponse(200, {{"patient", PatientField(ctx, token, q.patient_id)},
                             {"points", points},
-                            {"next", page.next}});
+                            {"next", page.NextJson()}});
 }
 
 HttpResponse GetResponse(ApiContext& ctx, const HttpRequest& req, const PathParams& params) {

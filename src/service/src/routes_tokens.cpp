@@ -46,7 +46,7 @@ HttpResponse ListTokens(ApiContext& ctx, const HttpRequest& req, const PathParam
                [](const storage::TokenInfo& t) { return SortableInt(t.created_at) + t.id; });
   json list = json::array();
   for (const storage::TokenInfo& t : page.items) list.push_back(TokenJson(t));
-  return JsonResponse(200, {{"tokens", list}, {"next", page.next}});
+  return JsonResponse(200, {{"tokens", list}, {"next", page.NextJson()}});
 }
 
 HttpResponse RevokeToken(ApiContext& ctx, const HttpRequest& req, const PathParams& params) {
