@@ -47,6 +47,10 @@ void AddApiRoutes(Router& router, ApiContext& ctx) {
       {"PUT", "/v1/captures/{id}/baseline", PutBaseline, staff, kJson},
       {"PUT", "/v1/captures/{id}/assessment", PutAssessment, staff, kJson},
       {"PUT", "/v1/captures/{id}/mask", PutMask, staff, kUpload},
+      {"GET", "/v1/exports/cohort.csv", GetCohortCsv, readers, kJson},
+      {"GET", "/v1/exports/rs.csv", GetRsCsv, readers, kJson},
+      {"GET", "/v1/exports/rs-define.json", GetRsDefine, readers, kJson},
+      {"GET", "/v1/exports/fhir", GetFhirExport, readers, kJson},
   };
   for (const Route& r : routes) {
     Gate gate;

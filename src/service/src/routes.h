@@ -43,4 +43,10 @@ HttpResponse PutBaseline(ApiContext& ctx, const HttpRequest& req, const PathPara
 HttpResponse PutAssessment(ApiContext& ctx, const HttpRequest& req, const PathParams& params);
 HttpResponse PutMask(ApiContext& ctx, const HttpRequest& req, const PathParams& params);
 
+// routes_exports.cpp: the cohort exports (pseudonymised, audited).
+HttpResponse GetCohortCsv(ApiContext& ctx, const HttpRequest& req, const PathParams& params);
+HttpResponse GetRsCsv(ApiContext& ctx, const HttpRequest& req, const PathParams& params);
+HttpResponse GetRsDefine(ApiContext& ctx, const HttpRequest& req, const PathParams& params);
+HttpResponse GetFhirExport(ApiContext& ctx, const HttpRequest& req, const PathParams& params);
+
 }  // namespace skintrack::service
