@@ -114,8 +114,12 @@ const bool kReport =
                      kReportUsage,
                      {},
                      RunReport});
-const bool kExport = RegisterCommand(
-    {"export", "export the cohort for a trial (csv, SDTM RS, FHIR R4 bundle, DICOM)", kExportUsage, {}, RunExport});
+const bool kExport =
+    RegisterCommand({"export",
+                     "export the cohort for a trial (csv, SDTM RS, FHIR R4 bundle, DICOM)",
+                     kExportUsage,
+                     {},
+                     RunExport});
 
 }  // namespace
 }  // namespace skintrack::cli

@@ -64,8 +64,8 @@ TEST(VisitNumbers, FollowTheScheduleNotTheText) {
 }
 
 TEST(StudyId, IsADataDirectoryFileWithADefault) {
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("skintrack-study-" + std::to_string(::getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("skintrack-study-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   EXPECT_EQ(LoadStudyId(dir.string()), kDefaultStudyId);
   SaveStudyId(dir.string(), "DERM-2026_01");
@@ -106,10 +106,10 @@ TEST_F(Exports, RsDatasetParsesStrictlyWithUniqueKeysAndTypedValues) {
   const std::string csv = ExportRsCsv(*store_, Options());
   const auto rows = testing::ParseCsvStrict(csv);
   ASSERT_FALSE(rows.empty());
-  EXPECT_EQ(rows[0], (std::vector<std::string>{"STUDYID", "DOMAIN", "USUBJID", "RSSEQ", "RSTESTCD",
-                                               "RSTEST", "RSCAT", "RSORRES", "RSORRESU",
-                                               "RSSTRESC", "RSSTRESN", "RSSTRESU", "VISITNUM",
-                                               "VISIT", "RSDTC", "RSEVAL"}));
+  EXPECT_EQ(rows[0],
+            (std::vector<std::string>{"STUDYID", "DOMAIN", "USUBJID", "RSSEQ", "RSTESTCD", "RSTEST",
+                                      "RSCAT", "RSORRES", "RSORRESU", "RSSTRESC", "RSSTRESN",
+                                      "RSSTRESU", "VISITNUM", "VISIT", "RSDTC", "RSEVAL"}));
   EXPECT_EQ(csv.find("P1"), std::string::npos) << "patient ids must not leave";
   EXPECT_EQ(csv.find("P2"), std::string::npos);
   const std::regex iso(R"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})");

@@ -4,11 +4,11 @@
 // scripts/setup.sh). Skips when they are not installed, except under CI (CI=true), where a
 // missing validator is a failure: CI installs it.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <sys/wait.h>
 
 #include "export_fixture.h"
 #include "skintrack/report/report.h"
@@ -24,14 +24,12 @@ TEST(FhirValidation, ExportedBundleHasNoErrorsFromTheR4SchemaOrValidateResource)
     GTEST_SKIP() << "FHIR validators not installed in " << dir << " (run scripts/setup.sh)";
   }
   auto store = testing::CohortStore();
-  const std::string bundle =
-      ExportCohortFhir(*store, CohortExportOptions{testing::kKey, "ST-016"});
+  const std::string bundle = ExportCohortFhir(*store, CohortExportOptions{testing::kKey, "ST-016"});
   const auto file = std::filesystem::temp_directory_path() /
                     ("skintrack-fhir-" + std::to_string(::getpid()) + ".json");
   std::ofstream(file) << bundle;
   const std::string log = file.string() + ".log";
-  const std::string cmd =
-      "node " + dir + "/validate.mjs " + file.string() + " > " + log + " 2>&1";
+  const std::string cmd = "node " + dir + "/validate.mjs " + file.string() + " > " + log + " 2>&1";
   const int status = std::system(cmd.c_str());
   std::ifstream in(log);
   const std::string output((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

@@ -40,8 +40,7 @@ json Entry(const std::string& name, json resource) {
 
 json SystemCoding(const std::string& system, const std::string& code, const std::string& display,
                   const std::string& text) {
-  return {{"coding", {{{"system", system}, {"code", code}, {"display", display}}}},
-          {"text", text}};
+  return {{"coding", {{{"system", system}, {"code", code}, {"display", display}}}}, {"text", text}};
 }
 
 // The SNOMED CT body structure of a catalogue site (the DICOM writer's table); the laterality
@@ -154,11 +153,11 @@ class VisitExporter {
       }
     }
     Observation(v, "pasi", "Psoriasis Area and Severity Index (imaged regions)",
-                {{"valueQuantity", Quantity(v.pasi->pasi.pasi, "score", "{score}")}}, comps,
-                sites_, derived_);
+                {{"valueQuantity", Quantity(v.pasi->pasi.pasi, "score", "{score}")}}, comps, sites_,
+                derived_);
     Observation(v, "bsa", "Involved body surface area (imaged sites)",
-                {{"valueQuantity", Quantity(v.pasi->bsa_percent, "%", "%")}}, json::array(),
-                sites_, derived_);
+                {{"valueQuantity", Quantity(v.pasi->bsa_percent, "%", "%")}}, json::array(), sites_,
+                derived_);
     // The flags exactly as the CSV writes them: only where the response is defined.
     if (!v.response_defined() || !v.pasi_response) return;
     const scoring::PasiResponse& r = *v.pasi_response;
@@ -236,8 +235,8 @@ class VisitExporter {
 };
 
 json Device() {
-  const std::string name = std::string("device:") + scoring::kScoringVersion + ":" +
-                           pipeline::kPipelineVersion;
+  const std::string name =
+      std::string("device:") + scoring::kScoringVersion + ":" + pipeline::kPipelineVersion;
   // One entry per version: the scoring algorithms and the image pipeline change separately.
   return Entry(name,
                {{"resourceType", "Device"},
@@ -255,10 +254,10 @@ std::string FhirBundle(storage::Store& store, const Cohort& cohort) {
   const std::string device_url = entries.back()["fullUrl"];
   for (const pipeline::PatientResponse& response : cohort.subjects) {
     const std::string& subject = response.patient;
-    entries.push_back(Entry(
-        "patient:" + subject,
-        {{"resourceType", "Patient"},
-         {"identifier", {{{"system", "urn:skintrack:subject"}, {"value", subject}}}}}));
+    entries.push_back(
+        Entry("patient:" + subject,
+              {{"resourceType", "Patient"},
+               {"identifier", {{{"system", "urn:skintrack:subject"}, {"value", subject}}}}}));
     VisitExporter visits(store, entries, subject, entries.back()["fullUrl"], device_url);
     for (const pipeline::ConditionResponse& cond : response.conditions) {
       const VisitResponse* baseline = nullptr;
@@ -271,12 +270,12 @@ std::string FhirBundle(storage::Store& store, const Cohort& cohort) {
   }
   // Identified by its content: the same data (and study) is the same Bundle wherever it is copied.
   const std::string content = storage::Sha256Hex(cohort.study_id + "\n" + entries.dump());
-  const json bundle = {{"resourceType", "Bundle"},
-                       {"identifier", {{"system", "urn:ietf:rfc:3986"},
-                                       {"value", Url("bundle:" + content)}}},
-                       {"type", "collection"},
-                       {"timestamp", pipeline::FormatRfc3339(storage::NowMs())},
-                       {"entry", entries}};
+  const json bundle = {
+      {"resourceType", "Bundle"},
+      {"identifier", {{"system", "urn:ietf:rfc:3986"}, {"value", Url("bundle:" + content)}}},
+      {"type", "collection"},
+      {"timestamp", pipeline::FormatRfc3339(storage::NowMs())},
+      {"entry", entries}};
   return bundle.dump(2) + "\n";
 }
 

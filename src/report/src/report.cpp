@@ -16,8 +16,8 @@ ReportFormat ParseReportFormat(const std::string& text) {
   throw Error(ErrorCode::kInvalidArgument, "format must be html, json or csv, got '" + text + "'");
 }
 
-std::string PatientReport(storage::Store& store, const std::string& patient_id,
-                          ReportFormat format, const std::string& study_id) {
+std::string PatientReport(storage::Store& store, const std::string& patient_id, ReportFormat format,
+                          const std::string& study_id) {
   switch (format) {
     case ReportFormat::kJson:
       return nlohmann::json(pipeline::ComputePatientResponse(store, patient_id)).dump(2) + "\n";

@@ -29,17 +29,16 @@ constexpr Test kFvasi{"FVASI", "Facial VASI"};
 constexpr Test kVasi50{"VASI50", "T-VASI 50 % Improvement From Baseline"};
 constexpr Test kVasi75{"VASI75", "T-VASI 75 % Improvement From Baseline"};
 constexpr Test kVasi90{"VASI90", "T-VASI 90 % Improvement From Baseline"};
-constexpr Test kTests[] = {kPasi,    kPasiCont, kBsa,  kPasi50, kPasi75, kPasi90,
+constexpr Test kTests[] = {kPasi,    kPasiCont, kBsa,   kPasi50, kPasi75, kPasi90,
                            kPasi100, kTvasi,    kFvasi, kVasi50, kVasi75, kVasi90};
 
 constexpr const char* kUnits[] = {"score", "%", "hand units"};
 constexpr const char* kInvestigator = "INVESTIGATOR";
 constexpr const char* kIndependent = "INDEPENDENT ASSESSOR";
 
-constexpr const char* kColumns[] = {"STUDYID",  "DOMAIN",   "USUBJID",  "RSSEQ",
-                                    "RSTESTCD", "RSTEST",   "RSCAT",    "RSORRES",
-                                    "RSORRESU", "RSSTRESC", "RSSTRESN", "RSSTRESU",
-                                    "VISITNUM", "VISIT",    "RSDTC",    "RSEVAL"};
+constexpr const char* kColumns[] = {
+    "STUDYID",  "DOMAIN",   "USUBJID",  "RSSEQ",    "RSTESTCD", "RSTEST", "RSCAT", "RSORRES",
+    "RSORRESU", "RSSTRESC", "RSSTRESN", "RSSTRESU", "VISITNUM", "VISIT",  "RSDTC", "RSEVAL"};
 
 using Record = std::vector<std::string>;  // in kColumns order
 
@@ -174,8 +173,9 @@ json ColumnJson(size_t index, const std::vector<Record>& records, const Cohort& 
     if (name == "USUBJID") {
       c["method"] = "S- + 12 hex digits of a keyed hash of the patient id (pseudonym.key)";
     } else if (name == "VISITNUM") {
-      c["method"] = "rank of the visit label: screening, baseline, day/week/month-N by time, "
-                    "visit-N, fu-N, others by date (docs/exports.md)";
+      c["method"] =
+          "rank of the visit label: screening, baseline, day/week/month-N by time, "
+          "visit-N, fu-N, others by date (docs/exports.md)";
     } else if (name != "RSSEQ") {
       c["method"] = std::string("computed by ") + scoring::kScoringVersion;
     }
@@ -199,18 +199,18 @@ std::string RsCsv(const Cohort& cohort) {
 std::string RsDefine(const Cohort& cohort) {
   const std::vector<Record> records = RsBuilder(cohort).Build();
   json columns = json::array();
-  for (size_t i = 0; i < std::size(kColumns); ++i) columns.push_back(ColumnJson(i, records, cohort));
-  const json define = {
-      {"standard", "CDISC SDTMIG 3.3 shaped (RS); not validated for submission"},
-      {"study_id", cohort.study_id},
-      {"dataset", "RS"},
-      {"label", "Disease Response and Clin Classification"},
-      {"class", "FINDINGS"},
-      {"structure", "One record per test per visit per subject"},
-      {"keys", {"STUDYID", "USUBJID", "RSTESTCD", "VISITNUM"}},
-      {"records", records.size()},
-      {"algorithm_version", scoring::kScoringVersion},
-      {"columns", columns}};
+  for (size_t i = 0; i < std::size(kColumns); ++i)
+    columns.push_back(ColumnJson(i, records, cohort));
+  const json define = {{"standard", "CDISC SDTMIG 3.3 shaped (RS); not validated for submission"},
+                       {"study_id", cohort.study_id},
+                       {"dataset", "RS"},
+                       {"label", "Disease Response and Clin Classification"},
+                       {"class", "FINDINGS"},
+                       {"structure", "One record per test per visit per subject"},
+                       {"keys", {"STUDYID", "USUBJID", "RSTESTCD", "VISITNUM"}},
+                       {"records", records.size()},
+                       {"algorithm_version", scoring::kScoringVersion},
+                       {"columns", columns}};
   return define.dump(2) + "\n";
 }
 

@@ -23,8 +23,8 @@ HttpResponse Serve(ApiContext& ctx, const HttpRequest& req, Export what) {
   report::CohortExportOptions options;
   options.key = ctx.pseudonym;
   // Read per request: `skintrack study --set-id` may change it beside the running server.
-  options.study_id = ctx.data_dir.empty() ? report::kDefaultStudyId
-                                          : report::LoadStudyId(ctx.data_dir);
+  options.study_id =
+      ctx.data_dir.empty() ? report::kDefaultStudyId : report::LoadStudyId(ctx.data_dir);
   HttpResponse r;
   const char* format = "";
   const char* file = "";
@@ -54,9 +54,10 @@ HttpResponse Serve(ApiContext& ctx, const HttpRequest& req, Export what) {
       break;
   }
   if (r.body.size() > kMaxExportBytes) {
-    throw Error(ErrorCode::kConflict,
-                "the export (" + std::to_string(r.body.size() >> 20) +
-                    " MiB) exceeds the API's bound of 64 MiB: use `skintrack export` on the server");
+    throw Error(
+        ErrorCode::kConflict,
+        "the export (" + std::to_string(r.body.size() >> 20) +
+            " MiB) exceeds the API's bound of 64 MiB: use `skintrack export` on the server");
   }
   storage::AuditEntry audit;
   audit.actor = Actor(token);
@@ -64,7 +65,8 @@ HttpResponse Serve(ApiContext& ctx, const HttpRequest& req, Export what) {
   audit.object = "cohort";
   audit.details_json = nlohmann::json({{"format", format}, {"via", "api"}}).dump();
   ctx.store.repository().AppendAudit(audit);
-  r.headers.emplace_back("Content-Disposition", std::string("attachment; filename=\"") + file + "\"");
+  r.headers.emplace_back("Content-Disposition",
+                         std::string("attachment; filename=\"") + file + "\"");
   r.headers.emplace_back("Cache-Control", "no-store");  // a dataset, not a cacheable page
   return r;
 }

@@ -22,8 +22,8 @@ ReportFormat ParseReportFormat(const std::string& text);
 
 // One patient's report (named by the patient id; the CSV carries `study_id`). Throws
 // Error(kNotFound) for an unknown patient.
-std::string PatientReport(storage::Store& store, const std::string& patient_id,
-                          ReportFormat format, const std::string& study_id = kDefaultStudyId);
+std::string PatientReport(storage::Store& store, const std::string& patient_id, ReportFormat format,
+                          const std::string& study_id = kDefaultStudyId);
 
 // Cohort CSV: one row per subject-visit and condition, every patient, subject ids pseudonymised,
 // with STUDYID, VISITNUM (cohort.h) and unit columns (docs/exports.md).
