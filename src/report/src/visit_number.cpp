@@ -50,6 +50,7 @@ std::map<std::string, int> VisitNumbers(const std::vector<VisitOccurrence>& visi
     std::string label;
   };
   std::vector<Entry> entries;
+  entries.reserve(earliest.size());
   for (const auto& [label, date] : earliest) entries.push_back({RankOf(label), date, label});
   std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
     // Other labels sort by date alone: their key is 0.
