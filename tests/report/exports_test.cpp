@@ -23,15 +23,15 @@ using testing::kKey;
 
 class Exports : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() { store_ = testing::CohortStore().release(); }
+  static void SetUpTestSuite() { shared_store = testing::CohortStore().release(); }
   static void TearDownTestSuite() {
-    delete store_;
-    store_ = nullptr;
+    delete shared_store;
+    shared_store = nullptr;
   }
   static CohortExportOptions Options() { return CohortExportOptions{kKey, "ST-016"}; }
-  static storage::Store* store_;
+  static storage::Store* shared_store;
 };
-storage::Store* Exports::store_ = nullptr;
+storage::Store* Exports::shared_store = nullptr;
 
 TEST(VisitNumbers, FollowTheScheduleNotTheText) {
   const std::map<std::string, int> n = VisitNumbers({{"week-12", 84},
@@ -80,7 +80,7 @@ TEST(StudyId, IsADataDirectoryFileWithADefault) {
 }
 
 TEST_F(Exports, CohortCsvCarriesStudyVisitNumbersAndUnits) {
-  const auto rows = testing::ParseCsvStrict(ExportCohortCsv(*store_, Options()));
+  const auto rows = testing::ParseCsvStrict(ExportCohortCsv(*shared_store, Options()));
   ASSERT_FALSE(rows.empty());
   const auto records = testing::Records(rows);
   ASSERT_EQ(records.size(), 7u);  // 4 psoriasis + 3 vitiligo visits
@@ -103,7 +103,7 @@ TEST_F(Exports, CohortCsvCarriesStudyVisitNumbersAndUnits) {
 }
 
 TEST_F(Exports, RsDatasetParsesStrictlyWithUniqueKeysAndTypedValues) {
-  const std::string csv = ExportRsCsv(*store_, Options());
+  const std::string csv = ExportRsCsv(*shared_store, Options());
   const auto rows = testing::ParseCsvStrict(csv);
   ASSERT_FALSE(rows.empty());
   EXPECT_EQ(rows[0],
@@ -148,7 +148,7 @@ TEST_F(Exports, RsDatasetParsesStrictlyWithUniqueKeysAndTypedValues) {
   // The values are the response's: P1's week-12 PASI.
   pipeline::ResponseOptions o;
   o.pseudonymise = kKey;
-  const pipeline::PatientResponse p1 = pipeline::ComputePatientResponse(*store_, "P1", o);
+  const pipeline::PatientResponse p1 = pipeline::ComputePatientResponse(*shared_store, "P1", o);
   const pipeline::VisitResponse& last = p1.conditions[0].visits.back();
   ASSERT_EQ(last.visit, "week-12");
   int found = 0;
@@ -167,9 +167,9 @@ TEST_F(Exports, RsDatasetParsesStrictlyWithUniqueKeysAndTypedValues) {
 }
 
 TEST_F(Exports, DefineDescribesEveryColumnOfTheDataset) {
-  const auto rows = testing::ParseCsvStrict(ExportRsCsv(*store_, Options()));
+  const auto rows = testing::ParseCsvStrict(ExportRsCsv(*shared_store, Options()));
   ASSERT_FALSE(rows.empty());
-  const json define = json::parse(ExportRsDefine(*store_, Options()));
+  const json define = json::parse(ExportRsDefine(*shared_store, Options()));
   EXPECT_EQ(define["dataset"], "RS");
   EXPECT_EQ(define["records"].get<size_t>(), rows.size() - 1);
   ASSERT_EQ(define["columns"].size(), rows[0].size());
@@ -206,11 +206,12 @@ std::multimap<std::string, json> ByType(const json& bundle) {
 }
 
 TEST_F(Exports, FhirCodesBodySitesAndCarriesResponders) {
-  const json bundle = json::parse(ExportCohortFhir(*store_, Options()));
-  const json again = json::parse(ExportCohortFhir(*store_, Options()));
+  const json bundle = json::parse(ExportCohortFhir(*shared_store, Options()));
+  const json again = json::parse(ExportCohortFhir(*shared_store, Options()));
   EXPECT_EQ(bundle["identifier"], again["identifier"]);  // deterministic
   EXPECT_EQ(bundle["identifier"]["system"], "urn:ietf:rfc:3986");
-  const json other = json::parse(ExportCohortFhir(*store_, CohortExportOptions{kKey, "OTHER"}));
+  const json other =
+      json::parse(ExportCohortFhir(*shared_store, CohortExportOptions{kKey, "OTHER"}));
   EXPECT_NE(bundle["identifier"], other["identifier"]);
   const auto resources = ByType(bundle);
   const json& device = resources.find("Device")->second;
@@ -241,7 +242,7 @@ TEST_F(Exports, FhirCodesBodySitesAndCarriesResponders) {
   }
   // Responder flags wherever the CSV has them: P1's four visits, P2's scored vitiligo visits.
   const auto records =
-      testing::Records(testing::ParseCsvStrict(ExportCohortCsv(*store_, Options())));
+      testing::Records(testing::ParseCsvStrict(ExportCohortCsv(*shared_store, Options())));
   int pasi75 = 0, vasi50 = 0;
   for (const auto& r : records) {
     pasi75 += !r.at("pasi75").empty();

@@ -18,7 +18,8 @@ namespace {
 
 TEST(FhirValidation, ExportedBundleHasNoErrorsFromTheR4SchemaOrValidateResource) {
   const std::string dir = std::string(SKINTRACK_SOURCE_DIR) + "/tests/report/fhir";
-  const bool ci = std::getenv("CI") && std::string(std::getenv("CI")) == "true";
+  const char* ci_env = std::getenv("CI");  // NOLINT(concurrency-mt-unsafe): one thread
+  const bool ci = ci_env != nullptr && std::string(ci_env) == "true";
   if (!std::filesystem::exists(dir + "/node_modules/@medplum/core")) {
     if (ci) FAIL() << "FHIR validators missing under CI: scripts/setup.sh installs them";
     GTEST_SKIP() << "FHIR validators not installed in " << dir << " (run scripts/setup.sh)";
@@ -30,10 +31,12 @@ TEST(FhirValidation, ExportedBundleHasNoErrorsFromTheR4SchemaOrValidateResource)
   std::ofstream(file) << bundle;
   const std::string log = file.string() + ".log";
   const std::string cmd = "node " + dir + "/validate.mjs " + file.string() + " > " + log + " 2>&1";
-  const int status = std::system(cmd.c_str());
+  const int status = std::system(cmd.c_str());  // NOLINT(concurrency-mt-unsafe): one thread
   std::ifstream in(log);
   const std::string output((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (!std::getenv("SKINTRACK_KEEP_FHIR")) std::filesystem::remove(file);
+  if (!std::getenv("SKINTRACK_KEEP_FHIR")) {  // NOLINT(concurrency-mt-unsafe): one thread
+    std::filesystem::remove(file);
+  }
   std::filesystem::remove(log);
   ASSERT_TRUE(WIFEXITED(status)) << output;
   if (WEXITSTATUS(status) == 77 && !ci) GTEST_SKIP() << output;

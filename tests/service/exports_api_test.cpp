@@ -22,14 +22,14 @@ using report::testing::kKey;
 class ExportsApi : public ::testing::Test {
  protected:
   // The cohort is processed once (seconds); each test adds its own tokens and counts its audits.
-  static void SetUpTestSuite() { shared_ = report::testing::CohortStore().release(); }
+  static void SetUpTestSuite() { shared_store = report::testing::CohortStore().release(); }
   static void TearDownTestSuite() {
-    delete shared_;
-    shared_ = nullptr;
+    delete shared_store;
+    shared_store = nullptr;
   }
 
   void SetUp() override {
-    store_ = shared_;
+    store_ = shared_store;
     data_dir_ = std::filesystem::temp_directory_path() /
                 ("skintrack-exports-api-" + std::to_string(::getpid()));
     std::filesystem::create_directories(data_dir_);
@@ -69,7 +69,7 @@ class ExportsApi : public ::testing::Test {
     return n;
   }
 
-  static storage::Store* shared_;
+  static storage::Store* shared_store;
   storage::Store* store_ = nullptr;
   int audits_before_ = 0;
   std::filesystem::path data_dir_;
@@ -79,7 +79,7 @@ class ExportsApi : public ::testing::Test {
   std::map<std::string, std::string> tokens_;
 };
 
-storage::Store* ExportsApi::shared_ = nullptr;
+storage::Store* ExportsApi::shared_store = nullptr;
 
 TEST_F(ExportsApi, ReadersGetTheCliExportsPseudonymisedWithTheStudyId) {
   const report::CohortExportOptions options{kKey, "ST-API"};
