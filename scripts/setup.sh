@@ -47,19 +47,22 @@ for p in "${PACKAGES[@]}"; do
   fi
 done
 
-# npm packages for the browser test, pinned by tests/dashboard/package-lock.json; `npm ci` only
+# npm packages of the tests, pinned by each folder's package-lock.json (tests/dashboard:
+# playwright-core for the browser test; tests/report/fhir: the FHIR R4 validators); `npm ci` only
 # when the installed tree does not match the lock file.
 install_npm_packages() {
-  local dir
-  dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/dashboard"
-  if [[ -f "$dir/node_modules/.package-lock.json" ]] &&
-     cmp -s <(sed -n '/"node_modules\//,$p' "$dir/package-lock.json") \
-            <(sed -n '/"node_modules\//,$p' "$dir/node_modules/.package-lock.json"); then
-    echo "setup: npm packages for the dashboard test present"
-    return
-  fi
-  echo "setup: npm ci in tests/dashboard (playwright-core for the browser test)"
-  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  local root dir
+  root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+  for dir in "$root/tests/dashboard" "$root/tests/report/fhir"; do
+    if [[ -f "$dir/node_modules/.package-lock.json" ]] &&
+       cmp -s <(sed -n '/"node_modules\//,$p' "$dir/package-lock.json") \
+              <(sed -n '/"node_modules\//,$p' "$dir/node_modules/.package-lock.json"); then
+      echo "setup: npm packages present in ${dir#"$root"/}"
+      continue
+    fi
+    echo "setup: npm ci in ${dir#"$root"/}"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  done
 }
 
 if [[ ${#missing[@]} -eq 0 ]]; then

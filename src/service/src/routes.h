@@ -60,4 +60,10 @@ HttpResponse PostConsensus(ApiContext& ctx, const HttpRequest& req, const PathPa
 HttpResponse GetConsensus(ApiContext& ctx, const HttpRequest& req, const PathParams& params);
 HttpResponse GetAnnotationExport(ApiContext& ctx, const HttpRequest& req, const PathParams& params);
 
+// routes_exports.cpp: the cohort exports (pseudonymised, audited).
+HttpResponse GetCohortCsv(ApiContext& ctx, const HttpRequest& req, const PathParams& params);
+HttpResponse GetRsCsv(ApiContext& ctx, const HttpRequest& req, const PathParams& params);
+HttpResponse GetRsDefine(ApiContext& ctx, const HttpRequest& req, const PathParams& params);
+HttpResponse GetFhirExport(ApiContext& ctx, const HttpRequest& req, const PathParams& params);
+
 }  // namespace skintrack::service

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "skintrack/core/body_site_snomed.h"
+
 namespace skintrack::dicom {
 
 struct Photo {
@@ -39,15 +41,10 @@ struct WrittenInstance {
   bool encapsulated = false;  // the JPEG bytes as stored, not decoded pixels
 };
 
-// The SNOMED CT code of a site's anatomic region, with its laterality or other modifier when the
-// site has one ("" otherwise).
-struct Anatomy {
-  std::string code, meaning;
-  std::string modifier_code, modifier_meaning;
-  std::string laterality;  // "L", "R" or "" (unpaired)
-};
+// The SNOMED CT code of a site's anatomic region (the table lives in core, shared with FHIR).
+using Anatomy = skintrack::BodySiteAnatomy;
 // Every catalogue site has one (a test checks); Error(kNotFound) for a site outside it.
-Anatomy SiteAnatomy(const std::string& site);
+inline Anatomy SiteAnatomy(const std::string& site) { return SnomedSiteAnatomy(site); }
 
 // "2.25.<decimal>" from SHA-256 of the parts (a name-based UUID, RFC 9562 version 8).
 std::string DerivedUid(const std::string& secret, const std::string& kind, const std::string& key);
