@@ -64,6 +64,7 @@ void AddApiRoutes(Router& router, ApiContext& ctx) {
       {"GET", "/v1/exports/rs.csv", GetRsCsv, readers, kJson},
       {"GET", "/v1/exports/rs-define.json", GetRsDefine, readers, kJson},
       {"GET", "/v1/exports/fhir", GetFhirExport, readers, kJson},
+      {"GET", "/v1/annotations/agreement", GetAnnotationAgreement, staff, kJson},
   };
   for (const Route& r : routes) {
     Gate gate;

@@ -59,6 +59,8 @@ HttpResponse GetAssignments(ApiContext& ctx, const HttpRequest& req, const PathP
 HttpResponse PostConsensus(ApiContext& ctx, const HttpRequest& req, const PathParams& params);
 HttpResponse GetConsensus(ApiContext& ctx, const HttpRequest& req, const PathParams& params);
 HttpResponse GetAnnotationExport(ApiContext& ctx, const HttpRequest& req, const PathParams& params);
+HttpResponse GetAnnotationAgreement(ApiContext& ctx, const HttpRequest& req,
+                                    const PathParams& params);
 
 // routes_exports.cpp: the cohort exports (pseudonymised, audited).
 HttpResponse GetCohortCsv(ApiContext& ctx, const HttpRequest& req, const PathParams& params);
