@@ -45,8 +45,8 @@ TEST(AnnotationAgreementCliTest, JsonIsTheDatasetAgreement) {
   EXPECT_EQ(j["labels"]["erythema"]["units"], 2);
   EXPECT_EQ(j["labels"]["erythema"]["ratings"], 6);
   // token:a2 gave 3 where the others gave 2, then agreed: (0 + 1) / 2.
-  EXPECT_DOUBLE_EQ(j["labels"]["erythema"]["per_annotator"][2]["agreement_with_others"].get<double>(),
-                   0.5);
+  EXPECT_DOUBLE_EQ(
+      j["labels"]["erythema"]["per_annotator"][2]["agreement_with_others"].get<double>(), 0.5);
 }
 
 TEST(AnnotationAgreementCliTest, TextAndRefusals) {

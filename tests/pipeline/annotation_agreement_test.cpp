@@ -1,6 +1,8 @@
 // Agreement of labels: the per-capture figures stored with a consensus, and the dataset's
 // Krippendorff's alpha per label against the published example (Krippendorff 2011, 4 observers,
 // 12 units, missing data: nominal 0.743, ordinal 0.815) arranged as annotations in a store.
+#include "skintrack/pipeline/annotation_agreement.h"
+
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -8,7 +10,6 @@
 
 #include "annotation_fixture.h"
 #include "phantom_store.h"
-#include "skintrack/pipeline/annotation_agreement.h"
 #include "skintrack/pipeline/annotations.h"
 #include "skintrack/pipeline/results.h"
 
@@ -52,7 +53,8 @@ class LabelAgreementTest : public ::testing::Test {
       captures_.push_back(testing::StoreCapture(*store_, "P1", {24, 16}, u));
       for (int o = 0; o < 4; ++o) {
         // A missing rating: the observer did not annotate the capture.
-        if (kExample[o][u] != 0) testing::Submit(*store_, captures_[u], Author(o), Rated(kExample[o][u]));
+        if (kExample[o][u] != 0)
+          testing::Submit(*store_, captures_[u], Author(o), Rated(kExample[o][u]));
       }
     }
   }

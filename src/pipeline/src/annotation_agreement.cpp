@@ -17,7 +17,8 @@ class Coder {
  public:
   double Code(const json& value) {
     if (value.is_number()) return value.get<double>();
-    return static_cast<double>(codes_.emplace(value.get<std::string>(), codes_.size()).first->second);
+    return static_cast<double>(
+        codes_.emplace(value.get<std::string>(), codes_.size()).first->second);
   }
 
  private:
@@ -58,8 +59,8 @@ Collected CollectLabels(storage::Store& store, const DatasetAgreementOptions& op
       }
       if (counted) ++capture_count;
       for (const storage::Result& r : repo.LatestResults(id)) {
-        if (r.kind == storage::ResultKind::kMeasurement &&
-            r.name == result::kAnnotationAgreement && r.value) {
+        if (r.kind == storage::ResultKind::kMeasurement && r.name == result::kAnnotationAgreement &&
+            r.value) {
           dice.push_back(*r.value);
         }
       }

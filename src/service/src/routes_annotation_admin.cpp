@@ -158,8 +158,8 @@ HttpResponse GetAnnotationAgreement(ApiContext& ctx, const HttpRequest& req, con
   Authorize(ctx, req, {Role::kAdmin, Role::kClinician});
   pipeline::DatasetAgreementOptions options;
   options.condition = OptionalCondition(req);
-  return JsonResponse(200, pipeline::DatasetAgreementJson(
-                               pipeline::ComputeDatasetAgreement(ctx.store, options)));
+  return JsonResponse(
+      200, pipeline::DatasetAgreementJson(pipeline::ComputeDatasetAgreement(ctx.store, options)));
 }
 
 }  // namespace skintrack::service

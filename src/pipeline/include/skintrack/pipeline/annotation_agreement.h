@@ -29,9 +29,9 @@ enum class LabelField {
   kImageQuality
 };
 inline constexpr LabelField kAllLabelFields[] = {
-    LabelField::kDiagnosis,    LabelField::kSubtype,     LabelField::kErythema,
-    LabelField::kInduration,   LabelField::kDesquamation, LabelField::kFitzpatrick,
-    LabelField::kMonk,         LabelField::kImageQuality};
+    LabelField::kDiagnosis,  LabelField::kSubtype,      LabelField::kErythema,
+    LabelField::kInduration, LabelField::kDesquamation, LabelField::kFitzpatrick,
+    LabelField::kMonk,       LabelField::kImageQuality};
 
 // "diagnosis", "subtype", "erythema", ... as in the annotation document's labels.
 const char* LabelFieldName(LabelField f) noexcept;
