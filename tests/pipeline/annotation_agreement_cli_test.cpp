@@ -18,7 +18,7 @@ using skintrack::testing::TempDir;
 
 // Three annotators grade erythema on two captures: 2, 2, 3 and 1, 1, 1.
 std::string AnnotatedDataDir(const TempDir& tmp) {
-  const std::string dir = (tmp.path() / "data").string();
+  std::string dir = (tmp.path() / "data").string();
   auto store = storage::Store::OpenDataDir(dir);
   testing::AddPatient(*store, "P001");
   const int grades[2][3] = {{2, 2, 3}, {1, 1, 1}};
