@@ -3,6 +3,7 @@
 // lock on its row, so expected_version is checked against the latest committed version.
 #include <nlohmann/json.hpp>
 
+#include "annotation_rules.h"
 #include "pg_repository.h"
 #include "skintrack/storage/sha256.h"
 
@@ -41,24 +42,6 @@ AnnotationVersion ReadVersion(const PgResult& r, int row) {
 
 Assignment ReadAssignment(const PgResult& r, int row) {
   return Assignment{r.Int(row, 0), r.Text(row, 1), r.Text(row, 2), r.Int(row, 3)};
-}
-
-const char* AuditAction(AnnotationState state) {
-  switch (state) {
-    case AnnotationState::kDraft:
-      return "annotation.save";
-    case AnnotationState::kSubmitted:
-      return "annotation.submit";
-    case AnnotationState::kReviewed:
-      return "annotation.review";
-  }
-  return "annotation.save";
-}
-
-void CheckLimit(int limit, const char* what) {
-  if (limit < 1 || limit > 10000) {
-    throw Error(ErrorCode::kInvalidArgument, std::string(what) + " limit must be 1..10000");
-  }
 }
 
 struct AnnotationHead {
@@ -149,7 +132,8 @@ AnnotationVersion PgRepository::AppendAnnotationVersion(const NewAnnotationVersi
                               {"version", number},
                               {"state", annotation::AnnotationStateName(version.state)}};
     if (version.decision) details["decision"] = annotation::ReviewDecisionName(*version.decision);
-    Audit(c, actor, AuditAction(version.state), "annotation:" + std::to_string(annotation_id),
+    Audit(c, actor, AnnotationAuditAction(version.state),
+          "annotation:" + std::to_string(annotation_id),
           head ? "annotation_version:" + std::to_string(head->version_id) : "",
           "annotation_version:" + std::to_string(id), details.dump());
   });
@@ -211,7 +195,7 @@ std::optional<AnnotationVersion> PgRepository::FindAnnotationVersion(std::int64_
 
 std::vector<std::int64_t> PgRepository::AnnotatedCaptures(std::int64_t after_capture_id,
                                                           int limit) {
-  CheckLimit(limit, "annotated captures");
+  CheckListLimit(limit, "annotated captures");
   std::vector<std::int64_t> out;
   Read([&](PgConnection& c) {
     out.clear();
@@ -273,7 +257,7 @@ std::vector<Assignment> PgRepository::ListAssignments(std::optional<std::int64_t
 
 std::vector<std::int64_t> PgRepository::AnnotationQueue(const std::string& annotator, int limit) {
   ValidateActor(annotator);
-  CheckLimit(limit, "annotation queue");
+  CheckListLimit(limit, "annotation queue");
   std::vector<std::int64_t> out;
   Read([&](PgConnection& c) {
     out.clear();

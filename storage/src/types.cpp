@@ -4,6 +4,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "annotation_rules.h"
 #include "skintrack/core/error.h"
 #include "skintrack/storage/repository.h"
 #include "skintrack/storage/sha256.h"
@@ -240,6 +241,24 @@ void RepositoryOptions::Check() const {
   }
   if (!database.empty() && !IsPostgresUrl(database)) {
     Invalid("database must be empty (the data directory's SQLite file) or postgresql://...");
+  }
+}
+
+const char* AnnotationAuditAction(annotation::AnnotationState state) noexcept {
+  switch (state) {
+    case annotation::AnnotationState::kDraft:
+      return "annotation.save";
+    case annotation::AnnotationState::kSubmitted:
+      return "annotation.submit";
+    case annotation::AnnotationState::kReviewed:
+      return "annotation.review";
+  }
+  return "annotation.save";
+}
+
+void CheckListLimit(int limit, const char* what) {
+  if (limit < 1 || limit > 10000) {
+    throw Error(ErrorCode::kInvalidArgument, std::string(what) + " limit must be 1..10000");
   }
 }
 
