@@ -138,8 +138,8 @@ int Push(Args& args, std::ostream& out) {
       const dicom::Photo photo = PhotoOf(*store, key, c);
       files.push_back(dicom::WritePhoto(photo, (tmp / (std::to_string(c.id) + ".dcm")).string()));
       if (const auto masks = StoredMasks(*store, c)) {
-        files.push_back(
-            WriteSegmentationOf(photo, *masks, (tmp / (std::to_string(c.id) + "-seg.dcm")).string()));
+        files.push_back(WriteSegmentationOf(photo, *masks,
+                                            (tmp / (std::to_string(c.id) + "-seg.dcm")).string()));
         ++segmentations;
       }
     }
@@ -150,12 +150,10 @@ int Push(Args& args, std::ostream& out) {
   }
   fs::remove_all(tmp);
   Audit(*store, "dicom.push", capture ? "capture:" + *capture : "patient:" + *patient,
-        "{\"instances\":" + std::to_string(files.size()) +
-            ",\"segmentations\":" + std::to_string(segmentations) + ",\"called_ae\":\"" +
-            target.called_ae + "\"}");
-  out << "stored " << files.size() << " instance(s) (" << segmentations
-      << " segmentation(s)) at " << target.called_ae << " (" << target.host << ":" << target.port
-      << ")\n";
+        "{\"instances\":" + std::to_string(files.size()) + ",\"segmentations\":" +
+            std::to_string(segmentations) + ",\"called_ae\":\"" + target.called_ae + "\"}");
+  out << "stored " << files.size() << " instance(s) (" << segmentations << " segmentation(s)) at "
+      << target.called_ae << " (" << target.host << ":" << target.port << ")\n";
   return 0;
 }
 
@@ -191,21 +189,21 @@ int ExportCaptureDicom(const std::string& dir, long long capture_id, const std::
   return 0;
 }
 
-int ExportCaptureSegmentation(const std::string& dir, long long capture_id,
-                              const std::string& path, std::ostream& out) {
+int ExportCaptureSegmentation(const std::string& dir, long long capture_id, const std::string& path,
+                              std::ostream& out) {
   auto store = storage::Store::OpenDataDir(dir);
   const pipeline::PseudonymKey key = pipeline::LoadOrCreatePseudonymKey(dir);
   const storage::Capture c = RequireCapture(*store, capture_id);
   const auto masks = StoredMasks(*store, c);
   if (!masks) {
-    throw Error(ErrorCode::kNotFound,
-                "capture " + std::to_string(c.id) + " has no stored lesion mask (not processed yet?)");
+    throw Error(ErrorCode::kNotFound, "capture " + std::to_string(c.id) +
+                                          " has no stored lesion mask (not processed yet?)");
   }
   const dicom::WrittenInstance w = WriteSegmentationOf(PhotoOf(*store, key, c), *masks, path);
   Audit(*store, "dicom.export", "capture:" + std::to_string(c.id),
         "{\"sop_instance_uid\":\"" + w.sop_instance_uid + "\",\"segmentation\":true}");
-  out << "wrote " << path << " (segmentation: lesion" << (masks->skin ? " and skin" : "")
-      << ", " << (masks->lesion.manual ? "MANUAL" : "AUTOMATIC") << " lesion, SOP instance "
+  out << "wrote " << path << " (segmentation: lesion" << (masks->skin ? " and skin" : "") << ", "
+      << (masks->lesion.manual ? "MANUAL" : "AUTOMATIC") << " lesion, SOP instance "
       << w.sop_instance_uid << ")\n";
   return 0;
 }

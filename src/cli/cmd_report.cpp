@@ -90,8 +90,9 @@ int RunExport(Args& args, std::ostream& out) {
   const auto study_id = args.Get("study-id");
   args.CheckNoneLeft();
   if (format != "csv" && format != "rs" && format != "rs-define" && format != "fhir") {
-    throw Error(ErrorCode::kInvalidArgument,
-                "--format must be csv, rs, rs-define, fhir, dicom or dicom-seg, got '" + format + "'");
+    throw Error(
+        ErrorCode::kInvalidArgument,
+        "--format must be csv, rs, rs-define, fhir, dicom or dicom-seg, got '" + format + "'");
   }
   report::CohortExportOptions options;
   options.study_id = study_id ? *study_id : report::LoadStudyId(dir);

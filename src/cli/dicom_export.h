@@ -19,8 +19,8 @@ int ExportCaptureDicom(const std::string& dir, long long capture_id, const std::
 // Writes the stored masks of capture `capture_id` as a DICOM Segmentation of its photo at `path`,
 // audits it and prints one line on `out`. Throws Error(kNotFound) for an unknown capture or one
 // without a stored lesion mask (nothing written).
-int ExportCaptureSegmentation(const std::string& dir, long long capture_id,
-                              const std::string& path, std::ostream& out);
+int ExportCaptureSegmentation(const std::string& dir, long long capture_id, const std::string& path,
+                              std::ostream& out);
 
 // The capture's latest lesion mask result (any source) and latest skin mask, nullopt without a
 // lesion mask (cmd_dicom_masks.cpp).

@@ -15,10 +15,9 @@
 namespace skintrack::testing {
 
 struct TempDcm {
-  std::filesystem::path path =
-      std::filesystem::temp_directory_path() /
-      ("skintrack-dicom-" + std::to_string(::getpid()) + "-" +
-       std::to_string(reinterpret_cast<std::uintptr_t>(this)) + ".dcm");
+  std::filesystem::path path = std::filesystem::temp_directory_path() /
+                               ("skintrack-dicom-" + std::to_string(::getpid()) + "-" +
+                                std::to_string(reinterpret_cast<std::uintptr_t>(this)) + ".dcm");
   ~TempDcm() { std::filesystem::remove(path); }
 };
 

@@ -141,7 +141,7 @@ TEST(DicomSegTest, FramesAreTheMaskBitsAndReferencesThePhoto) {
   EXPECT_EQ(Attr(ds, DCM_PatientID), p.subject_id);
   EXPECT_EQ(Attr(ds, DCM_PatientIdentityRemoved), "YES");
   EXPECT_EQ(Attr(ds, DCM_StudyInstanceUID), photo.study_instance_uid);
-  EXPECT_EQ(Attr(ds, DCM_FrameOfReferenceUID), "");  // the photo has none either
+  EXPECT_EQ(Attr(ds, DCM_FrameOfReferenceUID), "");      // the photo has none either
   EXPECT_EQ(Attr(ds, DCM_LossyImageCompression), "01");  // derived from a JPEG
   DcmItem* series = Item(ds, DCM_ReferencedSeriesSequence);
   ASSERT_NE(series, nullptr);
@@ -164,8 +164,7 @@ TEST(DicomSegTest, FramesAreTheMaskBitsAndReferencesThePhoto) {
   ASSERT_NE(skin, nullptr);
   EXPECT_EQ(Attr(*lesion, DCM_SegmentAlgorithmType), "AUTOMATIC");
   EXPECT_EQ(Attr(*lesion, DCM_SegmentAlgorithmName), "skintrack classical 1.0.0");
-  EXPECT_EQ(Attr(*Item(*lesion, DCM_SegmentedPropertyTypeCodeSequence), DCM_CodeValue),
-            "9014002");
+  EXPECT_EQ(Attr(*Item(*lesion, DCM_SegmentedPropertyTypeCodeSequence), DCM_CodeValue), "9014002");
   EXPECT_EQ(Attr(*Item(*lesion, DCM_SegmentedPropertyCategoryCodeSequence), DCM_CodeValue),
             "49755003");
   EXPECT_EQ(Attr(*Item(*skin, DCM_SegmentedPropertyTypeCodeSequence), DCM_CodeValue), "39937001");
@@ -196,8 +195,7 @@ TEST(DicomSegTest, FramesThatDoNotEndOnAByteArePackedWithoutPadding) {
   ASSERT_NE(lesion, nullptr);
   EXPECT_EQ(Attr(*lesion, DCM_SegmentAlgorithmType), "MANUAL");  // a clinician's mask
   EXPECT_EQ(Attr(*lesion, DCM_SegmentAlgorithmName), "");
-  EXPECT_EQ(Attr(*Item(*lesion, DCM_SegmentedPropertyTypeCodeSequence), DCM_CodeValue),
-            "56727007");
+  EXPECT_EQ(Attr(*Item(*lesion, DCM_SegmentedPropertyTypeCodeSequence), DCM_CodeValue), "56727007");
   if (const auto report = testing::Dciodvfy(seg_file.path)) {
     EXPECT_EQ(report->errors, "") << "dciodvfy";
   }

@@ -76,8 +76,9 @@ void StoreToPacs(const std::vector<WrittenInstance>& files, const PacsTarget& ta
     if (id == 0) {
       scu.releaseAssociation();
       throw Error(ErrorCode::kIo, "the PACS accepted no presentation context for " +
-                                      f.sop_class_uid + " in " + f.transfer_syntax_uid + " (" + std::to_string(stored) +
-                                      " of " + std::to_string(files.size()) + " stored)");
+                                      f.sop_class_uid + " in " + f.transfer_syntax_uid + " (" +
+                                      std::to_string(stored) + " of " +
+                                      std::to_string(files.size()) + " stored)");
     }
     Uint16 status = 0;
     const OFCondition sent = scu.sendSTORERequest(id, f.path.c_str(), nullptr, status);

@@ -49,8 +49,8 @@ std::vector<Uint8> MaskBits(const MaskLayer& m, const cv::Size& photo, const std
   if (mask.size() != photo) {
     throw Error(ErrorCode::kInvalidArgument,
                 "the " + what + " mask is " + std::to_string(mask.cols) + "x" +
-                    std::to_string(mask.rows) + ", the photo " + std::to_string(photo.width) +
-                    "x" + std::to_string(photo.height));
+                    std::to_string(mask.rows) + ", the photo " + std::to_string(photo.width) + "x" +
+                    std::to_string(photo.height));
   }
   std::vector<Uint8> bits(mask.total());
   for (int y = 0; y < mask.rows; ++y) {
@@ -168,22 +168,28 @@ std::unique_ptr<DcmSegmentation> BuildSegmentation(const Photo& p, const Segment
   return seg;
 }
 
+// Hands `segment` to the segmentation (which deletes its segments) once it is accepted.
+Uint16 AddSegment(DcmSegmentation& seg, std::unique_ptr<DcmSegment> segment,
+                  const std::string& what) {
+  Uint16 number = 0;
+  Check(seg.addSegment(segment.get(), number), what);
+  (void)segment.release();
+  return number;
+}
+
 // Adds the segments and their frames; returns the frames' bits, in frame order.
 std::vector<std::vector<Uint8>> AddSegments(DcmSegmentation& seg, const Photo& p,
                                             const SegmentationMasks& masks, const cv::Size& size) {
   std::vector<std::vector<Uint8>> frames;
   frames.push_back(MaskBits(masks.lesion, size, "lesion"));
   if (masks.skin) frames.push_back(MaskBits(*masks.skin, size, "skin"));
-  Uint16 number = 0;
-  auto segment = MakeSegment("Lesion", LesionCodes(p.condition), masks.lesion);
-  Check(seg.addSegment(segment.get(), number), "lesion segment");
-  segment.release();  // owned by the segmentation now
-  AddFrame(seg, number, frames[0]);
+  const Uint16 lesion = AddSegment(
+      seg, MakeSegment("Lesion", LesionCodes(p.condition), masks.lesion), "lesion segment");
+  AddFrame(seg, lesion, frames[0]);
   if (masks.skin) {
-    segment = MakeSegment("Skin", kSkinCodes, *masks.skin);
-    Check(seg.addSegment(segment.get(), number), "skin segment");
-    segment.release();
-    AddFrame(seg, number, frames[1]);
+    const Uint16 skin =
+        AddSegment(seg, MakeSegment("Skin", kSkinCodes, *masks.skin), "skin segment");
+    AddFrame(seg, skin, frames[1]);
   }
   return frames;
 }

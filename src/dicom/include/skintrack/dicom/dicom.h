@@ -58,12 +58,12 @@ WrittenInstance WritePhoto(const Photo& photo, const std::string& path);
 
 // One stored mask of a capture, for its DICOM Segmentation (docs/dicom.md).
 struct MaskLayer {
-  std::string png;             // 8-bit PNG, non-zero = inside, in the photo's shown (oriented) pixels
+  std::string png;  // 8-bit PNG, non-zero = inside, in the photo's shown (oriented) pixels
   std::int64_t result_id = 0;  // the stored result: the segmentation's UIDs are derived from it
   bool manual = false;         // drawn or settled by people (clinician, consensus): MANUAL
   std::string algorithm;       // the segmenter (SegmentAlgorithmName when not manual)
   std::string algorithm_version;
-  std::string description;     // free text: where the mask came from
+  std::string description;  // free text: where the mask came from
   std::int64_t created_at_ms = 0;
 };
 
