@@ -1,5 +1,6 @@
 // `skintrack dicom export|push`: captures as DICOM VL Photographic Images, written to files or
-// sent to a PACS with C-STORE (src/dicom). `skintrack export --format dicom` is the same export.
+// sent to a PACS with C-STORE (src/dicom), with their stored masks as DICOM Segmentations beside
+// them. `skintrack export --format dicom|dicom-seg` are the same exports.
 #include <unistd.h>
 
 #include <filesystem>
@@ -31,8 +32,10 @@ patient id and name, the body site as a SNOMED CT anatomic region with lateralit
 acquisition date-time from captured_at, the device. A baseline JPEG is encapsulated as stored
 (JPEG Baseline transfer syntax); PNG and other JPEGs are written as their exact RGB pixels. UIDs
 are derived from the data directory's pseudonym key and the capture, so a re-send is the same
-instance. `push` sends one capture or every capture of a patient over one C-STORE association.
-The data directory must not be held by a running server. Audited.
+instance. `push` sends one capture or every capture of a patient over one C-STORE association,
+each with its stored lesion (and skin) mask as a DICOM Segmentation (modality SEG) referencing
+the photo; `skintrack export --format dicom-seg` writes that object to a file. The data directory
+must not be held by a running server. Audited.
 )";
 
 struct Exported {
@@ -56,6 +59,17 @@ dicom::Photo PhotoOf(storage::Store& store, const pipeline::PseudonymKey& key,
   // A keyed hash of a fixed label: secret as long as the key is, and stable for the directory.
   p.uid_secret = pipeline::SubjectId(key, "dicom-uid-root");
   return p;
+}
+
+// The segmentation of one capture; a mask that does not fit the photo names the capture.
+dicom::WrittenInstance WriteSegmentationOf(const dicom::Photo& photo,
+                                           const dicom::SegmentationMasks& masks,
+                                           const std::string& path) {
+  try {
+    return dicom::WriteSegmentation(photo, masks, path);
+  } catch (const Error& e) {
+    throw Error(e.code(), "capture " + std::to_string(photo.capture_id) + ": " + e.what());
+  }
 }
 
 storage::Capture RequireCapture(storage::Store& store, long long id) {
@@ -118,10 +132,16 @@ int Push(Args& args, std::ostream& out) {
       fs::temp_directory_path() / ("skintrack-dicom-" + std::to_string(::getpid()));
   fs::create_directories(tmp);
   std::vector<dicom::WrittenInstance> files;
+  size_t segmentations = 0;
   try {
     for (const storage::Capture& c : captures) {
-      files.push_back(dicom::WritePhoto(PhotoOf(*store, key, c),
-                                        (tmp / (std::to_string(c.id) + ".dcm")).string()));
+      const dicom::Photo photo = PhotoOf(*store, key, c);
+      files.push_back(dicom::WritePhoto(photo, (tmp / (std::to_string(c.id) + ".dcm")).string()));
+      if (const auto masks = StoredMasks(*store, c)) {
+        files.push_back(WriteSegmentationOf(photo, *masks,
+                                            (tmp / (std::to_string(c.id) + "-seg.dcm")).string()));
+        ++segmentations;
+      }
     }
     dicom::StoreToPacs(files, target);
   } catch (...) {
@@ -130,10 +150,10 @@ int Push(Args& args, std::ostream& out) {
   }
   fs::remove_all(tmp);
   Audit(*store, "dicom.push", capture ? "capture:" + *capture : "patient:" + *patient,
-        "{\"instances\":" + std::to_string(files.size()) + ",\"called_ae\":\"" + target.called_ae +
-            "\"}");
-  out << "stored " << files.size() << " instance(s) at " << target.called_ae << " (" << target.host
-      << ":" << target.port << ")\n";
+        "{\"instances\":" + std::to_string(files.size()) + ",\"segmentations\":" +
+            std::to_string(segmentations) + ",\"called_ae\":\"" + target.called_ae + "\"}");
+  out << "stored " << files.size() << " instance(s) (" << segmentations << " segmentation(s)) at "
+      << target.called_ae << " (" << target.host << ":" << target.port << ")\n";
   return 0;
 }
 
@@ -166,6 +186,25 @@ int ExportCaptureDicom(const std::string& dir, long long capture_id, const std::
         "{\"sop_instance_uid\":\"" + w.sop_instance_uid + "\"}");
   out << "wrote " << path << " (" << (w.encapsulated ? "JPEG as stored" : "RGB pixels")
       << ", SOP instance " << w.sop_instance_uid << ")\n";
+  return 0;
+}
+
+int ExportCaptureSegmentation(const std::string& dir, long long capture_id, const std::string& path,
+                              std::ostream& out) {
+  auto store = storage::Store::OpenDataDir(dir);
+  const pipeline::PseudonymKey key = pipeline::LoadOrCreatePseudonymKey(dir);
+  const storage::Capture c = RequireCapture(*store, capture_id);
+  const auto masks = StoredMasks(*store, c);
+  if (!masks) {
+    throw Error(ErrorCode::kNotFound, "capture " + std::to_string(c.id) +
+                                          " has no stored lesion mask (not processed yet?)");
+  }
+  const dicom::WrittenInstance w = WriteSegmentationOf(PhotoOf(*store, key, c), *masks, path);
+  Audit(*store, "dicom.export", "capture:" + std::to_string(c.id),
+        "{\"sop_instance_uid\":\"" + w.sop_instance_uid + "\",\"segmentation\":true}");
+  out << "wrote " << path << " (segmentation: lesion" << (masks->skin ? " and skin" : "") << ", "
+      << (masks->lesion.manual ? "MANUAL" : "AUTOMATIC") << " lesion, SOP instance "
+      << w.sop_instance_uid << ")\n";
   return 0;
 }
 

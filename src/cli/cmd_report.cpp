@@ -55,7 +55,7 @@ int RunReport(Args& args, std::ostream& out) {
 constexpr char kExportUsage[] =
     R"(usage: skintrack export --data-dir DIR --format csv|rs|rs-define|fhir [--study-id ID]
                         [--out FILE]
-       skintrack export --data-dir DIR --format dicom --capture ID --out FILE.dcm
+       skintrack export --data-dir DIR --format dicom|dicom-seg --capture ID --out FILE.dcm
 
 Cohort export with pseudonymised subject ids (S-...); see docs/exports.md. csv: one row per
 subject, condition and visit (STUDYID, VISITNUM, PASI with regional parts or T-/F-VASI, BSA %,
@@ -65,7 +65,7 @@ Device, Media and Observation resources (local code system urn:skintrack:fhir:co
 LOINC or SNOMED CT code for PASI or VASI; body sites in SNOMED CT). The study id is the data
 directory's (`skintrack study`) unless --study-id. Standard output unless --out. dicom: one
 capture as a VL Photographic Image for a PACS (see `skintrack dicom --help`, which also pushes
-to one). A running server serves the same exports (GET /v1/exports/...).
+to one); dicom-seg: its stored lesion (and skin) mask as a DICOM Segmentation of that photo. A running server serves the same exports (GET /v1/exports/...).
 )";
 
 std::string CohortExport(storage::Store& store, const std::string& format,
@@ -79,18 +79,20 @@ std::string CohortExport(storage::Store& store, const std::string& format,
 int RunExport(Args& args, std::ostream& out) {
   const std::string dir = args.Require("data-dir");
   const std::string format = args.Require("format");
-  if (format == "dicom") {  // one capture's photo for a PACS (cmd_dicom.cpp)
+  if (format == "dicom" || format == "dicom-seg") {  // one capture for a PACS (cmd_dicom.cpp)
     const long long capture = ParseInt(args.Require("capture"), "--capture");
     const std::string out_path = args.Require("out");
     args.CheckNoneLeft();
+    if (format == "dicom-seg") return ExportCaptureSegmentation(dir, capture, out_path, out);
     return ExportCaptureDicom(dir, capture, out_path, out);
   }
   const auto path = args.Get("out");
   const auto study_id = args.Get("study-id");
   args.CheckNoneLeft();
   if (format != "csv" && format != "rs" && format != "rs-define" && format != "fhir") {
-    throw Error(ErrorCode::kInvalidArgument,
-                "--format must be csv, rs, rs-define, fhir or dicom, got '" + format + "'");
+    throw Error(
+        ErrorCode::kInvalidArgument,
+        "--format must be csv, rs, rs-define, fhir, dicom or dicom-seg, got '" + format + "'");
   }
   report::CohortExportOptions options;
   options.study_id = study_id ? *study_id : report::LoadStudyId(dir);

@@ -16,6 +16,7 @@
 #include "dcmtk/dcmdata/dcpixel.h"
 #include "dcmtk/dcmdata/dcpixseq.h"
 #include "dcmtk/dcmdata/dcpxitem.h"
+#include "dicom_check.h"
 #include "dicom_photo.h"
 #include "skintrack/core/body_sites.h"
 #include "skintrack/core/error.h"
@@ -26,12 +27,7 @@ namespace {
 namespace fs = std::filesystem;
 using testing::TestPhoto;
 
-struct TempFile {
-  fs::path path =
-      fs::temp_directory_path() / ("skintrack-dicom-" + std::to_string(::getpid()) + "-" +
-                                   std::to_string(reinterpret_cast<std::uintptr_t>(this)) + ".dcm");
-  ~TempFile() { fs::remove(path); }
-};
+using TempFile = testing::TempDcm;
 
 std::string Attr(DcmDataset& ds, const DcmTagKey& tag) {
   OFString v;
@@ -49,16 +45,9 @@ std::string Attr(DcmItem& item, const DcmTagKey& seq, const DcmTagKey& tag) {
 
 // The dciodvfy lines that report errors or warnings; nullopt when it is not installed.
 std::optional<std::string> DciodvfyErrors(const fs::path& file) {
-  if (!fs::exists("/usr/bin/dciodvfy")) return std::nullopt;
-  const std::string cmd = "/usr/bin/dciodvfy " + file.string() + " 2>&1";
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(cmd.c_str(), "r"), pclose);
-  std::string errors;
-  std::array<char, 512> line{};
-  while (fgets(line.data(), line.size(), pipe.get()) != nullptr) {
-    const std::string text = line.data();
-    if (text.rfind("Error", 0) == 0 || text.rfind("Warning", 0) == 0) errors += text;
-  }
-  return errors;
+  const auto report = testing::Dciodvfy(file);
+  if (!report) return std::nullopt;
+  return report->errors + report->warnings;
 }
 
 TEST(DicomTest, BaselineJpegIsEncapsulatedAsStored) {

@@ -1,7 +1,7 @@
 // C-STORE into a real Orthanc (Debian's `orthanc`, started here on loopback ports with a temporary
 // storage folder), then read back through Orthanc's REST API: the instances, their key attributes
-// and their frames byte for byte. Skips when Orthanc is not installed (scripts/setup.sh installs
-// it).
+// and their frames byte for byte, and a photo's Segmentation beside it. Skips when Orthanc is not
+// installed (scripts/setup.sh installs it).
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -14,6 +14,10 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "dcmtk/config/osconfig.h"
+#include "dcmtk/dcmdata/dcfilefo.h"
+#include "dcmtk/dcmseg/segdoc.h"
+#include "dcmtk/dcmseg/segutils.h"
 #include "dicom_photo.h"
 #include "skintrack/core/error.h"
 #include "skintrack/service/http_client.h"
@@ -133,6 +137,62 @@ TEST_F(OrthancTest, StoredCapturesReadBackWithTheirAttributesAndFrames) {
   // A re-send of the same capture is the same instance: Orthanc still holds two.
   StoreToPacs({wj}, Target());
   EXPECT_EQ(json::parse(Get("/instances").body).size(), 2U);
+}
+
+TEST_F(OrthancTest, ASegmentationTravelsBesideItsPhoto) {
+  const Photo jpeg = testing::TestPhoto("image/jpeg");
+  cv::Mat lesion(120, 160, CV_8U, cv::Scalar(0));
+  cv::circle(lesion, {60, 60}, 25, cv::Scalar(255), cv::FILLED);
+  SegmentationMasks masks;
+  masks.lesion.png = testing::Encoded(lesion, ".png");
+  masks.lesion.result_id = 7;
+  masks.lesion.manual = true;
+  masks.skin = masks.lesion;
+  masks.skin->png = testing::Encoded(255 - lesion, ".png");
+  masks.skin->result_id = 8;
+  masks.skin->manual = false;
+  masks.skin->algorithm = "classical";
+  const WrittenInstance photo = WritePhoto(jpeg, (dir_ / "photo.dcm").string());
+  const WrittenInstance seg = WriteSegmentation(jpeg, masks, (dir_ / "seg.dcm").string());
+  StoreToPacs({photo, seg}, Target());  // one association, two SOP classes
+
+  const json ids = json::parse(Get("/instances").body);
+  ASSERT_EQ(ids.size(), 2U);
+  std::string seg_id;
+  for (const auto& id : ids) {
+    const json tags =
+        json::parse(Get("/instances/" + id.get<std::string>() + "/simplified-tags").body);
+    if (tags["Modality"] == "SEG") seg_id = id.get<std::string>();
+  }
+  ASSERT_FALSE(seg_id.empty()) << "no instance of modality SEG";
+  const json tags = json::parse(Get("/instances/" + seg_id + "/simplified-tags").body);
+  EXPECT_EQ(tags["SOPInstanceUID"], seg.sop_instance_uid);
+  EXPECT_EQ(tags["SOPClassUID"], "1.2.840.10008.5.1.4.1.1.66.4");
+  EXPECT_EQ(tags["PatientID"], "S-8f3a2c19d0e4");
+  EXPECT_EQ(tags["StudyInstanceUID"], photo.study_instance_uid);  // the photo's study in Orthanc
+  EXPECT_EQ(tags["ReferencedSeriesSequence"][0]["SeriesInstanceUID"], photo.series_instance_uid);
+  EXPECT_EQ(tags["ReferencedSeriesSequence"][0]["ReferencedInstanceSequence"][0]
+                ["ReferencedSOPInstanceUID"],
+            photo.sop_instance_uid);
+  EXPECT_EQ(tags["SegmentSequence"].size(), 2U);
+  EXPECT_EQ(tags["SegmentSequence"][0]["SegmentAlgorithmType"], "MANUAL");
+  // Orthanc files both under one study of the patient.
+  const json studies = json::parse(Get("/studies").body);
+  EXPECT_EQ(studies.size(), 1U);
+
+  // The file Orthanc serves back decodes to the mask bits.
+  const std::string file = Get("/instances/" + seg_id + "/file").body;
+  std::ofstream(dir_ / "back.dcm", std::ios::binary) << file;
+  DcmSegmentation* loaded = nullptr;
+  ASSERT_TRUE(DcmSegmentation::loadFile((dir_ / "back.dcm").c_str(), loaded).good());
+  std::unique_ptr<DcmSegmentation> back(loaded);
+  ASSERT_EQ(back->getNumberOfFrames(), 2U);
+  DcmIODTypes::Frame* bits = DcmSegUtils::unpackBinaryFrame(back->getFrame(0), 120, 160);
+  ASSERT_NE(bits, nullptr);
+  cv::Mat frame(120, 160, CV_8U, bits->pixData);
+  cv::Mat expected = lesion / 255;
+  EXPECT_EQ(cv::countNonZero(frame != expected), 0);
+  delete bits;
 }
 
 TEST_F(OrthancTest, RefusalsAreNamed) {

@@ -59,7 +59,7 @@ void StoreToPacs(const std::vector<WrittenInstance>& files, const PacsTarget& ta
   scu.setDIMSEBlockingMode(DIMSE_NONBLOCKING);
   std::set<std::pair<std::string, std::string>> contexts;
   for (const WrittenInstance& f : files) {
-    contexts.emplace(UID_VLPhotographicImageStorage, f.transfer_syntax_uid);
+    contexts.emplace(f.sop_class_uid, f.transfer_syntax_uid);
   }
   for (const auto& [sop_class, syntax] : contexts) {
     OFList<OFString> syntaxes;
@@ -71,13 +71,14 @@ void StoreToPacs(const std::vector<WrittenInstance>& files, const PacsTarget& ta
                                         ":" + std::to_string(target.port));
   size_t stored = 0;
   for (const WrittenInstance& f : files) {
-    const T_ASC_PresentationContextID id = scu.findPresentationContextID(
-        UID_VLPhotographicImageStorage, f.transfer_syntax_uid.c_str());
+    const T_ASC_PresentationContextID id =
+        scu.findPresentationContextID(f.sop_class_uid.c_str(), f.transfer_syntax_uid.c_str());
     if (id == 0) {
       scu.releaseAssociation();
       throw Error(ErrorCode::kIo, "the PACS accepted no presentation context for " +
-                                      f.transfer_syntax_uid + " (" + std::to_string(stored) +
-                                      " of " + std::to_string(files.size()) + " stored)");
+                                      f.sop_class_uid + " in " + f.transfer_syntax_uid + " (" +
+                                      std::to_string(stored) + " of " +
+                                      std::to_string(files.size()) + " stored)");
     }
     Uint16 status = 0;
     const OFCondition sent = scu.sendSTORERequest(id, f.path.c_str(), nullptr, status);

@@ -25,8 +25,6 @@
 namespace skintrack::dicom {
 namespace {
 
-constexpr char kVlPhotographicImageStorage[] = "1.2.840.10008.5.1.4.1.1.77.1.4";
-
 unsigned Byte(const std::string& s, size_t at) { return static_cast<unsigned char>(s[at]); }
 
 // The frame header of a JPEG, when it can go into DICOM as it is: an 8-bit, 3-component
@@ -63,6 +61,8 @@ std::optional<JpegFrame> EncapsulatableJpeg(const std::string& b) {
   return std::nullopt;
 }
 
+}  // namespace
+
 std::string DicomDate(std::int64_t ms) {
   const std::time_t t = static_cast<std::time_t>(ms / 1000);
   std::tm tm{};
@@ -95,7 +95,7 @@ void PutCode(DcmItem& item, const std::string& code, const std::string& meaning)
 
 // What was done to the patient's identity: PS3.15's basic profile, with the full dates kept
 // (the time series is the point of skintrack).
-void PutDeidentification(DcmDataset& ds) {
+void PutDeidentification(DcmItem& ds) {
   Put(ds, DCM_DeidentificationMethod, "skintrack pseudonym (keyed hash); no name or birth date");
   const std::pair<const char*, const char*> methods[] = {
       {"113100", "Basic Application Confidentiality Profile"},
@@ -110,7 +110,7 @@ void PutDeidentification(DcmDataset& ds) {
   }
 }
 
-void PutAnatomy(DcmDataset& ds, const Anatomy& a) {
+void PutAnatomy(DcmItem& ds, const Anatomy& a) {
   DcmItem* region = nullptr;
   Check(ds.findOrCreateSequenceItem(DCM_AnatomicRegionSequence, region, 0), "anatomic region");
   PutCode(*region, a.code, a.meaning);
@@ -133,10 +133,8 @@ int SeriesNumber(const Photo& p) {
   return (p.condition == "vitiligo" ? 100 : 0) + index;
 }
 
-void PutIdentity(DcmDataset& ds, const Photo& p, const WrittenInstance& w) {
+void PutPatientAndStudy(DcmItem& ds, const Photo& p, const std::string& study_uid) {
   Put(ds, DCM_SpecificCharacterSet, "ISO_IR 192");
-  Put(ds, DCM_SOPClassUID, kVlPhotographicImageStorage);
-  Put(ds, DCM_SOPInstanceUID, w.sop_instance_uid);
   // The family-name component: a bare code reads as the retired "Last, First" form to checkers.
   Put(ds, DCM_PatientName, p.subject_id + "^");
   Put(ds, DCM_PatientID, p.subject_id);
@@ -144,13 +142,39 @@ void PutIdentity(DcmDataset& ds, const Photo& p, const WrittenInstance& w) {
   Put(ds, DCM_PatientSex, "");
   Put(ds, DCM_PatientIdentityRemoved, "YES");  // a pseudonymous subject id, no name
   PutDeidentification(ds);
-  Put(ds, DCM_StudyInstanceUID, w.study_instance_uid);
+  Put(ds, DCM_StudyInstanceUID, study_uid);
   Put(ds, DCM_StudyDate, DicomDate(p.captured_at_ms));
   Put(ds, DCM_StudyTime, DicomTime(p.captured_at_ms));
   Put(ds, DCM_StudyDescription, "skintrack " + p.condition + " monitoring");
   Put(ds, DCM_ReferringPhysicianName, "");
   Put(ds, DCM_StudyID, DicomDate(p.captured_at_ms));  // one study per subject and day
   Put(ds, DCM_AccessionNumber, "");
+}
+
+WrittenInstance PhotoUids(const Photo& p) {
+  const std::string day = DicomDate(p.captured_at_ms);
+  WrittenInstance w;
+  w.sop_class_uid = kVlPhotographicImageStorage;
+  w.study_instance_uid = DerivedUid(p.uid_secret, "study", p.subject_id + "/" + day);
+  w.series_instance_uid = DerivedUid(p.uid_secret, "series",
+                                     p.subject_id + "/" + day + "/" + p.site + "/" + p.condition);
+  w.sop_instance_uid = DerivedUid(p.uid_secret, "instance", std::to_string(p.capture_id));
+  return w;
+}
+
+cv::Size PhotoSize(const Photo& p) {
+  if (p.media_type == "image/jpeg" && p.orientation == 1) {
+    if (const auto frame = EncapsulatableJpeg(p.image_bytes)) return {frame->width, frame->height};
+  }
+  return DecodeOriented(p.image_bytes, p.orientation, cv::IMREAD_COLOR).size();
+}
+
+namespace {
+
+void PutIdentity(DcmDataset& ds, const Photo& p, const WrittenInstance& w) {
+  Put(ds, DCM_SOPClassUID, kVlPhotographicImageStorage);
+  Put(ds, DCM_SOPInstanceUID, w.sop_instance_uid);
+  PutPatientAndStudy(ds, p, w.study_instance_uid);
   Put(ds, DCM_Modality, "XC");  // external-camera photography
   Put(ds, DCM_SeriesInstanceUID, w.series_instance_uid);
   Put(ds, DCM_SeriesNumber, std::to_string(SeriesNumber(p)));
@@ -218,13 +242,8 @@ WrittenInstance WritePhoto(const Photo& p, const std::string& path) {
   CheckPhoto(p);
   QuietDcmtkLog();
   const Anatomy anatomy = SiteAnatomy(p.site);
-  const std::string day = DicomDate(p.captured_at_ms);
-  WrittenInstance w;
+  WrittenInstance w = PhotoUids(p);
   w.path = path;
-  w.study_instance_uid = DerivedUid(p.uid_secret, "study", p.subject_id + "/" + day);
-  w.series_instance_uid = DerivedUid(p.uid_secret, "series",
-                                     p.subject_id + "/" + day + "/" + p.site + "/" + p.condition);
-  w.sop_instance_uid = DerivedUid(p.uid_secret, "instance", std::to_string(p.capture_id));
   DcmFileFormat file;
   DcmDataset& ds = *file.getDataset();
   PutIdentity(ds, p, w);

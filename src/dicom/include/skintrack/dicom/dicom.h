@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,7 @@ struct Photo {
 
 struct WrittenInstance {
   std::string path;
+  std::string sop_class_uid;  // VL Photographic Image or Segmentation Storage
   std::string sop_instance_uid;
   std::string study_instance_uid;
   std::string series_instance_uid;
@@ -53,6 +55,31 @@ std::string DerivedUid(const std::string& secret, const std::string& kind, const
 // Throws Error(kInvalidArgument) for a bad photo (unknown site, empty subject, no image),
 // Error(kImageDecode) for bytes that do not decode, Error(kIo) when the file cannot be written.
 WrittenInstance WritePhoto(const Photo& photo, const std::string& path);
+
+// One stored mask of a capture, for its DICOM Segmentation (docs/dicom.md).
+struct MaskLayer {
+  std::string png;  // 8-bit PNG, non-zero = inside, in the photo's shown (oriented) pixels
+  std::int64_t result_id = 0;  // the stored result: the segmentation's UIDs are derived from it
+  bool manual = false;         // drawn or settled by people (clinician, consensus): MANUAL
+  std::string algorithm;       // the segmenter (SegmentAlgorithmName when not manual)
+  std::string algorithm_version;
+  std::string description;  // free text: where the mask came from
+  std::int64_t created_at_ms = 0;
+};
+
+struct SegmentationMasks {
+  MaskLayer lesion;
+  std::optional<MaskLayer> skin;  // a second segment when stored
+};
+
+// Writes the masks as a DICOM Segmentation (BINARY, one frame per segment) of the photo written
+// by WritePhoto(photo): same patient and study, no frame of reference (the photo has none), the
+// photo referenced as the derivation source. Its UIDs are derived from the capture and the mask
+// results, so a re-export of the same masks is the same object. Throws Error(kInvalidArgument)
+// for a bad photo or a mask whose size is not the photo's, Error(kImageDecode) for a mask or
+// photo that does not decode, Error(kIo) when the file cannot be written.
+WrittenInstance WriteSegmentation(const Photo& photo, const SegmentationMasks& masks,
+                                  const std::string& path);
 
 struct PacsTarget {
   std::string host = "127.0.0.1";
