@@ -37,6 +37,9 @@ options:
   --bind ADDR         address to listen on (default 127.0.0.1)
   --port N            TCP port, 0 = any free port (default 8080)
   --workers N         processing threads (default 1)
+  --lease-s S         seconds a claimed capture stays leased to its worker, renewed every third
+                      while it is processed (default 600); a dead node's capture is taken over
+                      by another node after at most this long
   --http-threads N    request handler threads (default 4)
   --max-body-mb N     upload (image) body limit in MiB (default 40)
   --max-json-body-kb N  body limit of every other route in KiB (default 1024)
@@ -62,6 +65,8 @@ int RunServe(Args& args, std::ostream& out) {
   o.server.bind = args.Get("bind").value_or(o.server.bind);
   o.server.port = static_cast<int>(args.GetInt("port", o.server.port, 0, 65535));
   o.pipeline.workers = static_cast<int>(args.GetInt("workers", 1, 0, 64));
+  o.pipeline.lease_ms =
+      static_cast<std::int64_t>(args.GetDouble("lease-s", 600, 1, 24 * 3600) * 1000);
   o.server.handler_threads = static_cast<int>(args.GetInt("http-threads", 4, 1, 256));
   o.server.max_body_bytes =
       static_cast<std::size_t>(args.GetInt("max-body-mb", 40, 1, 1024)) * 1024 * 1024;

@@ -165,7 +165,7 @@ IngestResult PgRepository::InsertCapture(const NewCapture& capture, const BlobRe
             .Add(blob.size)
             .Add(capture.width)
             .Add(capture.height)
-            .Add(now)
+            .Add(QueueNow(c))
             .Add(upload)
             .Add(capture.orientation));
     const std::int64_t id = inserted.Int(0, 0);
@@ -208,7 +208,7 @@ std::optional<WorkItem> PgRepository::ClaimWork(const std::string& worker, TimeM
   std::optional<WorkItem> out;
   Write([&](PgConnection& c) {
     out.reset();
-    const TimeMs now = Now();
+    const TimeMs now = QueueNow(c);
     for (;;) {
       std::int64_t id = 0;
       int attempts = 0;
@@ -263,7 +263,7 @@ CaptureStatus PgRepository::FailWork(std::int64_t capture_id, const std::string&
       c.Exec(
           "UPDATE captures SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL, "
           "next_attempt_at = $1, last_error = $2 WHERE id = $3",
-          Params().Add(Now() + delay).Add(message).Add(capture_id));
+          Params().Add(QueueNow(c) + delay).Add(message).Add(capture_id));
       status = CaptureStatus::kQueued;
     } else {
       c.Exec(kGiveUp, Params().Add(message).Add(capture_id));
@@ -287,8 +287,29 @@ void PgRepository::ReleaseWork(std::int64_t capture_id, const std::string& worke
         "UPDATE captures SET status = 'queued', attempts = GREATEST(attempts - 1, 0), "
         "lease_owner = NULL, lease_expires_at = NULL, next_attempt_at = $1, last_error = $2 "
         "WHERE id = $3",
-        Params().Add(Now() + delay_ms).Add(message).Add(capture_id));
+        Params().Add(QueueNow(c) + delay_ms).Add(message).Add(capture_id));
   });
+}
+
+TimeMs PgRepository::RenewLease(std::int64_t capture_id, const std::string& worker,
+                                TimeMs lease_ms) {
+  ValidateActor(worker);
+  if (lease_ms < 1 || lease_ms > TimeMs{24} * 3600 * 1000) {
+    throw Error(ErrorCode::kInvalidArgument, "lease must be 1 ms .. 24 h");
+  }
+  TimeMs expiry = 0;
+  Write([&](PgConnection& c) {
+    // The UPDATE locks the row: a claim of the expired lease either committed before (then the
+    // owner differs and nothing changes) or waits and then sees a lease that has not expired.
+    // Still the holder past the expiry, as long as no claim took the capture over.
+    expiry = QueueNow(c) + lease_ms;
+    const PgResult r = c.Exec(
+        "UPDATE captures SET lease_expires_at = $1 WHERE id = $2 AND status = 'processing' AND "
+        "lease_owner = $3",
+        Params().Add(expiry).Add(capture_id).Add(worker));
+    if (r.affected() == 0) CheckLease(c, capture_id, worker);  // throws kNotFound / kConflict
+  });
+  return expiry;
 }
 
 int PgRepository::RequeueProcessed(const std::vector<std::int64_t>& capture_ids,
@@ -297,7 +318,7 @@ int PgRepository::RequeueProcessed(const std::vector<std::int64_t>& capture_ids,
   int count = 0;
   Write([&](PgConnection& c) {
     count = 0;
-    const TimeMs now = Now();
+    const TimeMs now = QueueNow(c);
     for (const std::int64_t id : capture_ids) {
       // The WHERE is re-checked on the locked row: a capture claimed meanwhile is left alone.
       const PgResult r = c.Exec(
@@ -314,16 +335,20 @@ int PgRepository::RequeueProcessed(const std::vector<std::int64_t>& capture_ids,
   return count;
 }
 
-// As SQLite's: every capture in processing goes back. With one node on the database (the data
-// directory lock held) that is every interrupted capture; several nodes must rely on lease
-// expiry instead (docs/storage.md, phase 2).
-int PgRepository::RequeueInterrupted() {
+// Several nodes share the queue, and a node's start says nothing about the others: only this
+// node's own earlier leases (its workers' id prefix; the data directory lock makes its previous
+// process dead) and leases that have run out by the database clock go back. A live node's lease
+// is left to its heartbeat; a dead other node's capture is taken over once its lease expires.
+int PgRepository::RequeueInterrupted(const std::string& own_worker_prefix) {
   int count = 0;
   Write([&](PgConnection& c) {
+    const TimeMs now = QueueNow(c);
+    // An empty prefix would match every owner: then only expiry counts.
     const PgResult r = c.Exec(
         "UPDATE captures SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL, "
-        "next_attempt_at = $1 WHERE status = 'processing'",
-        Params().Add(Now()));
+        "next_attempt_at = $1 WHERE status = 'processing' AND (lease_expires_at < $1 OR "
+        "($2 <> '' AND left(lease_owner, length($2)) = $2))",
+        Params().Add(now).Add(own_worker_prefix));
     count = static_cast<int>(r.affected());
   });
   return count;

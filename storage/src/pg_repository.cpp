@@ -87,7 +87,7 @@ Result ReadPgResult(const PgResult& r, int row) {
 }
 
 PgRepository::PgRepository(const std::string& url, const RepositoryOptions& options)
-    : url_(url), options_(options) {
+    : url_(url), options_(options), database_clock_(!options.clock) {
   if (!options_.clock) options_.clock = NowMs;
   // One connection per concurrent call: the readers SQLite would pool plus the writer.
   max_connections_ = std::max(2, options_.read_connections + 1);
@@ -97,6 +97,13 @@ PgRepository::PgRepository(const std::string& url, const RepositoryOptions& opti
     Release(std::move(c));
   }
   SyncCatalogue();
+}
+
+TimeMs PgRepository::QueueNow(PgConnection& c) const {
+  if (!database_clock_) return Now();
+  // clock_timestamp(), not now(): a retried or long transaction must not judge leases by the
+  // time it began.
+  return c.Exec("SELECT (EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIGINT").Int(0, 0);
 }
 
 std::unique_ptr<PgConnection> PgRepository::Connect() {

@@ -84,7 +84,8 @@ class PgRepository final : public Repository {
                    TimeMs delay_ms) override;
   int RequeueProcessed(const std::vector<std::int64_t>& capture_ids, const std::string& reason,
                        const std::string& actor) override;
-  int RequeueInterrupted() override;
+  TimeMs RenewLease(std::int64_t capture_id, const std::string& worker, TimeMs lease_ms) override;
+  int RequeueInterrupted(const std::string& own_worker_prefix) override;
   QueueCounts CountQueue() override;
 
   Result AppendResult(const NewResult& result, const std::optional<BlobRef>& blob,
@@ -129,6 +130,10 @@ class PgRepository final : public Repository {
 
  private:
   TimeMs Now() const { return options_.clock(); }
+  // The time leases and due times are judged by: the database server's clock (one clock for all
+  // nodes, whose own clocks may disagree by seconds), or the injected RepositoryOptions::clock
+  // when a test gave one.
+  TimeMs QueueNow(PgConnection& c) const;
   // Runs `fn` in a READ COMMITTED write transaction, retried as the header comment says.
   void Write(const std::function<void(PgConnection&)>& fn);
   // Runs `fn` in a REPEATABLE READ READ ONLY transaction.
@@ -156,6 +161,7 @@ class PgRepository final : public Repository {
 
   std::string url_;
   RepositoryOptions options_;
+  bool database_clock_ = true;  // no clock injected: queue times come from the server
   int version_ = 0;
   int max_connections_ = 1;
   std::mutex pool_mutex_;

@@ -272,7 +272,28 @@ int SqliteRepository::RequeueProcessed(const std::vector<std::int64_t>& capture_
   return count;
 }
 
-int SqliteRepository::RequeueInterrupted() {
+TimeMs SqliteRepository::RenewLease(std::int64_t capture_id, const std::string& worker,
+                                    TimeMs lease_ms) {
+  ValidateActor(worker);
+  if (lease_ms < 1 || lease_ms > TimeMs{24} * 3600 * 1000) {
+    throw Error(ErrorCode::kInvalidArgument, "lease must be 1 ms .. 24 h");
+  }
+  TimeMs expiry = 0;
+  Write([&](Connection& c) {
+    // Still the holder even past the expiry, as long as no claim took the capture over.
+    expiry = Now() + lease_ms;
+    Stmt st(c.Prepare(kRenew));
+    st->bind(1, expiry);
+    st->bind(2, capture_id);
+    st->bind(3, worker);
+    if (st->exec() == 0) CheckLease(c, capture_id, worker);  // throws kNotFound / kConflict
+  });
+  return expiry;
+}
+
+// One process owns the data directory (its lock), so every capture in processing is this
+// directory's earlier process's: all go back, whatever their owner.
+int SqliteRepository::RequeueInterrupted(const std::string& /*own_worker_prefix*/) {
   int count = 0;
   Write([&](Connection& c) {
     Stmt st(c.Prepare(kRequeue));

@@ -105,6 +105,9 @@ inline constexpr char kRetry[] =
 inline constexpr char kRelease[] =
     "UPDATE captures SET status = 'queued', attempts = MAX(attempts - 1, 0), lease_owner = NULL, "
     "lease_expires_at = NULL, next_attempt_at = ?, last_error = ? WHERE id = ?";
+inline constexpr char kRenew[] =
+    "UPDATE captures SET lease_expires_at = ? WHERE id = ? AND status = 'processing' AND "
+    "lease_owner = ?";
 inline constexpr char kRequeue[] =
     "UPDATE captures SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL, "
     "next_attempt_at = ? WHERE status = 'processing'";
@@ -293,7 +296,8 @@ class SqliteRepository final : public Repository {
                    TimeMs delay_ms) override;
   int RequeueProcessed(const std::vector<std::int64_t>& capture_ids, const std::string& reason,
                        const std::string& actor) override;
-  int RequeueInterrupted() override;
+  TimeMs RenewLease(std::int64_t capture_id, const std::string& worker, TimeMs lease_ms) override;
+  int RequeueInterrupted(const std::string& own_worker_prefix) override;
   QueueCounts CountQueue() override;
 
   // --- results ---

@@ -12,6 +12,7 @@
 #include <future>
 #include <system_error>
 
+#include "node_id.h"
 #include "skintrack/core/error.h"
 #include "skintrack/storage/sha256.h"
 
@@ -110,6 +111,9 @@ void StoreOptions::Check() const {
     throw Error(ErrorCode::kInvalidArgument, "max_blob_bytes must be 1 .. 16 GiB");
   }
   repository.Check();
+  if (!node_id.empty() && !detail::IsValidNodeId(node_id)) {
+    throw Error(ErrorCode::kInvalidArgument, "node id must be [A-Za-z0-9.-], 1..48 characters");
+  }
 }
 
 std::unique_ptr<Store> Store::OpenDataDir(const std::string& dir, const StoreOptions& options) {
@@ -118,6 +122,8 @@ std::unique_ptr<Store> Store::OpenDataDir(const std::string& dir, const StoreOpt
   CreateDataDir(dir);
   const int lock_fd = LockDataDir(dir);
   try {
+    StoreOptions opened = options;
+    if (opened.node_id.empty()) opened.node_id = detail::LoadOrCreateNodeId(dir);
     auto blobs = OpenFileBlobStore(dir + "/blobs");
     std::unique_ptr<Repository> repository;
     if (options.repository.database.empty()) {
@@ -126,7 +132,7 @@ std::unique_ptr<Store> Store::OpenDataDir(const std::string& dir, const StoreOpt
     } else {
       repository = OpenPostgresRepository(options.repository.database, options.repository);
     }
-    return std::make_unique<Store>(std::move(repository), std::move(blobs), options, lock_fd);
+    return std::make_unique<Store>(std::move(repository), std::move(blobs), opened, lock_fd);
   } catch (...) {
     ::close(lock_fd);
     throw;
@@ -144,6 +150,8 @@ Store::Store(std::unique_ptr<Repository> repository, std::unique_ptr<BlobStore> 
     : repository_(std::move(repository)),
       blobs_(std::move(blobs)),
       options_(options),
+      node_id_(options.node_id.empty() ? detail::EphemeralNodeId() : options.node_id),
+      incarnation_(std::to_string(::getpid()) + "." + std::to_string(NowMs())),
       lock_fd_(lock_fd) {
   if (!repository_ || !blobs_) {
     if (lock_fd_ >= 0) ::close(lock_fd_);
@@ -353,9 +361,13 @@ RecoveryReport Store::Recover() {
   }
   // Markers go only after their blobs, so a crash during clean-up leaves them for next time.
   for (const PendingMarker& m : markers) blobs_->ClearPending(m.name);
-  report.requeued_captures = repository_->RequeueInterrupted();
+  report.requeued_captures = repository_->RequeueInterrupted(NodeWorkerPrefix());
   last_recovery_ = report;
   return report;
+}
+
+std::string Store::WorkerId(int index) const {
+  return NodeWorkerPrefix() + incarnation_ + ":" + std::to_string(index);
 }
 
 CheckReport Store::Check(bool verify_hashes) {

@@ -148,7 +148,8 @@ TEST_F(WorkerStorageFullTest, StopDoesNotWaitForTheDiskAndRestartRequeues) {
   EXPECT_EQ(Capture().status, storage::CaptureStatus::kProcessing);
   disk_->database_full = false;
   disk_->fill_database_on_blob_failure = false;
-  EXPECT_EQ(store_->repository().RequeueInterrupted(), 1);  // what the next start does
+  EXPECT_EQ(store_->repository().RequeueInterrupted(store_->NodeWorkerPrefix()),
+            1);  // what the next start does
 }
 
 TEST_F(WorkerStorageFullTest, AQueueThatTakesNoWritesIsLoggedOncePerEpisode) {

@@ -122,9 +122,14 @@ class FullableRepository final : public storage::Repository {
     disk_->CheckDatabase();
     return inner_->RequeueProcessed(ids, reason, actor);
   }
-  int RequeueInterrupted() override {
+  storage::TimeMs RenewLease(std::int64_t id, const std::string& worker,
+                             storage::TimeMs lease_ms) override {
     disk_->CheckDatabase();
-    return inner_->RequeueInterrupted();
+    return inner_->RenewLease(id, worker, lease_ms);
+  }
+  int RequeueInterrupted(const std::string& own_worker_prefix) override {
+    disk_->CheckDatabase();
+    return inner_->RequeueInterrupted(own_worker_prefix);
   }
   storage::QueueCounts CountQueue() override { return inner_->CountQueue(); }
   storage::Result AppendResult(const storage::NewResult& result,

@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "skintrack/core/error.h"
+#include "skintrack/pipeline/lease_heartbeat.h"
 #include "skintrack/storage/store.h"
 
 namespace skintrack::pipeline {
@@ -73,7 +74,8 @@ bool WorkerPool::WaitFor(std::int64_t capture_id, double timeout_s) {
 }
 
 void WorkerPool::Run(int index) {
-  const std::string worker = "worker:" + std::to_string(index);
+  // Unique per process: several nodes may share the queue (Store::WorkerId).
+  const std::string worker = store_.WorkerId(index);
   bool claim_failing = false;  // logged once per episode, not every pause
   while (true) {
     {
@@ -117,14 +119,23 @@ void WorkerPool::ProcessOne(const storage::WorkItem& item, const std::string& wo
   storage::Repository& repo = store_.repository();
   std::optional<ErrorCode> code;
   std::string error;
-  try {
-    ProcessCapture(store_, item.capture, options_, worker);
-  } catch (const Error& e) {
-    code = e.code();
-    error = e.what();
-  } catch (const std::exception& e) {
-    code = ErrorCode::kInternal;
-    error = std::string("internal error: ") + e.what();
+  {
+    LeaseHeartbeat heartbeat(repo, id, worker, options_.lease_ms);
+    try {
+      ProcessCapture(store_, item.capture, options_, worker);
+    } catch (const Error& e) {
+      code = e.code();
+      error = e.what();
+    } catch (const std::exception& e) {
+      code = ErrorCode::kInternal;
+      error = std::string("internal error: ") + e.what();
+    }
+    if (heartbeat.lost()) {
+      // Another worker holds the capture now and records its own outcome.
+      Log(worker,
+          capture + ": lease lost while processing (" + heartbeat.why() + "); outcome abandoned");
+      return;
+    }
   }
   if (!code) {
     // The results are stored: only the status is missing, so retry that rather than redo it all.

@@ -99,9 +99,18 @@ class Repository {
   // with `reason`. Returns how many were requeued.
   virtual int RequeueProcessed(const std::vector<std::int64_t>& capture_ids,
                                const std::string& reason, const std::string& actor) = 0;
-  // Puts captures left in kProcessing by a previous process back in the queue (start-up only:
-  // the data directory lock guarantees no live worker holds them). Returns how many.
-  virtual int RequeueInterrupted() = 0;
+  // The heartbeat of a long processing: extends the lease `worker` holds on the capture to
+  // `lease_ms` from now and returns the new expiry. Error(kConflict) if `worker` no longer holds
+  // it (it expired and another worker took it: the caller must abandon its result),
+  // Error(kNotFound) for an unknown capture.
+  virtual TimeMs RenewLease(std::int64_t capture_id, const std::string& worker,
+                            TimeMs lease_ms) = 0;
+  // Start-up clean-up: puts captures left in kProcessing by an earlier process back in the queue.
+  // SQLite: all of them (the data directory lock guarantees no live worker holds one).
+  // PostgreSQL, shared by several nodes: only the leases of workers whose id starts with
+  // `own_worker_prefix` (this node's earlier processes) and leases already expired by the
+  // database's clock; a live node's lease is never taken (docs/storage.md). Returns how many.
+  virtual int RequeueInterrupted(const std::string& own_worker_prefix) = 0;
   virtual QueueCounts CountQueue() = 0;
 
   // --- results (append-only) --------------------------------------------------------------------

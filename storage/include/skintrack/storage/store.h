@@ -7,6 +7,7 @@
 //   DIR/blobs/ab/cd/<sha256>          content-addressed blobs (ab, cd: first hex digits)
 //   DIR/blobs/tmp/                    temp files and pending markers, cleaned at start-up
 //   DIR/LOCK                          flock()ed by the one process that owns the directory
+//   DIR/node-id                       this node's name in its worker ids (shared PostgreSQL queue)
 #pragma once
 
 #include <cstdint>
@@ -29,6 +30,9 @@ struct StoreOptions {
   std::int64_t max_blob_bytes =
       std::int64_t{64} * 1024 * 1024;  // larger captures / masks are refused
   RepositoryOptions repository;
+  // This node's name in its workers' ids ([A-Za-z0-9.-], 1..48): empty = OpenDataDir's
+  // DIR/node-id (created once), or a random one for other stores.
+  std::string node_id;
   void Check() const;  // throws Error(kInvalidArgument)
 };
 
@@ -132,6 +136,13 @@ class Store {
   // when `verify_hashes`).
   CheckReport Check(bool verify_hashes);
 
+  // The id of this process's worker `index`, "worker:<node id>:<pid>.<start ms>:<index>": unique
+  // per process (several nodes share a PostgreSQL queue), with the node's prefix, by which the
+  // next process on the data directory recognises the leases its predecessor left (Recover).
+  std::string WorkerId(int index) const;
+  // "worker:<node id>:", the prefix of this node's worker ids, past and present.
+  std::string NodeWorkerPrefix() const { return "worker:" + node_id_ + ":"; }
+
   // Metadata-only operations and queries (patients, queue, history, tokens, audit, series).
   Repository& repository() { return *repository_; }
   BlobStore& blobs() { return *blobs_; }
@@ -143,6 +154,8 @@ class Store {
   std::unique_ptr<Repository> repository_;
   std::unique_ptr<BlobStore> blobs_;
   StoreOptions options_;
+  std::string node_id_;
+  std::string incarnation_;  // "<pid>.<start ms>"
   int lock_fd_ = -1;
   RecoveryReport last_recovery_;
   // Erasure and recovery remove blobs; they exclude every in-flight put (shared vs exclusive).
