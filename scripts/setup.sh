@@ -40,19 +40,22 @@ for p in "${PACKAGES[@]}"; do
   fi
 done
 
-# npm packages for the browser test, pinned by tests/dashboard/package-lock.json; `npm ci` only
-# when the installed tree does not match the lock file.
+# npm packages of the tests, pinned by each folder's package-lock.json: tests/dashboard
+# (playwright-core, the browser test) and tests/openapi (@redocly/cli and ajv, the OpenAPI checks).
+# `npm ci` only where the installed tree does not match the lock file.
 install_npm_packages() {
-  local dir
-  dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/dashboard"
-  if [[ -f "$dir/node_modules/.package-lock.json" ]] &&
-     cmp -s <(sed -n '/"node_modules\//,$p' "$dir/package-lock.json") \
-            <(sed -n '/"node_modules\//,$p' "$dir/node_modules/.package-lock.json"); then
-    echo "setup: npm packages for the dashboard test present"
-    return
-  fi
-  echo "setup: npm ci in tests/dashboard (playwright-core for the browser test)"
-  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  local root dir
+  root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+  for dir in "$root/tests/dashboard" "$root/tests/openapi"; do
+    if [[ -f "$dir/node_modules/.package-lock.json" ]] &&
+       cmp -s <(sed -n '/"node_modules\//,$p' "$dir/package-lock.json") \
+              <(sed -n '/"node_modules\//,$p' "$dir/node_modules/.package-lock.json"); then
+      echo "setup: npm packages of ${dir#"$root"/} present"
+      continue
+    fi
+    echo "setup: npm ci in ${dir#"$root"/}"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  done
 }
 
 if [[ ${#missing[@]} -eq 0 ]]; then
