@@ -61,8 +61,9 @@ TEST_F(ReviewQueueApiTest, OldestSubmissionFirstWithCounts) {
   EXPECT_EQ(entry["review"]["submitted"], 1);
   EXPECT_EQ(entry["review"]["reviewed"], 0);
   // A clinician sees the submitted version only (another author's draft is not theirs to see).
-  const json versions = Body(Call(
-      "GET", "/v1/annotations/" + std::to_string(a_on_second) + "/versions", clinician_))["versions"];
+  const json versions =
+      Body(Call("GET", "/v1/annotations/" + std::to_string(a_on_second) + "/versions",
+                clinician_))["versions"];
   ASSERT_EQ(versions.size(), 1u);
   const json version = versions[0];
   EXPECT_EQ(entry["review"]["waiting_since"], version["created_at"]) << "the submission's time";

@@ -1,6 +1,7 @@
-// Around the annotations: an annotator's queue, the clinicians' review queue, the assignment of captures to annotators (tier 3
-// assigns, tier 2 reads), the consensus of a capture's annotations (tier 2+ builds it; the
-// capture is rescored from it) and the COCO dataset export. docs/annotation.md, "HTTP API".
+// Around the annotations: an annotator's queue, the clinicians' review queue, the assignment of
+// captures to annotators (tier 3 assigns, tier 2 reads), the consensus of a capture's annotations
+// (tier 2+ builds it; the capture is rescored from it) and the COCO dataset export.
+// docs/annotation.md, "HTTP API".
 #include <algorithm>
 #include <optional>
 
