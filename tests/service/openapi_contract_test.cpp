@@ -21,6 +21,13 @@ namespace {
 
 using nlohmann::json;
 
+// "method pattern", the key of an operation.
+std::string Key(std::string method, const std::string& pattern) {
+  method += ' ';
+  method += pattern;
+  return method;
+}
+
 std::string Lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
@@ -94,7 +101,7 @@ TEST_F(OpenApiContract, EveryRouteIsADocumentedOperationAndNothingElse) {
   std::set<std::string> served;
   for (const auto& [method, pattern] : router_.Routes()) {
     const std::string m = Lower(method);
-    served.insert(m + " " + pattern);
+    served.insert(Key(m, pattern));
     ASSERT_TRUE(doc_["paths"].contains(pattern)) << pattern << " is not in docs/openapi.json";
     ASSERT_TRUE(doc_["paths"][pattern].contains(m)) << method << " " << pattern;
     const json& op = doc_["paths"][pattern][m];
@@ -110,8 +117,7 @@ TEST_F(OpenApiContract, EveryRouteIsADocumentedOperationAndNothingElse) {
   EXPECT_GE(served.size(), 33u);
   for (const auto& [path, item] : doc_["paths"].items()) {
     for (const auto& [m, op] : item.items()) {
-      EXPECT_TRUE(served.count(m + " " + path))
-          << "documented but not served: " << m << " " << path;
+      EXPECT_TRUE(served.count(Key(m, path))) << "documented but not served: " << m << " " << path;
     }
   }
 }
@@ -119,7 +125,7 @@ TEST_F(OpenApiContract, EveryRouteIsADocumentedOperationAndNothingElse) {
 TEST_F(OpenApiContract, DocumentedRolesAreTheGatesRoles) {
   for (const auto& [method, pattern] : router_.Routes()) {
     const json& op = doc_["paths"][pattern][Lower(method)];
-    const std::string what = method + " " + pattern;
+    const std::string what = Key(method, pattern);
     bool public_route = false;
     const std::set<std::string> admitted = Admitted(method, pattern, public_route);
     ASSERT_TRUE(op.contains("x-skintrack-roles")) << what;

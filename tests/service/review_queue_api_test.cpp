@@ -65,7 +65,7 @@ TEST_F(ReviewQueueApiTest, OldestSubmissionFirstWithCounts) {
       Body(Call("GET", "/v1/annotations/" + std::to_string(a_on_second) + "/versions",
                 clinician_))["versions"];
   ASSERT_EQ(versions.size(), 1u);
-  const json version = versions[0];
+  const json& version = versions[0];
   EXPECT_EQ(entry["review"]["waiting_since"], version["created_at"]) << "the submission's time";
 
   // One of two reviewed: still waiting, with both counts; all reviewed: out of the queue.
