@@ -11,6 +11,10 @@ PACKAGES=(
   libopencv-dev
   # libjpeg headers: the service checks JPEG scan data with libjpeg-turbo (the one OpenCV links).
   libjpeg62-turbo-dev
+  # zlib headers: PNG uploads get their chunk CRCs and IDAT stream checked without a full decode.
+  zlib1g-dev
+  # exiftool: the lossless-intake test confirms that no metadata survives in a stored photo.
+  libimage-exiftool-perl
   libinsighttoolkit5-dev
   libeigen3-dev
   libboost-dev libboost-system-dev
@@ -21,6 +25,9 @@ PACKAGES=(
   libgtest-dev libgmock-dev googletest
   chromium
   orthanc dicom3tools
+  # The PostgreSQL repository links libpq; its tests start a throw-away postgresql-15 cluster
+  # (tests/support/pg_cluster.sh). The README's main command needs no PostgreSQL server.
+  libpq-dev postgresql-15
 )
 # libdcmtk-dev writes DICOM and sends it with C-STORE (src/dicom); the DICOM tests run a real
 # Orthanc PACS (orthanc) and check the files with dciodvfy (dicom3tools).
@@ -41,12 +48,13 @@ for p in "${PACKAGES[@]}"; do
 done
 
 # npm packages of the tests, pinned by each folder's package-lock.json: tests/dashboard
-# (playwright-core, the browser test) and tests/openapi (@redocly/cli and ajv, the OpenAPI checks).
+# (playwright-core, the browser test), tests/openapi (@redocly/cli and ajv, the OpenAPI checks) and
+# tests/report/fhir (the FHIR R4 validators).
 # `npm ci` only where the installed tree does not match the lock file.
 install_npm_packages() {
   local root dir
   root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-  for dir in "$root/tests/dashboard" "$root/tests/openapi"; do
+  for dir in "$root/tests/dashboard" "$root/tests/openapi" "$root/tests/report/fhir"; do
     # Installed when every package of the lock file is in npm's record of the installed tree at
     # its version, except optional ones for other systems (fsevents on macOS) npm leaves out.
     if [[ -f "$dir/node_modules/.package-lock.json" ]] && node -e '
@@ -82,7 +90,8 @@ else
   SUDO=
 fi
 export DEBIAN_FRONTEND=noninteractive
-# Packages with a service (orthanc) must not start it here: the tests start their own instance.
+# Packages with a service (orthanc, postgresql) must not start it here: the tests start their
+# own instance.
 if [[ ! -e /usr/sbin/policy-rc.d ]]; then
   printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
   $SUDO chmod 755 /usr/sbin/policy-rc.d

@@ -3,7 +3,7 @@
 // eraser and polygon tools, boxes and keypoints, brush size, mask opacity and per-class
 // visibility; and the image-level label form. Both give and take the annotation document of
 // docs/annotation.md ("The annotation document"); masks go out as RLE, counts as COCO's
-// compressed string.
+// compressed string. Undo / redo (history.js) per stroke, erase, polygon, box and keypoint.
 // Used by the annotation view (annotate.js) and by the reviewer's "correct" (review.js).
 'use strict';
 
@@ -29,6 +29,9 @@
     const {MaskView} = root.skintrackMaskView;
     const raster = root.skintrackRaster;
     const rle = root.skintrackRle;
+    const {EditHistory, MaskRecorder} = root.skintrackHistory;
+    const history = new EditHistory();
+    const recorder = new MaskRecorder(width, height);
     const view = new MaskView(image, width, height);
     const layers = new Map(CLASSES.map((c) => [c, {key: c, color: CLASS_COLORS[c], mask: null,
                                                    visible: true}]));
@@ -37,11 +40,6 @@
                 keypoints: [], polygon: [], boxDraft: null, last: null, dirty: false};
     const message = h('p', {class: 'error small', id: 'editor-message', role: 'alert'});
 
-    function maskOf(cls) {
-      const layer = layers.get(cls);
-      if (!layer.mask) layer.mask = new Uint8Array(width * height);
-      return layer.mask;
-    }
     function changed() {
       ed.dirty = true;
       view.requestRender();
@@ -56,8 +54,10 @@
       down(pt, ev) {
         message.textContent = '';
         if (ed.tool === 'brush' || ed.tool === 'eraser') {
-          raster.stampDisc(maskOf(ed.cls), width, height, pt.x, pt.y, ed.radius,
-                           ed.tool === 'brush' ? 1 : 0);
+          finishEdit();
+          const mask = recorder.begin(layers.get(ed.cls));
+          recorder.touch(raster.stampDisc(mask, width, height, pt.x, pt.y, ed.radius,
+                                          ed.tool === 'brush' ? 1 : 0));
           ed.last = pt;
           changed();
         } else if (ed.tool === 'polygon') {
@@ -73,9 +73,9 @@
       },
       move(pt, ev, dragging) {
         if (!dragging) return;
-        if ((ed.tool === 'brush' || ed.tool === 'eraser') && ed.last) {
-          raster.stampLine(maskOf(ed.cls), width, height, ed.last, pt, ed.radius,
-                           ed.tool === 'brush' ? 1 : 0);
+        if ((ed.tool === 'brush' || ed.tool === 'eraser') && ed.last && recorder.active) {
+          recorder.touch(raster.stampLine(recorder.edit.layer.mask, width, height, ed.last, pt,
+                                          ed.radius, ed.tool === 'brush' ? 1 : 0));
           ed.last = pt;
           changed();
         } else if (ed.tool === 'box' && ed.boxDraft) {
@@ -84,6 +84,7 @@
       },
       up(pt) {
         ed.last = null;
+        finishEdit();  // the stroke is one step
         if (ed.tool === 'box' && ed.boxDraft) {
           const {a} = ed.boxDraft;
           const x0 = Math.round(clampX(Math.min(a.x, pt.x)));
@@ -92,8 +93,8 @@
           const y1 = Math.round(clampY(Math.max(a.y, pt.y)));
           ed.boxDraft = null;
           if (x1 - x0 >= 1 && y1 - y0 >= 1) {
-            ed.boxes.push({class: ed.cls, x: x0, y: y0, width: x1 - x0, height: y1 - y0});
-            changed();
+            editLists(() => ed.boxes.push({class: ed.cls, x: x0, y: y0, width: x1 - x0,
+                                           height: y1 - y0}));
           }
           view.requestRender();
         }
@@ -117,7 +118,9 @@
                                     Math.hypot(p.x - a[i - 1].x, p.y - a[i - 1].y) > 1e-6);
       ed.polygon = [];
       if (pts.length >= 3) {
-        raster.fillPolygon(maskOf(ed.cls), width, height, pts, 1);
+        finishEdit();
+        recorder.touch(raster.fillPolygon(recorder.begin(layers.get(ed.cls)), width, height, pts, 1));
+        finishEdit();
         changed();
       }
       view.requestRender();
@@ -129,11 +132,59 @@
         message.textContent = 'Name the keypoint first: 1-40 of a-z, 0-9 and _ (e.g. navel).';
         return;
       }
-      ed.keypoints = ed.keypoints.filter((k) => k.name !== name);  // a name is unique: move it
-      ed.keypoints.push({name, x: round1(Math.min(clampX(pt.x), width - 0.1)),
-                         y: round1(Math.min(clampY(pt.y), height - 0.1))});
-      changed();
+      editLists(() => {
+        ed.keypoints = ed.keypoints.filter((k) => k.name !== name);  // a name is unique: move it
+        ed.keypoints.push({name, x: round1(Math.min(clampX(pt.x), width - 0.1)),
+                           y: round1(Math.min(clampY(pt.y), height - 0.1))});
+      });
     }
+
+    // --- undo and redo -----------------------------------------------------------------------------
+    // The open mask edit (a stroke in progress) becomes a step of the history.
+    function finishEdit() {
+      const step = recorder.end();
+      if (step) history.push(step);
+      updateHistoryButtons();
+    }
+
+    // A change of the boxes or keypoints as a step: copies of both lists before and after (small).
+    function editLists(mutate) {
+      const copy = () => ({boxes: ed.boxes.map((b) => Object.assign({}, b)),
+                           keypoints: ed.keypoints.map((k) => Object.assign({}, k))});
+      const before = copy();
+      mutate();
+      const after = copy();
+      const restore = (state) => {
+        ed.boxes = state.boxes.map((b) => Object.assign({}, b));
+        ed.keypoints = state.keypoints.map((k) => Object.assign({}, k));
+      };
+      const items = before.boxes.length + before.keypoints.length + after.boxes.length +
+                    after.keypoints.length;
+      history.push({bytes: 64 * (items + 1), undo: () => restore(before), redo: () => restore(after)});
+      changed();
+      updateHistoryButtons();
+    }
+
+    function undoRedo(redo) {
+      finishEdit();
+      if (!(redo ? history.redo() : history.undo())) return;
+      changed();
+      updateHistoryButtons();
+    }
+
+    // Ctrl+Z / Ctrl+Shift+Z (Cmd on a Mac; Ctrl+Y redoes too) anywhere on the page except while
+    // typing in a text field, where they stay the field's own undo.
+    function onKey(ev) {
+      if (!(ev.ctrlKey || ev.metaKey) || ev.altKey) return;
+      const key = ev.key.toLowerCase();
+      if (key !== 'z' && key !== 'y') return;
+      const t = ev.target;
+      if (t && (t.tagName === 'TEXTAREA' || (t.tagName === 'INPUT' &&
+                ['text', 'search', 'number', 'email', 'url'].includes(t.type)))) return;
+      ev.preventDefault();
+      undoRedo(key === 'y' || ev.shiftKey);
+    }
+    document.addEventListener('keydown', onKey);
 
     view.drawUi = (ctx, v) => {
       const px = 1 / v.scale;  // one screen pixel in image units
@@ -190,11 +241,24 @@
     const zoomText = h('span', {class: 'small muted', id: 'zoom-text'});
     const fitButton = h('button', {type: 'button', id: 'zoom-fit'}, 'Fit');
     const closeButton = h('button', {type: 'button', id: 'polygon-close'}, 'Close polygon');
+    const undoButton = h('button', {type: 'button', id: 'undo', title: 'Undo (Ctrl+Z)',
+                                    onclick: () => undoRedo(false)}, 'Undo');
+    const redoButton = h('button', {type: 'button', id: 'redo', title: 'Redo (Ctrl+Shift+Z)',
+                                    onclick: () => undoRedo(true)}, 'Redo');
+    const historyText = h('span', {class: 'small muted', id: 'history-text'});
+    function updateHistoryButtons() {
+      undoButton.disabled = !history.canUndo;
+      redoButton.disabled = !history.canRedo;
+      historyText.textContent = `undo ${history.done.length}, ` +
+          `${(history.bytes / (1024 * 1024)).toFixed(1)} of ${history.limit / (1024 * 1024)} MB`;
+    }
     const toolbar = h('div', {class: 'editor-toolbar'}, toolButtons,
         h('label', {}, 'Class ', classSelect), h('label', {}, 'Brush ', size, ' ', sizeText),
-        h('label', {}, 'Opacity ', opacity), keypointName, closeButton, fitButton, zoomText);
+        h('label', {}, 'Opacity ', opacity), keypointName, closeButton, undoButton, redoButton,
+        historyText, fitButton, zoomText);
     toolbar.addEventListener('change', (ev) => {
       if (ev.target.name === 'tool') {
+        finishEdit();
         ed.tool = ev.target.value;
         ed.polygon = [];
         view.panTool = ed.tool === 'pan';
@@ -232,15 +296,17 @@
           h('div', {id: 'box-list'}, h('strong', {}, `Boxes (${ed.boxes.length}) `),
             ed.boxes.map((b, i) => h('span', {class: 'chip'}, `${b.class} ${b.x},${b.y} ${b.width}×${b.height} `,
               h('button', {type: 'button', class: 'link', 'aria-label': 'delete box',
-                           onclick: () => { ed.boxes.splice(i, 1); changed(); }}, '×')))),
+                           onclick: () => editLists(() => ed.boxes.splice(i, 1))}, '×')))),
           h('div', {id: 'keypoint-list'}, h('strong', {}, `Keypoints (${ed.keypoints.length}) `),
             ed.keypoints.map((k, i) => h('span', {class: 'chip'}, `${k.name} ${k.x},${k.y} `,
               h('button', {type: 'button', class: 'link', 'aria-label': 'delete keypoint',
-                           onclick: () => { ed.keypoints.splice(i, 1); changed(); }}, '×')))));
+                           onclick: () => editLists(() => ed.keypoints.splice(i, 1))}, '×')))));
     }
 
     // --- document in and out -----------------------------------------------------------------------
     function load(doc) {
+      recorder.end();
+      history.clear();  // its steps are of the masks replaced here
       for (const layer of layers.values()) layer.mask = null;
       for (const [cls, m] of Object.entries((doc && doc.masks) || {})) {
         if (!layers.has(cls)) throw new Error(`unknown mask class ${cls}`);
@@ -250,12 +316,14 @@
       ed.keypoints = ((doc && doc.keypoints) || []).map((k) => Object.assign({}, k));
       ed.dirty = false;
       refreshLists();
+      updateHistoryButtons();
       view.requestRender();
     }
 
     // masks, boxes, keypoints of the document (labels come from the label form). Every class that
     // was drawn on or loaded is sent, even if erased to nothing: an empty mask says "none here".
     function toDocument() {
+      finishEdit();
       const doc = {masks: {}, boxes: ed.boxes.map((b) => Object.assign({}, b)),
                    keypoints: ed.keypoints.map((k) => Object.assign({}, k))};
       for (const [cls, layer] of layers) {
@@ -268,12 +336,16 @@
     const el = h('div', {class: 'editor'}, toolbar, legend, view.el, message, lists,
         h('p', {class: 'muted small'}, 'Wheel: zoom at the pointer. Pan: the Pan tool, the middle ',
           'button, or drag with Space held. Polygon: click the corners, then double-click, Enter, ',
-          'click the first corner or "Close polygon"; Esc drops it. Brush size is in image pixels.'));
+          'click the first corner or "Close polygon"; Esc drops it. Brush size is in image pixels. ',
+          'Undo: Ctrl+Z, redo: Ctrl+Shift+Z.'));
     for (const sw of legend.querySelectorAll('i.swatch')) {
       sw.style.background = rgb(CLASS_COLORS[sw.dataset.class]);
     }
-    return {el, view, load, toDocument, isDirty: () => ed.dirty, layers,
-            destroy: () => view.destroy()};
+    return {el, view, load, toDocument, isDirty: () => ed.dirty, layers, history,
+            destroy: () => {
+              document.removeEventListener('keydown', onKey);
+              view.destroy();
+            }};
   }
 
   // The image-level labels (docs/annotation.md): every field optional. `locations` are body-site

@@ -1,10 +1,12 @@
 // `skintrack annotations export|import`: annotation datasets as COCO files, to and from CVAT,
 // Label Studio and pycocotools (pipeline/annotation_dataset.h does the mapping; this file reads
-// and writes the files, and runs image files through the capture intake).
+// and writes the files, and runs image files through the capture intake). `... agreement`: the
+// annotators' agreement on labels over the data directory (pipeline/annotation_agreement.h).
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <ostream>
 #include <sstream>
 #include <string>
@@ -13,6 +15,7 @@
 #include "command.h"
 #include "skintrack/annotation/coco.h"
 #include "skintrack/core/error.h"
+#include "skintrack/pipeline/annotation_agreement.h"
 #include "skintrack/pipeline/annotation_dataset.h"
 #include "skintrack/pipeline/pseudonym.h"
 #include "skintrack/pipeline/time_format.h"
@@ -31,6 +34,7 @@ constexpr char kUsage[] =
        skintrack annotations import --data-dir DIR --coco FILE.json [--state submitted|accepted]
                                   [--images DIR --patient ID --site SITE --condition C
                                    [--captured-at RFC3339]]
+       skintrack annotations agreement --data-dir DIR [--condition psoriasis|vitiligo] [--json]
 
 Annotation datasets as COCO files (docs/annotation.md, "COCO datasets in and out").
 
@@ -50,6 +54,12 @@ Images name their capture by skintrack.capture_id, or, with --images, --patient,
 that patient and site (captured now, or at --captured-at). Each annotator's annotations become one
 annotation by coco:<annotator>, submitted (default) or reviewed as accepted by "cli"
 (--state accepted).
+
+agreement: over every annotated capture's annotations that count for a consensus, per image-level
+label Krippendorff's alpha (nominal: diagnosis, subtype; ordinal: the PASI signs, Fitzpatrick,
+Monk, image quality), the captures and ratings it is computed on, each annotator's agreement with
+the others, and the mean pairwise lesion Dice of the stored consensus agreement figures. Reads only.
+  --json                the figures as JSON
 )";
 
 std::string ReadFile(const std::string& path) {
@@ -183,7 +193,8 @@ std::vector<pipeline::CocoImportImage> TakeImages(const annotation::CocoDataset&
     try {
       const fs::path file = ImageFile(dir, name);
       const std::string bytes = ReadFile(file.string());
-      const service::DecodedImage img = service::DecodeUpload(bytes, MediaTypeOf(file));
+      // The intake's own checks and lossless metadata removal, as for a pushed capture.
+      const service::ValidatedUpload img = service::ValidateUpload(bytes, MediaTypeOf(file));
       pipeline::CocoImportImage taken;
       storage::NewCapture& nc = taken.capture;
       nc.patient_id = facts.patient;
@@ -191,11 +202,12 @@ std::vector<pipeline::CocoImportImage> TakeImages(const annotation::CocoDataset&
       nc.condition = facts.condition;
       nc.captured_at = facts.captured_at;
       nc.media_type = img.media_type;
-      nc.width = img.bgr.cols;
-      nc.height = img.bgr.rows;
+      nc.width = img.width;
+      nc.height = img.height;
+      nc.orientation = img.orientation;
       nc.upload_sha256 = storage::Sha256Hex(bytes);
       nc.Check();
-      taken.bytes = img.encoded;
+      taken.bytes = img.bytes;
       out.push_back(std::move(taken));
     } catch (const Error& e) {
       throw Error(e.code(), "COCO images[" + std::to_string(i) + "] (" + name + "): " + e.what() +
@@ -249,19 +261,66 @@ int RunImport(Args& args, std::ostream& out) {
   return 0;
 }
 
+std::string Figure(const std::optional<double>& v) {
+  if (!v) return "-";
+  std::ostringstream s;
+  s.setf(std::ios::fixed);
+  s.precision(3);
+  s << *v;
+  return s.str();
+}
+
+void PrintAgreement(const pipeline::DatasetAgreement& a, std::ostream& out) {
+  out << a.captures << " annotated captures; lesion pairwise Dice mean "
+      << Figure(a.lesion_pairwise_dice_mean) << " over " << a.lesion_dice_captures
+      << " consensus results\n";
+  for (const pipeline::LabelAgreement& l : a.labels) {
+    out << pipeline::LabelFieldName(l.field) << ": alpha " << Figure(l.alpha) << " ("
+        << (pipeline::MetricOf(l.field) == scoring::AlphaMetric::kNominal ? "nominal" : "ordinal")
+        << ", " << l.units << " captures, " << l.ratings << " ratings)\n";
+    for (const pipeline::AnnotatorLabelAgreement& p : l.per_annotator) {
+      out << "  " << p.author << ": " << Figure(p.agreement_with_others) << " over " << p.units
+          << " captures\n";
+    }
+  }
+}
+
+int RunAgreement(Args& args, std::ostream& out) {
+  const std::string dir = args.Require("data-dir");
+  const auto condition = args.Get("condition");
+  const bool as_json = args.Flag("json");
+  args.CheckNoneLeft();
+  pipeline::DatasetAgreementOptions options;
+  if (condition) options.condition = ParseCondition(*condition);
+  // A figure of nothing would hide a mistyped path; opening would also create the directory.
+  if (!fs::exists(fs::path(dir) / "skintrack.db")) {
+    throw Error(ErrorCode::kNotFound, "no skintrack data directory at " + dir);
+  }
+  auto store = storage::Store::OpenDataDir(dir);
+  const pipeline::DatasetAgreement a = pipeline::ComputeDatasetAgreement(*store, options);
+  if (as_json) {
+    out << pipeline::DatasetAgreementJson(a).dump(2) << "\n";
+  } else {
+    PrintAgreement(a, out);
+  }
+  return 0;
+}
+
 int RunAnnotations(Args& args, std::ostream& out) {
   const auto& pos = args.positional();
   const std::string what = pos.size() == 1 ? pos[0] : "";
   if (what == "export") return RunExport(args, out);
   if (what == "import") return RunImport(args, out);
+  if (what == "agreement") return RunAgreement(args, out);
   throw Error(ErrorCode::kInvalidArgument,
-              "expected `skintrack annotations export|import ...` (see --help)");
+              "expected `skintrack annotations export|import|agreement ...` (see --help)");
 }
 
 const bool kRegistered = RegisterCommand({"annotations",
-                                          "export and import annotation datasets as COCO files",
+                                          "export and import annotation datasets as COCO "
+                                          "files; annotators' agreement on labels",
                                           kUsage,
-                                          {},
+                                          {"json"},
                                           RunAnnotations});
 
 }  // namespace

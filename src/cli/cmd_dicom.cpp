@@ -45,6 +45,7 @@ dicom::Photo PhotoOf(storage::Store& store, const pipeline::PseudonymKey& key,
   dicom::Photo p;
   p.image_bytes = store.ReadBlob(c.blob.sha256);
   p.media_type = c.media_type;
+  p.orientation = c.orientation;
   p.capture_id = c.id;
   p.subject_id = pipeline::SubjectId(key, c.patient_id);
   p.site = c.site;

@@ -15,6 +15,7 @@ constexpr char kUsage[] =
 
 Patients are identified by a pseudonymous id ([A-Za-z0-9._-], 1..64 characters): never a name or
 a record number. Works while a server runs on the directory (or use POST /v1/patients).
+--database URL: the patients of that PostgreSQL database (as `serve --database`).
 )";
 
 int RunPatient(Args& args, std::ostream& out) {
@@ -23,9 +24,10 @@ int RunPatient(Args& args, std::ostream& out) {
     throw Error(ErrorCode::kInvalidArgument, "expected `skintrack patient add|list ...`");
   }
   const std::string dir = args.Require("data-dir");
+  const std::string database = args.Get("database").value_or("");
   if (pos[0] == "list") {
     args.CheckNoneLeft();
-    auto access = OpenMetadata(dir);
+    auto access = OpenMetadata(dir, database);
     for (const storage::Patient& p : access.get().ListPatients()) out << p.info.id << "\n";
     return 0;
   }
@@ -37,7 +39,7 @@ int RunPatient(Args& args, std::ostream& out) {
   info.age_band = args.Get("age-band").value_or("");
   args.CheckNoneLeft();
   info.Check();
-  auto access = OpenMetadata(dir);
+  auto access = OpenMetadata(dir, database);
   access.get().CreatePatient(info, "cli");
   out << "added patient " << info.id << "\n";
   return 0;

@@ -7,6 +7,7 @@
 #include "dicom_export.h"
 #include "skintrack/core/error.h"
 #include "skintrack/pipeline/pseudonym.h"
+#include "skintrack/report/cohort.h"
 #include "skintrack/report/report.h"
 #include "skintrack/storage/store.h"
 
@@ -46,22 +47,34 @@ int RunReport(Args& args, std::ostream& out) {
   const auto path = args.Get("out");
   args.CheckNoneLeft();
   auto store = storage::Store::OpenDataDir(dir);
-  WriteOut(report::PatientReport(*store, patient, format), path, out);
+  WriteOut(report::PatientReport(*store, patient, format, report::LoadStudyId(dir)), path, out);
   if (path) std::cerr << "wrote " << *path << "\n";
   return 0;
 }
 
 constexpr char kExportUsage[] =
-    R"(usage: skintrack export --data-dir DIR --format csv|fhir [--out FILE]
+    R"(usage: skintrack export --data-dir DIR --format csv|rs|rs-define|fhir [--study-id ID]
+                        [--out FILE]
        skintrack export --data-dir DIR --format dicom --capture ID --out FILE.dcm
 
-Cohort export with pseudonymised subject ids (S-...). csv: one row per subject, condition and
-visit (PASI with regional parts or T-/F-VASI, BSA %, responder flags, algorithm version,
-provenance); see docs/exports.md for the CDISC SDTM RS mapping. fhir: an R4 Bundle of Patient,
+Cohort export with pseudonymised subject ids (S-...); see docs/exports.md. csv: one row per
+subject, condition and visit (STUDYID, VISITNUM, PASI with regional parts or T-/F-VASI, BSA %,
+units, responder flags, algorithm version, provenance). rs: the SDTM-shaped RS dataset, one row
+per test result; rs-define: the define-style JSON of its columns. fhir: an R4 Bundle of Patient,
 Device, Media and Observation resources (local code system urn:skintrack:fhir:codes; there is no
-LOINC or SNOMED CT code for PASI or VASI). Standard output unless --out. dicom: one capture as
-a VL Photographic Image for a PACS (see `skintrack dicom --help`, which also pushes to one).
+LOINC or SNOMED CT code for PASI or VASI; body sites in SNOMED CT). The study id is the data
+directory's (`skintrack study`) unless --study-id. Standard output unless --out. dicom: one
+capture as a VL Photographic Image for a PACS (see `skintrack dicom --help`, which also pushes
+to one). A running server serves the same exports (GET /v1/exports/...).
 )";
+
+std::string CohortExport(storage::Store& store, const std::string& format,
+                         const report::CohortExportOptions& options) {
+  if (format == "csv") return report::ExportCohortCsv(store, options);
+  if (format == "rs") return report::ExportRsCsv(store, options);
+  if (format == "rs-define") return report::ExportRsDefine(store, options);
+  return report::ExportCohortFhir(store, options);
+}
 
 int RunExport(Args& args, std::ostream& out) {
   const std::string dir = args.Require("data-dir");
@@ -73,16 +86,18 @@ int RunExport(Args& args, std::ostream& out) {
     return ExportCaptureDicom(dir, capture, out_path, out);
   }
   const auto path = args.Get("out");
+  const auto study_id = args.Get("study-id");
   args.CheckNoneLeft();
-  if (format != "csv" && format != "fhir") {
+  if (format != "csv" && format != "rs" && format != "rs-define" && format != "fhir") {
     throw Error(ErrorCode::kInvalidArgument,
-                "--format must be csv, fhir or dicom, got '" + format + "'");
+                "--format must be csv, rs, rs-define, fhir or dicom, got '" + format + "'");
   }
+  report::CohortExportOptions options;
+  options.study_id = study_id ? *study_id : report::LoadStudyId(dir);
+  report::CheckStudyId(options.study_id);  // before the store is opened: nothing written
   auto store = storage::Store::OpenDataDir(dir);
-  const pipeline::PseudonymKey key = pipeline::LoadOrCreatePseudonymKey(dir);
-  WriteOut(format == "csv" ? report::ExportCohortCsv(*store, key)
-                           : report::ExportCohortFhir(*store, key),
-           path, out);
+  options.key = pipeline::LoadOrCreatePseudonymKey(dir);
+  WriteOut(CohortExport(*store, format, options), path, out);
   storage::AuditEntry audit;
   audit.actor = "cli";
   audit.action = "cohort.export";
@@ -99,8 +114,12 @@ const bool kReport =
                      kReportUsage,
                      {},
                      RunReport});
-const bool kExport = RegisterCommand(
-    {"export", "export the cohort for a trial (csv, FHIR R4 bundle)", kExportUsage, {}, RunExport});
+const bool kExport =
+    RegisterCommand({"export",
+                     "export the cohort for a trial (csv, SDTM RS, FHIR R4 bundle, DICOM)",
+                     kExportUsage,
+                     {},
+                     RunExport});
 
 }  // namespace
 }  // namespace skintrack::cli

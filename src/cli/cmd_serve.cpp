@@ -15,15 +15,25 @@ namespace skintrack::cli {
 namespace {
 
 constexpr char kUsage[] =
-    R"(usage: skintrack serve [--data-dir DIR] [--bind ADDR] [--port N] [--workers N]
+    R"(usage: skintrack serve [--config FILE] [--data-dir DIR] [--database URL] [--bind ADDR]
+                       [--port N] [--workers N]
 
 Serves the HTTP API (docs/openapi.json) and processes captures in the background. The data
 directory (default skintrack-data) holds the SQLite database and the blobs; it is created on first
 use and locked by this process. SIGTERM or SIGINT stops gracefully: requests in flight finish,
 workers finish their capture, queued captures stay queued for the next start.
 
+Every option can also come from the environment, SKINTRACK_<NAME> (SKINTRACK_DATA_DIR=/srv/st),
+or from the `key = value` lines of a configuration file (data-dir = /srv/st; # comments); the
+command line wins over the environment, the environment over the file (docs/service.md).
+
 options:
+  --config FILE       configuration file (also SKINTRACK_CONFIG); an unknown key is an error
+  --check-config      print the settings that would be used, with their origin, and exit
   --data-dir DIR      data directory (default skintrack-data)
+  --database URL      keep the metadata in PostgreSQL (postgresql://user@host:port/db, see
+                      docs/storage.md) instead of the data directory's SQLite file; the blobs
+                      stay in the data directory
   --bind ADDR         address to listen on (default 127.0.0.1)
   --port N            TCP port, 0 = any free port (default 8080)
   --workers N         processing threads (default 1)
@@ -48,6 +58,7 @@ options:
 int RunServe(Args& args, std::ostream& out) {
   service::ServiceOptions o;
   o.data_dir = args.Get("data-dir").value_or(o.data_dir);
+  o.database = args.Get("database").value_or("");
   o.server.bind = args.Get("bind").value_or(o.server.bind);
   o.server.port = static_cast<int>(args.GetInt("port", o.server.port, 0, 65535));
   o.pipeline.workers = static_cast<int>(args.GetInt("workers", 1, 0, 64));
@@ -59,8 +70,12 @@ int RunServe(Args& args, std::ostream& out) {
   o.max_decodes = static_cast<int>(args.GetInt("max-decodes", o.max_decodes, 1, 64));
   o.max_waiters = static_cast<int>(args.GetInt("max-waiters", 0, 0, 256));
   o.max_wait_s = args.GetDouble("max-wait-s", o.max_wait_s, 0, 3600);
-  if (const auto earliest = args.Get("earliest-capture")) {
-    o.captured_at.earliest_ms = pipeline::ParseRfc3339(*earliest);
+  if (const auto earliest = args.GetWithOrigin("earliest-capture")) {
+    try {
+      o.captured_at.earliest_ms = pipeline::ParseRfc3339(earliest->text);
+    } catch (const Error& e) {
+      throw Error(e.code(), earliest->origin + ": " + e.what());
+    }
   }
   o.captured_at.max_ahead_ms =
       static_cast<std::int64_t>(args.GetDouble("max-ahead-h", 24, 0, 24 * 366) * 3.6e6);
@@ -73,7 +88,16 @@ int RunServe(Args& args, std::ostream& out) {
       1024 * 1024;
   o.server.read_timeout_s = static_cast<int>(args.GetInt("read-timeout-s", 60, 1, 3600));
   o.log_requests = !args.Flag("quiet");
+  const bool check_only = args.Flag("check-config");
   args.CheckNoneLeft();
+  if (check_only) {
+    // In the file's own format, so that the output can become a configuration file.
+    for (const auto& [name, value] : args.resolved()) {
+      if (name == "check-config") continue;
+      out << "# from " << value.origin << "\n" << name << " = " << value.text << "\n";
+    }
+    return 0;
+  }
 
   // Block the stop signals before any thread starts so that only sigwait below receives them.
   sigset_t signals;
@@ -98,8 +122,12 @@ int RunServe(Args& args, std::ostream& out) {
   return 0;
 }
 
-const bool kRegistered = RegisterCommand(
-    {"serve", "serve the HTTP API and process captures", kUsage, {"quiet"}, RunServe});
+const bool kRegistered = RegisterCommand({"serve",
+                                          "serve the HTTP API and process captures",
+                                          kUsage,
+                                          {"quiet", "check-config"},
+                                          RunServe,
+                                          /*config_layers=*/true});
 
 }  // namespace
 }  // namespace skintrack::cli

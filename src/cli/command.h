@@ -22,6 +22,10 @@ struct Command {
   std::set<std::string> flags;  // options that take no value
   // Runs the command; returns the process exit code. Throws skintrack::Error on bad input.
   std::function<int(Args& args, std::ostream& out)> run;
+  // Takes options from SKINTRACK_* variables and a --config file too (Args::UseConfigLayers).
+  // Off by default: a one-shot command should not change behaviour with the shell's environment,
+  // and a service's configuration file holds keys that other commands do not take.
+  bool config_layers = false;
 };
 
 // Registers a command; returns true so that it can initialise a static. Duplicate names abort.

@@ -17,9 +17,12 @@ struct MetadataAccess {
   storage::Repository& get() { return store ? store->repository() : *repository; }
 };
 
-inline MetadataAccess OpenMetadata(const std::string& dir) {
+// `database`: empty for the data directory's SQLite file, or a PostgreSQL URL (--database).
+inline MetadataAccess OpenMetadata(const std::string& dir, const std::string& database = "") {
   MetadataAccess access;
-  if (std::filesystem::exists(std::filesystem::path(dir) / "skintrack.db")) {
+  if (!database.empty()) {
+    access.repository = storage::OpenPostgresRepository(database);
+  } else if (std::filesystem::exists(std::filesystem::path(dir) / "skintrack.db")) {
     access.repository = storage::OpenDataDirRepository(dir);
   } else {
     access.store = storage::Store::OpenDataDir(dir);

@@ -1,8 +1,10 @@
 // skintrack: one binary, many subcommands (see command.h and the cmd_*.cpp files).
 #include <malloc.h>
+#include <unistd.h>  // environ
 
 #include <exception>
 #include <iostream>
+#include <map>
 #include <opencv2/core.hpp>
 #include <string>
 #include <vector>
@@ -29,6 +31,19 @@ void PrintHelp(std::ostream& out) {
   }
   out << "\n`skintrack help <command>` or `skintrack <command> --help` shows a command's "
          "options;\n`skintrack --version` the version.\n";
+}
+
+// The process's SKINTRACK_* variables, for commands with configuration layers.
+std::map<std::string, std::string> SkintrackEnvironment() {
+  std::map<std::string, std::string> out;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    const std::string entry(*e);
+    const size_t eq = entry.find('=');
+    if (eq != std::string::npos && entry.compare(0, 10, "SKINTRACK_") == 0) {
+      out.emplace(entry.substr(0, eq), entry.substr(eq + 1));
+    }
+  }
+  return out;
 }
 
 const Command* Find(const std::string& name) {
@@ -94,6 +109,7 @@ int main(int argc, char** argv) {
       std::cout << command->usage;
       return 0;
     }
+    if (command->config_layers) parsed.UseConfigLayers(skintrack::cli::SkintrackEnvironment());
     return command->run(parsed, std::cout);
   } catch (const skintrack::Error& e) {
     std::cerr << "skintrack " << command->name << ": error (" << skintrack::ErrorCodeName(e.code())

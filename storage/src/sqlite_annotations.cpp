@@ -3,6 +3,7 @@
 // capture; each in one transaction with its audit entry.
 #include <nlohmann/json.hpp>
 
+#include "annotation_rules.h"
 #include "skintrack/core/error.h"
 #include "sqlite_repository.h"
 
@@ -100,25 +101,6 @@ Assignment ReadAssignment(SQLite::Statement& st) {
   return a;
 }
 
-// The audit action of a version: what the step was, read from the state it leads to.
-const char* AuditAction(AnnotationState state) {
-  switch (state) {
-    case AnnotationState::kDraft:
-      return "annotation.save";
-    case AnnotationState::kSubmitted:
-      return "annotation.submit";
-    case AnnotationState::kReviewed:
-      return "annotation.review";
-  }
-  return "annotation.save";
-}
-
-void CheckLimit(int limit, const char* what) {
-  if (limit < 1 || limit > 10000) {
-    throw Error(ErrorCode::kInvalidArgument, std::string(what) + " limit must be 1..10000");
-  }
-}
-
 // The annotation of (capture, author) and its latest version number, if it exists.
 struct AnnotationHead {
   std::int64_t id = 0;
@@ -203,7 +185,8 @@ AnnotationVersion SqliteRepository::AppendAnnotationVersion(const NewAnnotationV
                               {"version", number},
                               {"state", annotation::AnnotationStateName(version.state)}};
     if (version.decision) details["decision"] = annotation::ReviewDecisionName(*version.decision);
-    Audit(c, actor, AuditAction(version.state), "annotation:" + std::to_string(annotation_id),
+    Audit(c, actor, AnnotationAuditAction(version.state),
+          "annotation:" + std::to_string(annotation_id),
           head ? "annotation_version:" + std::to_string(head->version_id) : "",
           "annotation_version:" + std::to_string(id), details.dump());
   });
@@ -261,7 +244,7 @@ std::optional<AnnotationVersion> SqliteRepository::FindAnnotationVersion(std::in
 
 std::vector<std::int64_t> SqliteRepository::AnnotatedCaptures(std::int64_t after_capture_id,
                                                               int limit) {
-  CheckLimit(limit, "annotated captures");
+  CheckListLimit(limit, "annotated captures");
   std::vector<std::int64_t> out;
   Read([&](Connection& c) {
     out.clear();
@@ -325,7 +308,7 @@ std::vector<Assignment> SqliteRepository::ListAssignments(std::optional<std::int
 std::vector<std::int64_t> SqliteRepository::AnnotationQueue(const std::string& annotator,
                                                             int limit) {
   ValidateActor(annotator);
-  CheckLimit(limit, "annotation queue");
+  CheckListLimit(limit, "annotation queue");
   std::vector<std::int64_t> out;
   Read([&](Connection& c) {
     out.clear();
@@ -338,7 +321,7 @@ std::vector<std::int64_t> SqliteRepository::AnnotationQueue(const std::string& a
 }
 
 std::vector<std::int64_t> SqliteRepository::ReviewQueue(int limit) {
-  CheckLimit(limit, "review queue");
+  CheckListLimit(limit, "review queue");
   std::vector<std::int64_t> out;
   Read([&](Connection& c) {
     out.clear();

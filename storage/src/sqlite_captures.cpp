@@ -120,6 +120,7 @@ IngestResult SqliteRepository::InsertCapture(const NewCapture& capture, const Bl
       } else {
         st->bind(15, capture.upload_sha256);
       }
+      st->bind(16, capture.orientation);
       st->exec();
     }
     Audit(c, actor, "capture.ingest", "capture:" + std::to_string(id), "", "blob:" + blob.sha256,

@@ -40,7 +40,7 @@ using Clock = std::chrono::steady_clock;
 #define CAPTURE_COLS                                                                     \
   "c.id, p.pseudonym, s.name, c.condition, c.captured_at, c.received_at, c.device, "     \
   "COALESCE(v.label, ''), c.media_type, c.blob_sha256, c.byte_size, c.width, c.height, " \
-  "c.status, c.attempts, c.last_error"
+  "c.status, c.attempts, c.last_error, c.orientation"
 #define CAPTURE_FROM                                                                     \
   " FROM captures c JOIN patients p ON p.id = c.patient_id JOIN body_sites s ON s.id = " \
   "c.site_id LEFT JOIN visits v ON v.id = c.visit_id "
@@ -79,7 +79,7 @@ inline constexpr char kNextId[] =
 inline constexpr char kInsertCapture[] =
     "INSERT INTO captures (patient_id, site_id, condition, captured_at, received_at, device, "
     "visit_id, media_type, blob_sha256, byte_size, width, height, status, next_attempt_at, id, "
-    "upload_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)";
+    "upload_sha256, orientation) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?)";
 inline constexpr char kNextQueued[] =
     "SELECT id, attempts FROM captures WHERE status = 'queued' AND next_attempt_at <= ? "
     "ORDER BY next_attempt_at, id LIMIT 1";
@@ -150,7 +150,7 @@ inline constexpr char kAssessmentCols[] =
 #define LOCAL_CAPTURE_COLS                                                               \
   "c.id, c.patient_id, c.site_id, c.condition, c.captured_at, c.received_at, c.device, " \
   "COALESCE(v.label, ''), c.media_type, c.blob_sha256, c.byte_size, c.width, c.height, " \
-  "c.status, c.attempts, c.last_error"
+  "c.status, c.attempts, c.last_error, c.orientation"
 inline constexpr char kPatientCaptures[] =
     "SELECT " LOCAL_CAPTURE_COLS
     " FROM captures c LEFT JOIN visits v ON v.id = c.visit_id "

@@ -64,6 +64,7 @@ Capture ReadCapture(SQLite::Statement& st, int i) {
   c.status = ParseCaptureStatus(st.getColumn(i + 13).getString());
   c.attempts = st.getColumn(i + 14).getInt();
   c.last_error = st.getColumn(i + 15).getString();
+  c.orientation = st.getColumn(i + 16).getInt();
   return c;
 }
 

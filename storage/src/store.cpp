@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <future>
 #include <system_error>
 
 #include "skintrack/core/error.h"
@@ -95,6 +96,7 @@ std::vector<std::string> LoosePermissions(const std::string& dir) {
 std::unique_ptr<Repository> OpenDataDirRepository(const std::string& dir,
                                                   const RepositoryOptions& options) {
   if (dir.empty()) throw Error(ErrorCode::kInvalidArgument, "data directory path is empty");
+  if (!options.database.empty()) return OpenPostgresRepository(options.database, options);
   const std::string path = dir + "/skintrack.db";
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -116,9 +118,14 @@ std::unique_ptr<Store> Store::OpenDataDir(const std::string& dir, const StoreOpt
   CreateDataDir(dir);
   const int lock_fd = LockDataDir(dir);
   try {
-    CreateDatabaseFile(dir + "/skintrack.db");
     auto blobs = OpenFileBlobStore(dir + "/blobs");
-    auto repository = OpenSqliteRepository(dir + "/skintrack.db", options.repository);
+    std::unique_ptr<Repository> repository;
+    if (options.repository.database.empty()) {
+      CreateDatabaseFile(dir + "/skintrack.db");
+      repository = OpenSqliteRepository(dir + "/skintrack.db", options.repository);
+    } else {
+      repository = OpenPostgresRepository(options.repository.database, options.repository);
+    }
     return std::make_unique<Store>(std::move(repository), std::move(blobs), options, lock_fd);
   } catch (...) {
     ::close(lock_fd);
@@ -198,14 +205,31 @@ void Store::ReleaseBlob(const BlobPut& put, bool committed) {
 }
 
 IngestResult Store::IngestCapture(const NewCapture& capture, std::string_view bytes,
-                                  const std::string& actor) {
+                                  const std::string& actor,
+                                  const std::function<void()>& verify_while_writing) {
   // Everything that can be checked without the blob is checked before it is written.
   capture.Check();
   ValidateActor(actor);
   if (!repository_->FindPatient(capture.patient_id)) {
     throw Error(ErrorCode::kNotFound, "unknown patient " + capture.patient_id);
   }
-  const BlobPut put = PutBlob(bytes);
+  std::future<void> verified;
+  if (verify_while_writing) verified = std::async(std::launch::async, verify_while_writing);
+  BlobPut put;
+  try {
+    put = PutBlob(bytes);
+  } catch (...) {
+    if (verified.valid()) verified.get();  // a refused photo is refused, whatever the disk says
+    throw;
+  }
+  if (verified.valid()) {
+    try {
+      verified.get();
+    } catch (...) {
+      ReleaseBlob(put, false);
+      throw;
+    }
+  }
   IngestResult result;
   try {
     result = repository_->InsertCapture(capture, put.ref, actor);

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "annotation_rules.h"
 #include "skintrack/core/error.h"
 #include "skintrack/storage/repository.h"
 #include "skintrack/storage/sha256.h"
@@ -164,6 +165,9 @@ void NewCapture::Check() const {
   if (!upload_sha256.empty() && !IsSha256Hex(upload_sha256)) {
     Invalid("upload hash must be 64 lower-case hex digits");
   }
+  if (orientation < 1 || orientation > 8) {
+    Invalid("EXIF orientation " + std::to_string(orientation) + " is outside 1..8");
+  }
 }
 
 void NewResult::Check() const {
@@ -234,6 +238,27 @@ void RepositoryOptions::Check() const {
   if (max_attempts < 1 || max_attempts > 100) Invalid("max_attempts must be 1..100");
   if (retry_base_ms < 0 || retry_max_ms < retry_base_ms) {
     Invalid("retry back-off must satisfy 0 <= retry_base_ms <= retry_max_ms");
+  }
+  if (!database.empty() && !IsPostgresUrl(database)) {
+    Invalid("database must be empty (the data directory's SQLite file) or postgresql://...");
+  }
+}
+
+const char* AnnotationAuditAction(annotation::AnnotationState state) noexcept {
+  switch (state) {
+    case annotation::AnnotationState::kDraft:
+      return "annotation.save";
+    case annotation::AnnotationState::kSubmitted:
+      return "annotation.submit";
+    case annotation::AnnotationState::kReviewed:
+      return "annotation.review";
+  }
+  return "annotation.save";
+}
+
+void CheckListLimit(int limit, const char* what) {
+  if (limit < 1 || limit > 10000) {
+    throw Error(ErrorCode::kInvalidArgument, std::string(what) + " limit must be 1..10000");
   }
 }
 

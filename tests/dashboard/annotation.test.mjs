@@ -20,7 +20,7 @@ import path from 'node:path';
 
 import {loadWebScripts, runUnitTests} from './annotation_units.mjs';
 
-console.log(`[annotation] ${runUnitTests()} unit tests of web/rle.js and web/raster.js passed`);
+console.log(`[annotation] ${runUnitTests()} unit tests of web/rle.js, raster.js, history.js passed`);
 
 let chromium;
 try {
@@ -142,6 +142,21 @@ async function setBrush(radius) {
   await page.fill('#brush-size', String(radius));  // a range input: fill sets its value
 }
 
+// Masks of W x H whose strings stress the encoding: speckle (runs of 1 and more), spots (runs of
+// hundreds, negative differences), a marked first pixel (a leading 0 run), full, and empty.
+function rleSamples(W, H) {
+  let seed = 99;
+  const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const {skintrackRaster: raster} = loadWebScripts('raster.js');
+  const speckle = new Uint8Array(W * H).map(() => (random() < 0.3 ? 1 : 0));
+  const spots = new Uint8Array(W * H);
+  for (let k = 0; k < 40; ++k) raster.stampDisc(spots, W, H, random() * W, random() * H, 2 + random() * 60, 1);
+  const corner = new Uint8Array(W * H);
+  raster.stampDisc(corner, W, H, 0, 0, 30, 1);
+  return {psoriasis_plaque: speckle, psoriasis_scale: spots, vitiligo_depigmented: corner,
+          skin: new Uint8Array(W * H).fill(1), exclude: new Uint8Array(W * H)};
+}
+
 function markedAt(mask, width, x, y) {
   return mask[y * width + x] === 1;
 }
@@ -226,6 +241,25 @@ async function main() {
   await page.mouse.click(p.x, p.y);
   await page.waitForSelector('#keypoint-list:has-text("mole_1")');
   await page.waitForSelector('#box-list:has-text("psoriasis_plaque 230,200 180×110")');
+
+  step('annotator 1: undo / redo (Ctrl+Z, Ctrl+Shift+Z, buttons) of a keypoint, a stroke, an erase');
+  assert.ok(await page.isDisabled('#redo') && !(await page.isDisabled('#undo')));
+  await page.focus('#annotation-note');
+  await page.keyboard.press('Control+z');  // in a text field: the field's own undo, not ours
+  assert.ok(await page.isDisabled('#redo'), 'Ctrl+Z while typing leaves the drawing alone');
+  await page.focus('#annotation-editor .mask-stage canvas.layer-ui');
+  await page.keyboard.press('Control+z');
+  await page.waitForSelector('#keypoint-list:not(:has-text("mole_1"))');
+  await page.keyboard.press('Control+Shift+Z');
+  await page.waitForSelector('#keypoint-list:has-text("mole_1")');
+  await page.check('#tool-brush');
+  await setBrush(15);
+  await stroke([[250, 400], [390, 400]]);
+  await page.check('#tool-eraser');
+  await setBrush(8);
+  await stroke([[320, 380], [320, 420]]);  // cuts the new stroke
+  await page.keyboard.press('Control+z');  // the erase
+  await page.click('#undo');               // the stroke
   await page.selectOption('#label-subtype', 'plaque');
   await page.selectOption('#label-erythema', '2');
   await page.selectOption('#label-fitzpatrick', '3');
@@ -240,13 +274,35 @@ async function main() {
   await page.fill('#label-locations', 'left-forearm');
   await page.click('#save-draft');
   await page.waitForSelector('#annotation-status:has-text("Draft saved (version 1)")');
+  const latestMask = async () => (await call(`${api}/v1/captures/${cid}/annotations`, ann1.token, 'GET'))
+      .annotations[0].content.masks.psoriasis_plaque;
+  const v1 = await latestMask();
+  let m = rle.decodeMask(v1, W, H);
+  assert.ok(markedAt(m, W, 260, 230) && !markedAt(m, W, 320, 230), 'the earlier strokes and erase stay');
+  assert.ok(!markedAt(m, W, 260, 400) && !markedAt(m, W, 380, 400), 'the undone stroke is not saved');
+  await page.keyboard.press('Control+Shift+Z');  // focus is on the Save button: not a text field
+  await page.click('#redo');
+  assert.ok(await page.isDisabled('#redo'));
+  await page.click('#save-draft');
+  await page.waitForSelector('#annotation-status:has-text("Draft saved (version 2)")');
+  m = rle.decodeMask(await latestMask(), W, H);
+  assert.ok(markedAt(m, W, 260, 400) && markedAt(m, W, 380, 400), 'redo brings the stroke back');
+  assert.ok(!markedAt(m, W, 320, 400), 'and then the erase across it');
+  await page.click('#undo');
+  await page.click('#undo');
   await page.screenshot({path: path.join(artefacts, 'annotation.png'), fullPage: true});
+  const submitted = page.waitForRequest((r) => r.method() === 'PUT' && r.url().endsWith('/annotations/mine'));
   await page.click('#submit-annotation');
-  await page.waitForSelector('#annotation-status:has-text("Submitted for review (version 2)")');
+  await page.waitForSelector('#annotation-status:has-text("Submitted for review (version 3)")');
   assert.ok(await page.isDisabled('#submit-annotation'), 'a submitted annotation is not editable');
+  const sentMask = JSON.parse((await submitted).postData()).content.masks.psoriasis_plaque;
 
   const mine1 = (await call(`${api}/v1/captures/${cid}/annotations`, ann1.token, 'GET')).annotations[0];
   assert.equal(mine1.state, 'submitted');
+  assert.equal(typeof sentMask.counts, 'string', 'the page sends compressed-string counts');
+  assert.equal(sentMask.counts, mine1.content.masks.psoriasis_plaque.counts,
+               'the page\'s string is the one the server stores (its canonical encoding)');
+  assert.equal(sentMask.counts, v1.counts, 'undone twice: exactly the pixels of version 1');
   const m1 = rle.decodeMask(mine1.content.masks.psoriasis_plaque, W, H);
   assert.ok(markedAt(m1, W, 260, 230) && markedAt(m1, W, 380, 230), 'the zoomed stroke');
   assert.ok(markedAt(m1, W, 260, 280) && markedAt(m1, W, 380, 280), 'the stroke at fit');
@@ -274,9 +330,15 @@ async function main() {
   }
   p = await screenOf(240, 300);
   await page.mouse.dblclick(p.x, p.y);
+  await page.keyboard.press('Control+z');  // the polygon, the class's first edit: no mask at all
   await page.selectOption('#label-erythema', '3');
+  await page.click('#save-draft');
+  await page.waitForSelector('#annotation-status:has-text("Draft saved (version 1)")');
+  const draft2 = (await call(`${api}/v1/captures/${cid}/annotations`, ann2.token, 'GET')).annotations[0];
+  assert.deepEqual(Object.keys(draft2.content.masks), [], 'an undone first polygon sends no mask');
+  await page.click('#redo');
   await page.click('#submit-annotation');
-  await page.waitForSelector('#annotation-status:has-text("Submitted for review (version 1)")');
+  await page.waitForSelector('#annotation-status:has-text("Submitted for review (version 2)")');
   const mine2 = (await call(`${api}/v1/captures/${cid}/annotations`, ann2.token, 'GET')).annotations;
   assert.equal(mine2.length, 1, 'an annotator lists only its own annotation');
   const m2 = rle.decodeMask(mine2[0].content.masks.psoriasis_plaque, W, H);
@@ -372,14 +434,100 @@ async function main() {
     const encodeMs = performance.now() - t;
     const back = globalThis.skintrackRle.decodeMask(enc, w, h);
     const same = back.every((v, i) => v === view.layers[0].mask[i]);
+    const runs = globalThis.skintrackRle.countsFromString(enc.counts).length;
+    // Ten diagonal strokes of a new class into the 64 MiB history: each step keeps its bounding
+    // rectangle (about 3300 x 2300 px), the oldest go beyond the cap.
+    const {EditHistory, MaskRecorder} = globalThis.skintrackHistory;
+    const history = new EditHistory();
+    const recorder = new MaskRecorder(w, h);
+    const layer = {mask: null};
+    let recordMs = 0;
+    let stepBytes = 0;
+    for (let i = 0; i < 10; ++i) {
+      t = performance.now();
+      const m = recorder.begin(layer);
+      recordMs += performance.now() - t;
+      recorder.touch(globalThis.skintrackRaster.stampLine(m, w, h, {x: 500 + 10 * i, y: 500},
+                                                          {x: 3500 + 10 * i, y: 2500}, 150, 1));
+      t = performance.now();
+      const s = recorder.end();
+      recordMs += performance.now() - t;
+      stepBytes = s.bytes;
+      history.push(s);
+    }
+    t = performance.now();
+    history.undo();
+    const undoMs = performance.now() - t;
+    const historyFigures = {stepBytes, historyBytes: history.bytes, kept: history.done.length + 1,
+                            recordMs: recordMs / 10, undoMs};
     view.destroy();
     view.el.remove();
-    return {strokeMs, frameMs, encodeMs, same, runs: enc.counts.length};
+    // A fragmented document: six classes of 600 seeded spots each (radius 4-44 px, e.g. guttate
+    // psoriasis), in both counts forms.
+    let seed = 12345;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const asList = {masks: {}};
+    const asString = {masks: {}};
+    let fragmentedRuns = 0;
+    let stringMs = 0;
+    for (const c of globalThis.skintrackEditor.CLASSES) {
+      const m = new Uint8Array(w * h);
+      for (let k = 0; k < 600; ++k) {
+        globalThis.skintrackRaster.stampDisc(m, w, h, random() * w, random() * h, 4 + random() * 40, 1);
+      }
+      const list = globalThis.skintrackRle.maskRuns(m, w, h);
+      fragmentedRuns += list.length;
+      asList.masks[c] = {size: [h, w], counts: list};
+      t = performance.now();
+      asString.masks[c] = globalThis.skintrackRle.encodeMask(m, w, h);
+      stringMs += performance.now() - t;
+    }
+    return {strokeMs, frameMs, encodeMs, same, runs, fragmentedRuns, stringMs, historyFigures,
+            listJson: JSON.stringify(asList), stringJson: JSON.stringify(asString)};
   });
   step(`12 MP: stroke ${timing.strokeMs.toFixed(0)} ms, frame ${timing.frameMs.toFixed(0)} ms, ` +
        `RLE encode ${timing.encodeMs.toFixed(0)} ms (${timing.runs} runs)`);
   assert.ok(timing.same, 'a 12 MP mask survives encode and decode');
-  assert.ok(timing.frameMs < 1000 && timing.encodeMs < 3000, JSON.stringify(timing));
+  assert.ok(timing.frameMs < 1000 && timing.encodeMs < 3000,
+            JSON.stringify(Object.assign({}, timing, {listJson: undefined, stringJson: undefined})));
+  const hf = timing.historyFigures;
+  step(`12 MP undo: a diagonal stroke's step ${(hf.stepBytes / 1e6).toFixed(1)} MB (the mask: ` +
+       `12 MB), ${hf.kept} of 10 kept in ${(hf.historyBytes / 1048576).toFixed(1)} MiB, recording ` +
+       `${hf.recordMs.toFixed(0)} ms a stroke, undo ${hf.undoMs.toFixed(0)} ms`);
+  assert.ok(hf.stepBytes < 0.7 * 4000 * 3000 && hf.historyBytes <= 64 * 1048576 && hf.kept < 10,
+            JSON.stringify(hf));
+  const [listBytes, stringBytes] = [timing.listJson.length, timing.stringJson.length];
+  step(`12 MP, six fragmented masks (${timing.fragmentedRuns} runs): document ${listBytes} bytes ` +
+       `with list counts, ${stringBytes} with strings (encoded in ${timing.stringMs.toFixed(0)} ms)`);
+
+  step('the server\'s own strings: list counts in, its canonical strings out, equal to the page\'s');
+  const ann3 = await newToken('annotator', 'annotator three');
+  await json(`${api}/v1/captures/${cid}/assignments`, admin, 'POST', {annotators: [ann3.id]});
+  const samples = rleSamples(W, H);
+  const put = (content) => fetch(`${api}/v1/captures/${cid}/annotations/mine`, {
+    method: 'PUT', headers: {Authorization: `Bearer ${ann3.token}`, 'Content-Type': 'application/json'},
+    body: JSON.stringify({action: 'save', expected_version: 0, note: '', content})});
+  const listDoc = {masks: {}};
+  for (const [cls, m] of Object.entries(samples)) {
+    listDoc.masks[cls] = {size: [H, W], counts: rle.maskRuns(m, W, H)};
+  }
+  const res3 = await put(listDoc);
+  assert.equal(res3.status, 201, (await res3.clone().text()).slice(0, 300));
+  const stored3 = (await res3.json()).content.masks;
+  for (const [cls, m] of Object.entries(samples)) {
+    assert.equal(stored3[cls].counts, rle.encodeMask(m, W, H).counts, `${cls}: the C++ string`);
+  }
+
+  step('the server\'s 1 MiB body limit: the fragmented 12 MP document fits only with strings');
+  const limit = 1024 * 1024;
+  assert.ok(listBytes > limit && stringBytes < 0.7 * limit, `${listBytes} / ${stringBytes} bytes`);
+  const tooLarge = await put(JSON.parse(timing.listJson));
+  assert.equal(tooLarge.status, 413, 'list counts exceed the body limit');
+  // The string form passes the limit and is parsed: refused only because this capture is
+  // 640 x 480, not 4000 x 3000 (nothing is written).
+  const parsed = await put(JSON.parse(timing.stringJson));
+  assert.equal(parsed.status, 400);
+  assert.match((await parsed.json()).error.message, /size/);
 
   assert.deepEqual(pageErrors, [], 'no script or console errors in the page');
   step(`passed; screenshots in ${artefacts} (annotation.png, review.png)`);

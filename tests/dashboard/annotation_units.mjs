@@ -1,4 +1,4 @@
-// Unit tests of the dashboard's mask code (web/rle.js, web/raster.js), run in node before the
+// Unit tests of the dashboard's mask code (web/rle.js, web/raster.js, web/history.js), run in node before the
 // browser part of annotation.test.mjs (and alone: `node tests/dashboard/annotation_units.mjs`).
 // The scripts are plain browser scripts; they run here in a vm context, as the page runs them.
 import assert from 'node:assert/strict';
@@ -34,7 +34,8 @@ function rowsOf(mask, width) {
 }
 
 export function runUnitTests() {
-  const {skintrackRle: rle, skintrackRaster: raster} = loadWebScripts('rle.js', 'raster.js');
+  const {skintrackRle: rle, skintrackRaster: raster, skintrackHistory: hist} =
+      loadWebScripts('rle.js', 'raster.js', 'history.js');
   let n = 0;
   const test = (name, fn) => {
     fn();
@@ -132,9 +133,74 @@ export function runUnitTests() {
     assert.equal(raster.dice(new Uint8Array(4), new Uint8Array(4)), 1);
     assert.equal(raster.dice(Uint8Array.from([1, 1, 0, 0]), Uint8Array.from([1, 0, 1, 0])), 0.5);
   });
+
+  test('raster: each tool returns the rectangle it drew into (ends exclusive)', () => {
+    const m = new Uint8Array(7 * 7);
+    assert.deepEqual({...raster.stampDisc(m, 7, 7, 3.5, 3.5, 1.5, 1)}, {x0: 2, y0: 2, x1: 5, y1: 5});
+    assert.deepEqual({...raster.stampDisc(m, 7, 7, 0, 0, 1.2, 1)}, {x0: 0, y0: 0, x1: 1, y1: 1});
+    assert.equal(raster.stampDisc(m, 7, 7, -5, -5, 1, 1), null, 'off the image');
+    assert.deepEqual({...raster.stampLine(m, 7, 7, {x: 1.5, y: 1.5}, {x: 5.5, y: 1.5}, 0.6, 1)},
+                     {x0: 1, y0: 1, x1: 6, y1: 2});
+    assert.deepEqual({...raster.fillPolygon(m, 7, 7, [{x: 1, y: 1}, {x: 4, y: 1}, {x: 4, y: 3},
+                                                      {x: 1, y: 3}], 1)},
+                     {x0: 1, y0: 1, x1: 4, y1: 3});
+  });
+
+  test('history: undo, redo, a new step drops the redos, the byte cap drops the oldest', () => {
+    const log = [];
+    const step = (name, bytes) => ({bytes, undo: () => log.push(`-${name}`), redo: () => log.push(`+${name}`)});
+    const h = new hist.EditHistory(100);
+    assert.equal(h.undo(), false);
+    h.push(step('a', 40));
+    h.push(step('b', 40));
+    assert.ok(h.undo() && h.undo() && !h.undo());
+    assert.ok(h.redo() && h.canRedo);
+    h.push(step('c', 10));  // b cannot come back
+    assert.ok(!h.canRedo && h.bytes === 50);
+    h.push(step('d', 40));  // 90
+    h.push(step('e', 40));  // 130 > 100: a goes
+    assert.equal(h.bytes, 90);
+    while (h.undo());
+    assert.deepEqual(log, ['-b', '-a', '+a', '-e', '-d', '-c']);
+    h.push(step('huge', 101));  // larger than the cap: kept nowhere, nothing older either
+    assert.ok(!h.canUndo && !h.canRedo && h.bytes === 0);
+  });
+
+  test('history: a mask step keeps only the changed rectangle\'s previous bytes', () => {
+    const [W, H] = [10, 8];
+    const rec = new hist.MaskRecorder(W, H);
+    const layer = {mask: null};
+    // A new class: the edit allocates its mask, and undo takes it away again.
+    let m = rec.begin(layer);
+    rec.touch(raster.stampDisc(m, W, H, 3.5, 3.5, 1.5, 1));
+    const first = rec.end();
+    assert.deepEqual({...first.rect}, {x0: 2, y0: 2, x1: 5, y1: 5});
+    assert.equal(first.bytes, 9, 'a 3 x 3 rectangle, not the 80-pixel mask');
+    const drawn = [...layer.mask];
+    first.undo();
+    assert.equal(layer.mask, null, 'undoing the first stroke of a class: the class is not sent');
+    first.redo();
+    assert.deepEqual([...layer.mask], drawn);
+    // An erase of one pixel inside a wider touched rectangle: the step shrinks to that pixel.
+    m = rec.begin(layer);
+    m[3 * W + 3] = 0;
+    rec.touch({x0: 0, y0: 0, x1: W, y1: H});
+    const erase = rec.end();
+    assert.deepEqual([{...erase.rect}, erase.bytes], [{x0: 3, y0: 3, x1: 4, y1: 4}, 1]);
+    erase.undo();
+    assert.deepEqual([...layer.mask], drawn);
+    erase.redo();
+    assert.equal(layer.mask[3 * W + 3], 0);
+    assert.equal(raster.countMarked(layer.mask), 8);
+    // A brush over pixels already marked changes nothing: no step.
+    m = rec.begin(layer);
+    rec.touch(raster.stampDisc(m, W, H, 2.5, 2.5, 0.4, 1));
+    assert.equal(rec.end(), null);
+    assert.equal(rec.end(), null, 'no edit open');
+  });
   return n;
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  console.log(`[annotation] ${runUnitTests()} unit tests of web/rle.js and web/raster.js passed`);
+  console.log(`[annotation] ${runUnitTests()} unit tests of web/rle.js, raster.js, history.js passed`);
 }

@@ -82,17 +82,18 @@ std::string CocoOf(const scoring::AnnotatedPhoto& p, const std::string& file_nam
 
 CocoImportImage TakeIn(const fs::path& photo, const std::string& patient, Condition condition) {
   const std::string bytes = Slurp(photo);
-  const service::DecodedImage img = service::DecodeUpload(bytes, "image/jpeg");
+  const service::ValidatedUpload img = service::ValidateUpload(bytes, "image/jpeg");
   CocoImportImage in;
   in.capture.patient_id = patient;
   in.capture.site = "trunk-anterior";
   in.capture.condition = condition;
   in.capture.captured_at = 1767225600000;
   in.capture.media_type = img.media_type;
-  in.capture.width = img.bgr.cols;
-  in.capture.height = img.bgr.rows;
+  in.capture.width = img.width;
+  in.capture.height = img.height;
+  in.capture.orientation = img.orientation;
   in.capture.upload_sha256 = storage::Sha256Hex(bytes);
-  in.bytes = img.encoded;
+  in.bytes = img.bytes;
   return in;
 }
 

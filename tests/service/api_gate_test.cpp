@@ -48,9 +48,9 @@ class ApiGate : public ::testing::Test {
     storage::PatientInfo patient;
     patient.id = "1";  // the patient every {patient} placeholder names
     store_->repository().CreatePatient(patient, "test");
-    for (storage::Role role : {storage::Role::kAdmin, storage::Role::kClinician,
-                               storage::Role::kCoordinator, storage::Role::kDevice,
-                               storage::Role::kAnnotator}) {
+    for (storage::Role role :
+         {storage::Role::kAdmin, storage::Role::kClinician, storage::Role::kCoordinator,
+          storage::Role::kDevice, storage::Role::kAnnotator}) {
       storage::NewToken t;
       t.role = role;
       if (role == storage::Role::kDevice) t.patient_scope = {"1"};  // no 403 from the scope

@@ -49,7 +49,7 @@ ErrorCode CodeOf(const std::string& bytes, const std::string& type, const Intake
   return ErrorCode::kInternal;
 }
 
-TEST(Intake, AcceptsPngAndJpegAndReencodes) {
+TEST(Intake, AcceptsPngAndJpegWithoutReencoding) {
   const cv::Mat img = TestImage();
   const DecodedImage png = DecodeUpload(Encode(img, ".png"), "image/png");
   EXPECT_EQ(png.media_type, "image/png");
@@ -57,8 +57,12 @@ TEST(Intake, AcceptsPngAndJpegAndReencodes) {
   const DecodedImage jpg = DecodeUpload(Encode(img, ".jpg"), "image/jpeg; charset=binary");
   EXPECT_EQ(jpg.media_type, "image/jpeg");
   EXPECT_EQ(jpg.bgr.size(), img.size());
-  // Deterministic: the same upload gives the same stored bytes (idempotent retries).
-  EXPECT_EQ(DecodeUpload(Encode(img, ".jpg"), "image/jpeg").encoded, jpg.encoded);
+  // OpenCV writes no metadata: the stored bytes are the upload's, byte for byte.
+  const std::string jpeg_bytes = Encode(img, ".jpg");
+  const ValidatedUpload v = ValidateUpload(jpeg_bytes, "image/jpeg");
+  EXPECT_EQ(v.bytes, jpeg_bytes);
+  EXPECT_EQ(v.orientation, 1);
+  EXPECT_EQ(ValidateUpload(Encode(img, ".png"), "image/png").bytes, Encode(img, ".png"));
 }
 
 TEST(Intake, RejectsWrongTypesTruncationAndBombs) {
@@ -105,8 +109,12 @@ TEST(Intake, AppliesExifOrientationAndStripsMetadata) {
   const DecodedImage out = DecodeUpload(jpg, "image/jpeg");
   EXPECT_EQ(out.bgr.cols, 80);  // rotated upright
   EXPECT_EQ(out.bgr.rows, 120);
-  EXPECT_EQ(out.encoded.find("GPS-SECRET"), std::string::npos);
-  EXPECT_EQ(out.encoded.find("Exif"), std::string::npos);
+  const ValidatedUpload v = ValidateUpload(jpg, "image/jpeg");
+  EXPECT_EQ(v.orientation, 6);
+  EXPECT_EQ(v.width, 80);  // as shown
+  EXPECT_EQ(v.height, 120);
+  EXPECT_EQ(v.bytes.find("GPS-SECRET"), std::string::npos);
+  EXPECT_EQ(v.bytes.find("Exif"), std::string::npos);
 }
 
 // Half a JPEG plus an end-of-image marker, and JPEGs with damaged scan data: libjpeg decodes them

@@ -14,6 +14,7 @@
 
 #include "../support/full_disk.h"
 #include "../support/run_cli.h"
+#include "../support/storage_backends.h"
 #include "skintrack/core/error.h"
 #include "skintrack/storage/sha256.h"
 #include "skintrack/storage/store.h"
@@ -24,6 +25,7 @@ namespace {
 
 using annotation::AnnotationState;
 using annotation::ReviewDecision;
+using skintrack::testing::Backend;
 using skintrack::testing::TempDir;
 
 constexpr char kAnn1[] = "token:aaaaaaaaaaaaaaaa";
@@ -55,9 +57,13 @@ NewAnnotationVersion Change(std::int64_t capture, const std::string& author, Ann
   return v;
 }
 
-class AnnotationStorage : public ::testing::Test {
+// Run on every backend (../support/storage_backends.h).
+class AnnotationStorage : public ::testing::TestWithParam<Backend> {
  protected:
-  void SetUp() override { Open(Store::OpenInMemory(Options())); }
+  void SetUp() override {
+    if (!backend_.Prepare()) GTEST_SKIP() << backend_.SkipReason();
+    Open(backend_.Open(Options()));
+  }
 
   StoreOptions Options() {
     StoreOptions options;
@@ -108,6 +114,7 @@ class AnnotationStorage : public ::testing::Test {
     return s.str();
   }
 
+  testing::BackendFactory backend_{GetParam(), "ann"};
   std::atomic<TimeMs> now_{1700000000000};
   std::unique_ptr<Store> store_;
   std::int64_t capture_ = 0;
@@ -121,7 +128,7 @@ TEST(AnnotationTypes, NewRoleAndSourceHaveNames) {
   EXPECT_EQ(CodeOf([] { ParseRole("qa"); }), ErrorCode::kInvalidArgument);
 }
 
-TEST_F(AnnotationStorage, EveryChangeIsANewVersionAndReadsSeeTheLatest) {
+TEST_P(AnnotationStorage, EveryChangeIsANewVersionAndReadsSeeTheLatest) {
   const AnnotationVersion v1 = Append(Change(capture_, kAnn1, AnnotationState::kDraft, 0), Doc(1));
   EXPECT_EQ(v1.version, 1);
   EXPECT_EQ(v1.capture_id, capture_);
@@ -175,7 +182,7 @@ TEST_F(AnnotationStorage, EveryChangeIsANewVersionAndReadsSeeTheLatest) {
   EXPECT_TRUE(repo().LatestAnnotations(capture_ + 100).empty());
 }
 
-TEST_F(AnnotationStorage, AnnotatedCapturesPageInIdOrder) {
+TEST_P(AnnotationStorage, AnnotatedCapturesPageInIdOrder) {
   const std::int64_t second = AddCapture("P001", 2);
   const std::int64_t third = AddCapture("P001", 3);
   AddCapture("P001", 4);  // never annotated
@@ -190,7 +197,7 @@ TEST_F(AnnotationStorage, AnnotatedCapturesPageInIdOrder) {
   EXPECT_EQ(CodeOf([&] { repo().AnnotatedCaptures(0, 10001); }), ErrorCode::kInvalidArgument);
 }
 
-TEST_F(AnnotationStorage, AStaleExpectedVersionIsAConflictAndWritesNothing) {
+TEST_P(AnnotationStorage, AStaleExpectedVersionIsAConflictAndWritesNothing) {
   Append(Change(capture_, kAnn1, AnnotationState::kDraft, 0), Doc(1));
   Append(Change(capture_, kAnn1, AnnotationState::kDraft, 1), Doc(2));
   const std::string before = Footprint();
@@ -209,7 +216,7 @@ TEST_F(AnnotationStorage, AStaleExpectedVersionIsAConflictAndWritesNothing) {
   EXPECT_EQ(Append(Change(capture_, kAnn1, AnnotationState::kSubmitted, 2), Doc(2)).version, 3);
 }
 
-TEST_F(AnnotationStorage, BadInputIsRefusedBeforeAnythingIsWritten) {
+TEST_P(AnnotationStorage, BadInputIsRefusedBeforeAnythingIsWritten) {
   Append(Change(capture_, kAnn1, AnnotationState::kDraft, 0), Doc(1));
   const std::string before = Footprint();
   auto code = [&](const NewAnnotationVersion& v, const std::string& actor = kAnn1) {
@@ -249,7 +256,7 @@ TEST_F(AnnotationStorage, BadInputIsRefusedBeforeAnythingIsWritten) {
   EXPECT_EQ(Footprint(), before);
 }
 
-TEST_F(AnnotationStorage, EachStepIsAuditedWithItsAction) {
+TEST_P(AnnotationStorage, EachStepIsAuditedWithItsAction) {
   const AnnotationVersion v1 = Append(Change(capture_, kAnn1, AnnotationState::kDraft, 0), Doc(1));
   const AnnotationVersion v2 =
       Append(Change(capture_, kAnn1, AnnotationState::kSubmitted, 1), Doc(1));
@@ -277,7 +284,7 @@ TEST_F(AnnotationStorage, EachStepIsAuditedWithItsAction) {
   EXPECT_FALSE(nlohmann::json::parse(audit[0].details_json).contains("decision"));
 }
 
-TEST_F(AnnotationStorage, AssigningTwiceIsANoOpAndListsNarrow) {
+TEST_P(AnnotationStorage, AssigningTwiceIsANoOpAndListsNarrow) {
   const std::int64_t second = AddCapture("P001", 2);
   EXPECT_TRUE(Assign(capture_, kAnn1));
   const TimeMs first_at = now_.load();
@@ -314,7 +321,7 @@ TEST_F(AnnotationStorage, AssigningTwiceIsANoOpAndListsNarrow) {
             ErrorCode::kInvalidArgument);
 }
 
-TEST_F(AnnotationStorage, TheQueueHoldsWhatTheAnnotatorStillHasToDo) {
+TEST_P(AnnotationStorage, TheQueueHoldsWhatTheAnnotatorStillHasToDo) {
   const std::int64_t b = AddCapture("P001", 2);
   const std::int64_t c = AddCapture("P001", 3);
   const std::int64_t d = AddCapture("P001", 4);
@@ -345,7 +352,7 @@ TEST_F(AnnotationStorage, TheQueueHoldsWhatTheAnnotatorStillHasToDo) {
   EXPECT_EQ(CodeOf([&] { repo().AnnotationQueue("", 10); }), ErrorCode::kInvalidArgument);
 }
 
-TEST_F(AnnotationStorage, ACheckIsCleanAndCountsAnnotationBlobs) {
+TEST_P(AnnotationStorage, ACheckIsCleanAndCountsAnnotationBlobs) {
   const CheckReport empty = store_->Check(true);
   Append(Change(capture_, kAnn1, AnnotationState::kDraft, 0), Doc(1));
   Append(Change(capture_, kAnn2, AnnotationState::kDraft, 0), Doc(2));
@@ -357,6 +364,10 @@ TEST_F(AnnotationStorage, ACheckIsCleanAndCountsAnnotationBlobs) {
   EXPECT_TRUE(repo().IsBlobReferenced(Sha256Hex(Doc(1))));
   EXPECT_FALSE(repo().IsBlobReferenced(Sha256Hex(Doc(3))));
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, AnnotationStorage,
+                         ::testing::Values(Backend::kMemory, Backend::kFiles, Backend::kPostgres),
+                         testing::BackendParamName());
 
 // ---- on files ----------------------------------------------------------------------------------
 
@@ -442,10 +453,12 @@ TEST(AnnotationFiles, ABlobReferencedOnlyByAnAnnotationSurvivesRecovery) {
   EXPECT_TRUE(store->Check(true).ok());
 }
 
-class AnnotationTriggers : public ::testing::Test {
+// The schema's own rules, on each backend with a database another writer could reach.
+class AnnotationTriggers : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {
-    auto store = Store::OpenDataDir(dir_.str());
+    if (!backend_.Prepare()) GTEST_SKIP() << backend_.SkipReason();
+    auto store = backend_.Open({});
     PatientInfo info;
     info.id = "P001";
     store->repository().CreatePatient(info, "test");
@@ -461,14 +474,21 @@ class AnnotationTriggers : public ::testing::Test {
   }
   // Runs `sql` on the database as another writer would: the schema alone must refuse it.
   ErrorCode Exec(const std::string& sql) {
-    return CodeOf([&] { internal::ExecSqlite(dir_.str() + "/skintrack.db", sql); });
+    return CodeOf([&] { ExecOrThrow(sql); });
   }
-  TempDir dir_{"ann-triggers"};
+  void ExecOrThrow(const std::string& sql) {
+    if (GetParam() == Backend::kPostgres) {
+      internal::ExecPostgres(backend_.database_url(), sql);
+    } else {
+      internal::ExecSqlite(backend_.dir().str() + "/skintrack.db", sql);
+    }
+  }
+  testing::BackendFactory backend_{GetParam(), "ann-triggers"};
   std::int64_t capture_ = 0;
   AnnotationVersion version_;
 };
 
-TEST_F(AnnotationTriggers, RowsCannotBeChangedOrDeletedOutsideAnErasure) {
+TEST_P(AnnotationTriggers, RowsCannotBeChangedOrDeletedOutsideAnErasure) {
   EXPECT_EQ(Exec("UPDATE annotations SET author = 'x'"), ErrorCode::kConflict);
   EXPECT_EQ(Exec("UPDATE annotation_versions SET note = 'x'"), ErrorCode::kConflict);
   EXPECT_EQ(Exec("UPDATE annotation_assignments SET assigned_by = 'x'"), ErrorCode::kConflict);
@@ -486,7 +506,7 @@ TEST_F(AnnotationTriggers, RowsCannotBeChangedOrDeletedOutsideAnErasure) {
   EXPECT_EQ(Exec(insert + "2, 'draft', 'accepted'" + rest), ErrorCode::kConflict);
   EXPECT_EQ(Exec(insert + "2, 'final', NULL" + rest), ErrorCode::kConflict);
   {
-    auto store = Store::OpenDataDir(dir_.str());
+    auto store = backend_.Open({});
     const auto history = store->repository().AnnotationHistory(version_.annotation_id);
     ASSERT_EQ(history.size(), 1u);
     EXPECT_EQ(history[0].note, "");
@@ -494,9 +514,12 @@ TEST_F(AnnotationTriggers, RowsCannotBeChangedOrDeletedOutsideAnErasure) {
     EXPECT_EQ(store->repository().ListAssignments(capture_, "").size(), 1u);
   }
   // The refused statements were refused for what they changed: a well-formed next version goes in.
-  EXPECT_NO_THROW(internal::ExecSqlite(dir_.str() + "/skintrack.db",
-                                       insert + "2, 'reviewed', 'accepted'" + rest));
+  EXPECT_NO_THROW(ExecOrThrow(insert + "2, 'reviewed', 'accepted'" + rest));
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, AnnotationTriggers,
+                         ::testing::Values(Backend::kFiles, Backend::kPostgres),
+                         testing::BackendParamName());
 
 // ---- migration from schema 7 -------------------------------------------------------------------
 

@@ -1,5 +1,6 @@
-// The storage suite, run against both backends: ":memory:" database + memory blobs, and a data
-// directory (SQLite file in WAL mode + file blobs) in a temporary directory.
+// The storage suite, run against every backend (../support/storage_backends.h): ":memory:"
+// database + memory blobs, a data directory (SQLite file in WAL mode + file blobs) in a temporary
+// directory, and a data directory whose metadata is in a fresh PostgreSQL database.
 #include "skintrack/storage/store.h"
 
 #include <gtest/gtest.h>
@@ -13,12 +14,14 @@
 #include <thread>
 
 #include "../support/run_cli.h"
+#include "../support/storage_backends.h"
 #include "skintrack/core/error.h"
 #include "skintrack/storage/sha256.h"
 
 namespace skintrack::storage {
 namespace {
 
+using skintrack::testing::Backend;
 using skintrack::testing::TempDir;
 
 constexpr char kActor[] = "test";
@@ -75,17 +78,17 @@ ErrorCode CodeOf(F&& f) {
   return ErrorCode::kInternal;
 }
 
-enum class Backend { kMemory, kFiles };
-
 class StoreTest : public ::testing::TestWithParam<Backend> {
  protected:
-  void SetUp() override { Open(); }
+  void SetUp() override {
+    if (!backend_.Prepare()) GTEST_SKIP() << backend_.SkipReason();
+    Open();
+  }
 
   void Open(StoreOptions options = {}) {
     options.repository.clock = [this] { return now_.load(); };
     store_.reset();
-    store_ = GetParam() == Backend::kMemory ? Store::OpenInMemory(options)
-                                            : Store::OpenDataDir(dir_.str(), options);
+    store_ = backend_.Open(options);
   }
 
   Repository& repo() { return store_->repository(); }
@@ -116,7 +119,8 @@ class StoreTest : public ::testing::TestWithParam<Backend> {
     return s.str();
   }
 
-  TempDir dir_{"storage"};
+  testing::BackendFactory backend_{GetParam()};
+  const TempDir& dir_ = backend_.dir();
   std::atomic<TimeMs> now_{1700000000000};
   std::unique_ptr<Store> store_;
 };
@@ -629,10 +633,9 @@ TEST_P(StoreTest, ConcurrentIngestAndReadsNeverSeeBusyErrors) {
   EXPECT_TRUE(store_->Check(true).ok());
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::Values(Backend::kMemory, Backend::kFiles),
-                         [](const auto& param_info) {
-                           return param_info.param == Backend::kMemory ? "Memory" : "Files";
-                         });
+INSTANTIATE_TEST_SUITE_P(Backends, StoreTest,
+                         ::testing::Values(Backend::kMemory, Backend::kFiles, Backend::kPostgres),
+                         testing::BackendParamName());
 
 // ---- data-directory specifics ------------------------------------------------------------------
 

@@ -19,6 +19,7 @@
 #include "dicom_internal.h"
 #include "skintrack/core/body_sites.h"
 #include "skintrack/core/error.h"
+#include "skintrack/core/oriented_image.h"
 #include "skintrack/dicom/dicom.h"
 
 namespace skintrack::dicom {
@@ -232,7 +233,8 @@ WrittenInstance WritePhoto(const Photo& p, const std::string& path) {
   Put(ds, DCM_LossyImageCompression, jpeg ? "01" : "00");
   if (jpeg) Put(ds, DCM_LossyImageCompressionMethod, "ISO_10918_1");
   E_TransferSyntax xfer = EXS_LittleEndianExplicit;
-  const auto frame = jpeg ? EncapsulatableJpeg(p.image_bytes) : std::nullopt;
+  // DICOM has no orientation tag a viewer applies to a photo: a rotated one is written as pixels.
+  const auto frame = jpeg && p.orientation == 1 ? EncapsulatableJpeg(p.image_bytes) : std::nullopt;
   if (frame) {
     xfer = frame->extended ? EXS_JPEGProcess2_4 : EXS_JPEGProcess1;
     PutPixelModule(ds, frame->width, frame->height,
@@ -240,10 +242,7 @@ WrittenInstance WritePhoto(const Photo& p, const std::string& path) {
     PutEncapsulatedJpeg(ds, p.image_bytes, xfer);
     w.encapsulated = true;
   } else {
-    const cv::Mat raw(1, static_cast<int>(p.image_bytes.size()), CV_8U,
-                      const_cast<char*>(p.image_bytes.data()));
-    const cv::Mat bgr = cv::imdecode(raw, cv::IMREAD_COLOR);
-    if (bgr.empty()) throw Error(ErrorCode::kImageDecode, "the capture's image does not decode");
+    const cv::Mat bgr = DecodeOriented(p.image_bytes, p.orientation, cv::IMREAD_COLOR);
     if (bgr.cols > 65535 || bgr.rows > 65535) {
       throw Error(ErrorCode::kInvalidArgument, "image too large for DICOM rows / columns");
     }

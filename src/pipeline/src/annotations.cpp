@@ -4,6 +4,7 @@
 
 #include "skintrack/annotation/document.h"
 #include "skintrack/core/error.h"
+#include "skintrack/pipeline/annotation_agreement.h"
 #include "skintrack/pipeline/results.h"
 
 namespace skintrack::pipeline {
@@ -37,8 +38,10 @@ annotation::MaskClass LesionClassOf(Condition condition) {
                                             : annotation::MaskClass::kVitiligoDepigmented;
 }
 
-json AgreementJson(const CaptureConsensus& c) {
+// `labels[i]` are the image-level labels of `c.inputs[i]`.
+json AgreementJson(const CaptureConsensus& c, const std::vector<annotation::ImageLabels>& labels) {
   json per_annotator = json::array();
+  std::vector<std::string> authors;
   for (std::size_t i = 0; i < c.inputs.size(); ++i) {
     const scoring::AnnotatorAgreement& a = c.report.per_annotator[i];
     per_annotator.push_back({{"annotation_id", c.inputs[i].annotation_id},
@@ -48,12 +51,14 @@ json AgreementJson(const CaptureConsensus& c) {
                              {"dice_vs_others", a.dice_vs_others},
                              {"sensitivity", a.sensitivity},
                              {"specificity", a.specificity}});
+    authors.push_back(c.inputs[i].author);
   }
   return {{"method", scoring::ConsensusMethodName(c.method)},
           {"annotators", c.inputs.size()},
           {"pairwise_dice_mean", c.report.pairwise_dice_mean},
           {"consensus_fraction", c.report.consensus_fraction},
-          {"per_annotator", per_annotator}};
+          {"per_annotator", per_annotator},
+          {"labels", CaptureLabelAgreementJson(authors, labels)}};
 }
 
 }  // namespace
@@ -184,12 +189,14 @@ CaptureConsensus BuildCaptureConsensus(storage::Store& store, const storage::Cap
   CaptureConsensus out;
   out.method = method;
   std::vector<cv::Mat> masks;
+  std::vector<annotation::ImageLabels> labels;  // of the inputs, for their agreement
   for (const storage::AnnotationVersion& v : store.repository().LatestAnnotations(capture.id)) {
     if (!CountsForConsensus(v)) continue;
     annotation::AnnotationContent content = LoadAnnotationContent(store, capture, v);
     const auto mask = content.masks.find(lesion);
     if (mask == content.masks.end()) continue;
     masks.push_back(mask->second);
+    labels.push_back(std::move(content.labels));
     out.inputs.push_back(v);
   }
   if (masks.size() < 2) {
@@ -226,7 +233,7 @@ CaptureConsensus BuildCaptureConsensus(storage::Store& store, const storage::Cap
   agreement.source = storage::ResultSource::kConsensus;
   agreement.algorithm = algorithm;
   agreement.value = out.report.pairwise_dice_mean;
-  agreement.payload = AgreementJson(out);
+  agreement.payload = AgreementJson(out, labels);
 
   out.mask = Append(store, capture.id, mask, who.author);
   agreement.payload["mask_result_id"] = out.mask.id;

@@ -8,6 +8,7 @@
 #include <random>
 
 #include "skintrack/core/error.h"
+#include "skintrack/core/oriented_image.h"
 #include "skintrack/pipeline/results.h"
 
 namespace skintrack::pipeline {
@@ -16,13 +17,15 @@ using nlohmann::json;
 
 namespace {
 
-cv::Mat DecodeBlob(const storage::BlobStore& blobs, const std::string& sha, int flags,
-                   const std::string& what) {
-  const std::string bytes = blobs.Get(sha);
-  cv::Mat out = cv::imdecode(
-      cv::Mat(1, static_cast<int>(bytes.size()), CV_8U, const_cast<char*>(bytes.data())), flags);
-  if (out.empty()) throw Error(ErrorCode::kImageDecode, what + " does not decode");
-  return out;
+// `orientation`: the capture's for its photo, 1 for a mask (stored as shown).
+cv::Mat DecodeBlob(const storage::BlobStore& blobs, const std::string& sha, int orientation,
+                   int flags, const std::string& what) {
+  try {
+    return DecodeOriented(blobs.Get(sha), orientation, flags);
+  } catch (const Error& e) {
+    if (e.code() != ErrorCode::kImageDecode) throw;
+    throw Error(ErrorCode::kImageDecode, what + ": " + e.what());
+  }
 }
 
 // The capture's photo and its latest lesion mask when that mask is a reviewed one (a clinician's
@@ -37,9 +40,10 @@ std::optional<CorrectedPhoto> CorrectedPhotoOf(storage::Repository& repository,
   CorrectedPhoto photo;
   photo.capture_id = capture.id;
   photo.image.name = name;
-  photo.image.bgr = DecodeBlob(blobs, capture.blob.sha256, cv::IMREAD_COLOR, name + " image");
+  photo.image.bgr = DecodeBlob(blobs, capture.blob.sha256, capture.orientation, cv::IMREAD_COLOR,
+                               name + " image");
   photo.image.mask =
-      DecodeBlob(blobs, history.back().blob_sha256, cv::IMREAD_GRAYSCALE, name + " mask") > 0;
+      DecodeBlob(blobs, history.back().blob_sha256, 1, cv::IMREAD_GRAYSCALE, name + " mask") > 0;
   if (photo.image.mask.size() != photo.image.bgr.size()) {
     throw Error(ErrorCode::kInvalidArgument, name + ": the corrected mask is not the photo's size");
   }

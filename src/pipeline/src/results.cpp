@@ -4,6 +4,7 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include "skintrack/core/error.h"
+#include "skintrack/core/oriented_image.h"
 
 namespace skintrack::pipeline {
 
@@ -41,12 +42,14 @@ cv::Mat Decode(const std::string& bytes, int flags) {
 }  // namespace
 
 cv::Mat DecodeStoredImage(storage::Store& store, const storage::Capture& capture) {
-  cv::Mat img = Decode(store.ReadBlob(capture.blob.sha256), cv::IMREAD_COLOR);
-  if (img.empty()) {
+  try {
+    return DecodeOriented(store.ReadBlob(capture.blob.sha256), capture.orientation,
+                          cv::IMREAD_COLOR);
+  } catch (const Error& e) {
+    if (e.code() != ErrorCode::kImageDecode) throw;
     throw Error(ErrorCode::kImageDecode,
-                "stored image of capture " + std::to_string(capture.id) + " does not decode");
+                "stored photo of capture " + std::to_string(capture.id) + ": " + e.what());
   }
-  return img;
 }
 
 std::string EncodePng(const cv::Mat& mask) {

@@ -21,27 +21,21 @@ std::string YesNo(bool defined, bool flag) {
   return flag ? "Y" : "N";
 }
 
-void Row(const std::string& subject, Condition condition, const VisitResponse& v,
-         std::ostringstream& out) {
+// The unit of a value column, filled where the value is (SDTM's --ORRESU beside --ORRES).
+std::string Unit(bool present, const char* unit) { return present ? unit : ""; }
+
+void Row(const Cohort& cohort, const std::string& subject, Condition condition,
+         const VisitResponse& v, std::ostringstream& out) {
   const scoring::PasiResult* pasi = v.pasi ? &v.pasi->pasi : nullptr;
   std::map<std::string, std::string> region;
-  std::set<std::string> prov;
   std::vector<std::string> missing;
   if (pasi) {
     for (const scoring::PasiRegionScore& r : pasi->regions) {
       region[PasiRegionName(r.input.region)] = Num(r.contribution, 3);
-      prov.insert(scoring::ProvenanceName(r.input.area_provenance));
-      prov.insert(scoring::ProvenanceName(r.input.erythema.provenance));
-      prov.insert(scoring::ProvenanceName(r.input.induration.provenance));
-      prov.insert(scoring::ProvenanceName(r.input.desquamation.provenance));
     }
     for (PasiRegion r : pasi->missing) missing.push_back(PasiRegionName(r));
   }
-  if (v.vasi) {
-    for (const scoring::VasiSiteScore& s : v.vasi->sites) {
-      prov.insert(scoring::ProvenanceName(s.level_provenance));
-    }
-  }
+  const std::set<std::string> prov = VisitProvenance(v);
   std::vector<std::string> captures;
   for (std::int64_t id : v.capture_ids) captures.push_back(std::to_string(id));
   const auto contribution = [&](const char* name) {
@@ -54,8 +48,9 @@ void Row(const std::string& subject, Condition condition, const VisitResponse& v
   const bool vasi_defined = defined && v.vasi_response.has_value();
   const scoring::PasiResponse pr = v.pasi_response.value_or(scoring::PasiResponse{});
   const scoring::VasiResponse vr = v.vasi_response.value_or(scoring::VasiResponse{});
-  out << subject << "," << ConditionName(condition) << "," << v.visit << "," << Date(v.date_ms)
-      << "," << CsvNum(Opt(pasi, pasi ? pasi->pasi : 0), 3) << ","
+  out << cohort.study_id << "," << CsvField(subject) << "," << ConditionName(condition) << ","
+      << CsvField(v.visit) << "," << cohort.VisitNumber(v.visit) << "," << Date(v.date_ms) << ","
+      << CsvNum(Opt(pasi, pasi ? pasi->pasi : 0), 3) << ","
       << CsvNum(Opt(pasi, pasi ? pasi->pasi_continuous : 0), 3) << ","
       << (pasi ? (pasi->complete ? "Y" : "N") : "") << "," << Join(missing, ";") << ","
       << contribution("head_neck") << "," << contribution("upper_limbs") << ","
@@ -63,8 +58,10 @@ void Row(const std::string& subject, Condition condition, const VisitResponse& v
       << CsvNum(Opt(pasi, v.pasi ? v.pasi->bsa_percent : 0), 3) << ","
       << CsvNum(Opt(v.vasi.has_value(), v.vasi ? v.vasi->t_vasi : 0), 3) << ","
       << CsvNum(Opt(v.vasi && v.vasi->face_imaged, v.vasi ? v.vasi->f_vasi : 0), 3) << ","
-      << (defined ? CsvNum(v.change_percent(), 2) : "") << "," << YesNo(pasi_defined, pr.pasi50)
-      << "," << YesNo(pasi_defined, pr.pasi75) << "," << YesNo(pasi_defined, pr.pasi90) << ","
+      << (defined ? CsvNum(v.change_percent(), 2) : "") << "," << Unit(pasi, "score") << ","
+      << Unit(pasi, "%") << "," << Unit(v.vasi.has_value(), "hand units") << ","
+      << Unit(defined, "%") << "," << YesNo(pasi_defined, pr.pasi50) << ","
+      << YesNo(pasi_defined, pr.pasi75) << "," << YesNo(pasi_defined, pr.pasi90) << ","
       << YesNo(pasi_defined, pr.pasi100) << "," << YesNo(vasi_defined, vr.vasi50) << ","
       << YesNo(vasi_defined, vr.vasi75) << "," << YesNo(vasi_defined, vr.vasi90) << ","
       << scoring::kScoringVersion << ","
@@ -74,11 +71,15 @@ void Row(const std::string& subject, Condition condition, const VisitResponse& v
 
 }  // namespace
 
-void CsvRows(const pipeline::PatientResponse& response, const std::string& subject,
-             std::ostringstream& out) {
-  for (const pipeline::ConditionResponse& cond : response.conditions) {
-    for (const VisitResponse& v : cond.visits) Row(subject, cond.condition, v, out);
+std::string WideCsv(const Cohort& cohort) {
+  std::ostringstream out;
+  out << kCsvHeader;
+  for (const pipeline::PatientResponse& s : cohort.subjects) {
+    for (const pipeline::ConditionResponse& cond : s.conditions) {
+      for (const VisitResponse& v : cond.visits) Row(cohort, s.patient, cond.condition, v, out);
+    }
   }
+  return out.str();
 }
 
 }  // namespace skintrack::report::detail

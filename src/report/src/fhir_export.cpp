@@ -2,8 +2,10 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <vector>
 
 #include "exports.h"
+#include "skintrack/core/body_site_snomed.h"
 #include "skintrack/pipeline/response.h"
 #include "skintrack/pipeline/results.h"
 #include "skintrack/pipeline/time_format.h"
@@ -17,14 +19,54 @@ namespace {
 using nlohmann::json;
 using pipeline::VisitResponse;
 
-// A deterministic urn:uuid from a name (SHA-256 based, version 8 layout), so that the same data
-// exports to the same Bundle.
-std::string Uuid(const std::string& name) {
+// A deterministic UUID from a name (SHA-256 based, version 8 layout), so that the same data
+// exports to the same Bundle; names are built from pseudonymous subject ids, visit labels and
+// capture ids, never from patient ids. It is the resource's id, and "urn:uuid:" + it its fullUrl.
+std::string Id(const std::string& name) {
   std::string h = storage::Sha256Hex(name).substr(0, 32);
   h[12] = '8';
   h[16] = "89ab"[std::stoi(h.substr(16, 1), nullptr, 16) & 3];
-  return "urn:uuid:" + h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" +
-         h.substr(16, 4) + "-" + h.substr(20, 12);
+  return h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) +
+         "-" + h.substr(20, 12);
+}
+std::string Url(const std::string& name) { return "urn:uuid:" + Id(name); }
+
+// A Bundle entry: the resource with its id, under its urn:uuid fullUrl.
+json Entry(const std::string& name, json resource) {
+  resource["id"] = Id(name);
+  json e = {{"fullUrl", Url(name)}, {"resource", std::move(resource)}};
+  return e;
+}
+
+json SystemCoding(const std::string& system, const std::string& code, const std::string& display,
+                  const std::string& text) {
+  return {{"coding", {{{"system", system}, {"code", code}, {"display", display}}}}, {"text", text}};
+}
+
+// The SNOMED CT body structure of a catalogue site (the DICOM writer's table); the laterality
+// ("left-forearm") is in the text: R4's bodySite is one concept.
+json SiteCode(const std::string& site) {
+  const BodySiteAnatomy a = SnomedSiteAnatomy(site);
+  return SystemCoding(kSnomedCtSystem, a.code, a.meaning, site);
+}
+
+// The body site of an Observation over `sites`: the site when there is one, the PASI region's
+// body structure when they share one, else the sites named in text (no single concept fits).
+json SitesCode(const std::set<std::string>& sites) {
+  if (sites.size() == 1) return SiteCode(*sites.begin());
+  std::set<PasiRegion> regions;
+  std::vector<std::string> names;
+  for (const std::string& s : sites) {
+    regions.insert(FindBodySite(s).pasi_region);
+    names.push_back(s);
+  }
+  std::string text;
+  for (const std::string& n : names) text += (text.empty() ? "" : ", ") + n;
+  if (regions.size() == 1) {
+    const auto [code, meaning] = SnomedPasiRegion(*regions.begin());
+    return SystemCoding(kSnomedCtSystem, code, meaning, text);
+  }
+  return {{"text", text}};
 }
 
 json Coding(const std::string& code, const std::string& display) {
@@ -39,21 +81,22 @@ json Quantity(double value, const std::string& unit, const std::string& ucum) {
           {"code", ucum}};
 }
 
-json Media(const storage::Capture& c, const std::string& media_url,
-           const std::string& patient_url) {
-  return {
-      {"fullUrl", media_url},
-      {"resource",
-       {{"resourceType", "Media"},
-        {"status", "completed"},
-        {"identifier", {{{"system", "urn:skintrack:capture-sha256"}, {"value", c.blob.sha256}}}},
-        {"subject", {{"reference", patient_url}}},
-        {"bodySite", {{"text", c.site}}},
-        {"createdDateTime", pipeline::FormatRfc3339(c.captured_at)},
-        {"width", c.width},
-        {"height", c.height},
-        {"content",
-         {{"contentType", c.media_type}, {"title", "capture " + std::to_string(c.id)}}}}}};
+json Media(const storage::Capture& c, const std::string& patient_url) {
+  return Entry(
+      "capture:" + std::to_string(c.id),
+      {{"resourceType", "Media"},
+       {"status", "completed"},
+       {"identifier", {{{"system", "urn:skintrack:capture-sha256"}, {"value", c.blob.sha256}}}},
+       {"type", SystemCoding("http://terminology.hl7.org/CodeSystem/media-type", "image", "Image",
+                             "photo")},
+       {"modality", SystemCoding("http://dicom.nema.org/resources/ontology/DCM", "XC",
+                                 "External-camera Photography", "clinical photograph")},
+       {"subject", {{"reference", patient_url}}},
+       {"bodySite", SiteCode(c.site)},
+       {"createdDateTime", pipeline::FormatRfc3339(c.captured_at)},
+       {"width", c.width},
+       {"height", c.height},
+       {"content", {{"contentType", c.media_type}, {"title", "capture " + std::to_string(c.id)}}}});
 }
 
 // The Observations of one scored visit, and the Media of its captures not exported yet.
@@ -67,22 +110,32 @@ class VisitExporter {
         patient_url_(std::move(patient_url)),
         device_url_(std::move(device_url)) {}
 
-  void Export(const VisitResponse& v) {
+  // `baseline` is the condition's first scored visit: the responder Observations derive from its
+  // score and this visit's.
+  void Export(const VisitResponse& v, const VisitResponse& baseline) {
     derived_ = json::array();
+    sites_.clear();
+    face_sites_.clear();
     confirmed_ = !v.capture_ids.empty();
     for (std::int64_t id : v.capture_ids) {
-      const std::string media_url = Uuid("capture:" + std::to_string(id));
-      derived_.push_back({{"reference", media_url}});
+      const storage::Capture c = *store_.repository().FindCapture(id);
+      sites_.insert(c.site);
+      if (FindBodySite(c.site).is_face) face_sites_.insert(c.site);
+      derived_.push_back({{"reference", Url("capture:" + std::to_string(id))}});
       confirmed_ = confirmed_ && !store_.repository().AssessmentHistory(id).empty();
       if (!media_done_.insert(id).second) continue;
-      entries_.push_back(Media(*store_.repository().FindCapture(id), media_url, patient_url_));
+      entries_.push_back(Media(c, patient_url_));
     }
-    if (v.pasi) ExportPsoriasis(v);
-    if (v.vasi) ExportVitiligo(v);
+    if (v.pasi) ExportPsoriasis(v, baseline);
+    if (v.vasi) ExportVitiligo(v, baseline);
   }
 
  private:
-  void ExportPsoriasis(const VisitResponse& v) {
+  std::string ObsName(const std::string& code, const VisitResponse& v) const {
+    return "obs:" + subject_ + ":" + code + ":" + v.visit;
+  }
+
+  void ExportPsoriasis(const VisitResponse& v, const VisitResponse& baseline) {
     json comps = json::array();
     for (const scoring::PasiRegionScore& r : v.pasi->pasi.regions) {
       const std::string region = PasiRegionName(r.input.region);
@@ -100,27 +153,57 @@ class VisitExporter {
       }
     }
     Observation(v, "pasi", "Psoriasis Area and Severity Index (imaged regions)",
-                Quantity(v.pasi->pasi.pasi, "score", "{score}"), comps);
+                {{"valueQuantity", Quantity(v.pasi->pasi.pasi, "score", "{score}")}}, comps, sites_,
+                derived_);
     Observation(v, "bsa", "Involved body surface area (imaged sites)",
-                Quantity(v.pasi->bsa_percent, "%", "%"), json::array());
+                {{"valueQuantity", Quantity(v.pasi->bsa_percent, "%", "%")}}, json::array(), sites_,
+                derived_);
+    // The flags exactly as the CSV writes them: only where the response is defined.
+    if (!v.response_defined() || !v.pasi_response) return;
+    const scoring::PasiResponse& r = *v.pasi_response;
+    const std::pair<const char*, bool> flags[] = {
+        {"pasi50", r.pasi50}, {"pasi75", r.pasi75}, {"pasi90", r.pasi90}, {"pasi100", r.pasi100}};
+    for (const auto& [code, flag] : flags) Responder(v, baseline, "pasi", code, flag);
   }
 
-  void ExportVitiligo(const VisitResponse& v) {
+  void ExportVitiligo(const VisitResponse& v, const VisitResponse& baseline) {
     json comps = json::array();
     for (const scoring::VasiSiteScore& s : v.vasi->sites) {
       comps.push_back({{"code", Coding("vasi-site-" + s.input.site, "VASI " + s.input.site)},
                        {"valueQuantity", Quantity(s.vasi, "hand unit", "{hand_unit}")}});
     }
     Observation(v, "t-vasi", "Total Vitiligo Area Scoring Index (imaged sites)",
-                Quantity(v.vasi->t_vasi, "hand unit", "{hand_unit}"), comps);
+                {{"valueQuantity", Quantity(v.vasi->t_vasi, "hand unit", "{hand_unit}")}}, comps,
+                sites_, derived_);
     if (v.vasi->face_imaged) {
       Observation(v, "f-vasi", "Facial Vitiligo Area Scoring Index",
-                  Quantity(v.vasi->f_vasi, "hand unit", "{hand_unit}"), json::array());
+                  {{"valueQuantity", Quantity(v.vasi->f_vasi, "hand unit", "{hand_unit}")}},
+                  json::array(), face_sites_, derived_);
     }
+    if (!v.response_defined() || !v.vasi_response) return;
+    const scoring::VasiResponse& r = *v.vasi_response;
+    const std::pair<const char*, bool> flags[] = {
+        {"vasi50", r.vasi50}, {"vasi75", r.vasi75}, {"vasi90", r.vasi90}};
+    for (const auto& [code, flag] : flags) Responder(v, baseline, "t-vasi", code, flag);
+  }
+
+  // PASI75 etc. as a boolean Observation derived from the score of this visit and the baseline's.
+  void Responder(const VisitResponse& v, const VisitResponse& baseline, const std::string& score,
+                 const std::string& code, bool flag) {
+    std::string upper = code;
+    for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    const std::string percent = code.substr(4);
+    json from = json::array({{{"reference", Url(ObsName(score, v))}}});
+    if (baseline.visit != v.visit) from.push_back({{"reference", Url(ObsName(score, baseline))}});
+    Observation(v, code,
+                upper + ": " + (score == "pasi" ? "PASI" : "T-VASI") + " improved by " + percent +
+                    " % or more from the baseline visit (" + baseline.visit + ")",
+                {{"valueBoolean", flag}}, json::array(), sites_, from);
   }
 
   void Observation(const VisitResponse& v, const std::string& code, const std::string& display,
-                   const json& value, json components) {
+                   const json& value, json components, const std::set<std::string>& sites,
+                   const json& derived) {
     json obs = {{"resourceType", "Observation"},
                 {"status", confirmed_ ? "final" : "preliminary"},
                 {"category",
@@ -130,61 +213,69 @@ class VisitExporter {
                 {"code", Coding(code, display)},
                 {"subject", {{"reference", patient_url_}}},
                 {"effectiveDateTime", pipeline::FormatRfc3339(v.date_ms)},
-                {"valueQuantity", value},
+                {"bodySite", SitesCode(sites)},
                 {"device", {{"reference", device_url_}}},
-                {"derivedFrom", derived_},
+                {"derivedFrom", derived},
                 {"note",
                  {{{"text", "visit " + v.visit +
                                 "; scores from images are automated (skintrack), "
                                 "status final only after clinician review"}}}}};
+    obs.update(value);
     if (!components.empty()) obs["component"] = std::move(components);
-    entries_.push_back(
-        {{"fullUrl", Uuid("obs:" + subject_ + ":" + code + ":" + v.visit)}, {"resource", obs}});
+    entries_.push_back(Entry(ObsName(code, v), std::move(obs)));
   }
 
   storage::Store& store_;
   json& entries_;
   const std::string subject_, patient_url_, device_url_;
   std::set<std::int64_t> media_done_;
+  std::set<std::string> sites_, face_sites_;
   json derived_;
   bool confirmed_ = false;
 };
 
+json Device() {
+  const std::string name =
+      std::string("device:") + scoring::kScoringVersion + ":" + pipeline::kPipelineVersion;
+  // One entry per version: the scoring algorithms and the image pipeline change separately.
+  return Entry(name,
+               {{"resourceType", "Device"},
+                {"deviceName", {{{"name", "skintrack"}, {"type", "manufacturer-name"}}}},
+                {"version",
+                 {{{"type", {{"text", "scoring"}}}, {"value", scoring::kScoringVersion}},
+                  {{"type", {{"text", "pipeline"}}}, {"value", pipeline::kPipelineVersion}}}}});
+}
+
 }  // namespace
 
-std::string FhirBundle(storage::Store& store, const pipeline::PseudonymKey& key) {
+std::string FhirBundle(storage::Store& store, const Cohort& cohort) {
   json entries = json::array();
-  const std::string device_url = Uuid(std::string("device:") + scoring::kScoringVersion);
-  entries.push_back({{"fullUrl", device_url},
-                     {"resource",
-                      {{"resourceType", "Device"},
-                       {"deviceName", {{{"name", "skintrack"}, {"type", "manufacturer-name"}}}},
-                       {"version",
-                        {{{"value", std::string(scoring::kScoringVersion) + " pipeline " +
-                                        pipeline::kPipelineVersion}}}}}}});
-  for (const storage::Patient& p : store.repository().ListPatients()) {
-    pipeline::ResponseOptions options;
-    options.pseudonymise = key;
-    const pipeline::PatientResponse response =
-        pipeline::ComputePatientResponse(store, p.info.id, options);
+  entries.push_back(Device());
+  const std::string device_url = entries.back()["fullUrl"];
+  for (const pipeline::PatientResponse& response : cohort.subjects) {
     const std::string& subject = response.patient;
-    const std::string patient_url = Uuid("patient:" + subject);
     entries.push_back(
-        {{"fullUrl", patient_url},
-         {"resource",
-          {{"resourceType", "Patient"},
-           {"identifier", {{{"system", "urn:skintrack:subject"}, {"value", subject}}}}}}});
-    VisitExporter visits(store, entries, subject, patient_url, device_url);
+        Entry("patient:" + subject,
+              {{"resourceType", "Patient"},
+               {"identifier", {{{"system", "urn:skintrack:subject"}, {"value", subject}}}}}));
+    VisitExporter visits(store, entries, subject, entries.back()["fullUrl"], device_url);
     for (const pipeline::ConditionResponse& cond : response.conditions) {
+      const VisitResponse* baseline = nullptr;
       for (const VisitResponse& v : cond.visits) {
-        if (v.scored()) visits.Export(v);
+        if (!v.scored()) continue;
+        if (!baseline) baseline = &v;
+        visits.Export(v, *baseline);
       }
     }
   }
-  const json bundle = {{"resourceType", "Bundle"},
-                       {"type", "collection"},
-                       {"timestamp", pipeline::FormatRfc3339(storage::NowMs())},
-                       {"entry", entries}};
+  // Identified by its content: the same data (and study) is the same Bundle wherever it is copied.
+  const std::string content = storage::Sha256Hex(cohort.study_id + "\n" + entries.dump());
+  const json bundle = {
+      {"resourceType", "Bundle"},
+      {"identifier", {{"system", "urn:ietf:rfc:3986"}, {"value", Url("bundle:" + content)}}},
+      {"type", "collection"},
+      {"timestamp", pipeline::FormatRfc3339(storage::NowMs())},
+      {"entry", entries}};
   return bundle.dump(2) + "\n";
 }
 

@@ -1,7 +1,6 @@
 #include "skintrack/report/report.h"
 
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "exports.h"
 #include "skintrack/core/error.h"
@@ -17,39 +16,41 @@ ReportFormat ParseReportFormat(const std::string& text) {
   throw Error(ErrorCode::kInvalidArgument, "format must be html, json or csv, got '" + text + "'");
 }
 
-std::string PatientReport(storage::Store& store, const std::string& patient_id,
-                          ReportFormat format) {
-  const pipeline::PatientResponse response = pipeline::ComputePatientResponse(store, patient_id);
+std::string PatientReport(storage::Store& store, const std::string& patient_id, ReportFormat format,
+                          const std::string& study_id) {
   switch (format) {
     case ReportFormat::kJson:
-      return nlohmann::json(response).dump(2) + "\n";
-    case ReportFormat::kCsv: {
-      std::ostringstream out;
-      out << detail::kCsvHeader;
-      detail::CsvRows(response, patient_id, out);
-      return out.str();
-    }
+      return nlohmann::json(pipeline::ComputePatientResponse(store, patient_id)).dump(2) + "\n";
+    case ReportFormat::kCsv:
+      return detail::WideCsv(detail::OnePatient(store, patient_id, study_id));
     case ReportFormat::kHtml:
-      return detail::HtmlReport(store, response);
+      return detail::HtmlReport(store, pipeline::ComputePatientResponse(store, patient_id));
   }
   return "";
 }
 
+std::string ExportCohortCsv(storage::Store& store, const CohortExportOptions& options) {
+  return detail::WideCsv(detail::LoadCohort(store, options));
+}
+
 std::string ExportCohortCsv(storage::Store& store, const pipeline::PseudonymKey& key) {
-  std::ostringstream out;
-  out << detail::kCsvHeader;
-  pipeline::ResponseOptions options;
-  options.pseudonymise = key;
-  for (const storage::Patient& p : store.repository().ListPatients()) {
-    const pipeline::PatientResponse response =
-        pipeline::ComputePatientResponse(store, p.info.id, options);
-    detail::CsvRows(response, response.patient, out);
-  }
-  return out.str();
+  return ExportCohortCsv(store, CohortExportOptions{key});
+}
+
+std::string ExportCohortFhir(storage::Store& store, const CohortExportOptions& options) {
+  return detail::FhirBundle(store, detail::LoadCohort(store, options));
 }
 
 std::string ExportCohortFhir(storage::Store& store, const pipeline::PseudonymKey& key) {
-  return detail::FhirBundle(store, key);
+  return ExportCohortFhir(store, CohortExportOptions{key});
+}
+
+std::string ExportRsCsv(storage::Store& store, const CohortExportOptions& options) {
+  return detail::RsCsv(detail::LoadCohort(store, options));
+}
+
+std::string ExportRsDefine(storage::Store& store, const CohortExportOptions& options) {
+  return detail::RsDefine(detail::LoadCohort(store, options));
 }
 
 }  // namespace skintrack::report

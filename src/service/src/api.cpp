@@ -61,6 +61,11 @@ void AddApiRoutes(Router& router, ApiContext& ctx) {
       {"POST", "/v1/captures/{id}/consensus", PostConsensus, staff, kJson},
       {"GET", "/v1/captures/{id}/consensus", GetConsensus, staff, kJson},
       {"GET", "/v1/annotations/export", GetAnnotationExport, readers, kJson},
+      {"GET", "/v1/exports/cohort.csv", GetCohortCsv, readers, kJson},
+      {"GET", "/v1/exports/rs.csv", GetRsCsv, readers, kJson},
+      {"GET", "/v1/exports/rs-define.json", GetRsDefine, readers, kJson},
+      {"GET", "/v1/exports/fhir", GetFhirExport, readers, kJson},
+      {"GET", "/v1/annotations/agreement", GetAnnotationAgreement, staff, kJson},
   };
   for (const Route& r : routes) {
     Gate gate;

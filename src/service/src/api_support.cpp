@@ -247,6 +247,7 @@ json CaptureJson(ApiContext& ctx, const storage::TokenInfo& token, const storage
             {"bytes", c.blob.size},
             {"width", c.width},
             {"height", c.height},
+            {"orientation", c.orientation},
             {"status", storage::CaptureStatusName(c.status)},
             {"attempts", c.attempts}};
   // A processing error is an exception's text: it may quote ids, paths or input.

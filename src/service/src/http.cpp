@@ -112,15 +112,26 @@ const Router::Route* Router::Match(const HttpRequest& request, PathParams& param
       }
     }
     if (!match) continue;
-    if (route.method != request.method) {
+    // HEAD is answered wherever GET is: the GET route runs and the transport drops the body.
+    const bool same =
+        route.method == request.method || (request.method == "HEAD" && route.method == "GET");
+    if (!same) {
       allowed.push_back(route.method);
+      if (route.method == "GET") allowed.emplace_back("HEAD");
       continue;
     }
     return &route;
   }
   if (!allowed.empty()) {
+    allowed.emplace_back("OPTIONS");
     std::ostringstream allow;
     for (size_t i = 0; i < allowed.size(); ++i) allow << (i ? ", " : "") << allowed[i];
+    if (request.method == "OPTIONS") {
+      // No CORS (docs/service.md): the methods of the path, and no Access-Control-* header, so a
+      // browser refuses a cross-origin call after its preflight.
+      refusal = HttpResponse{204, "", "", {{"Allow", allow.str()}}};
+      return nullptr;
+    }
     refusal = ErrorResponse(405, "method_not_allowed",
                             request.method + " is not allowed on " + request.path);
     refusal.headers.emplace_back("Allow", allow.str());

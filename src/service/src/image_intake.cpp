@@ -11,10 +11,14 @@
 
 #include <opencv2/imgcodecs.hpp>
 #include <string>
+#include <utility>
 
 #include "image_bytes.h"
+#include "png_check.h"
 #include "skintrack/core/error.h"
+#include "skintrack/core/oriented_image.h"
 #include "skintrack/pipeline/time_format.h"
+#include "skintrack/service/image_metadata.h"
 
 namespace skintrack::service {
 namespace {
@@ -204,30 +208,42 @@ UploadHeader InspectUpload(std::string_view bytes, std::string_view content_type
   return {png ? "image/png" : "image/jpeg", size.width, size.height};
 }
 
+ValidatedUpload PrepareUpload(std::string_view bytes, std::string_view content_type,
+                              const IntakeLimits& limits) {
+  const UploadHeader header = InspectUpload(bytes, content_type, limits);
+  StrippedImage stripped = StripMetadata(bytes);
+  ValidatedUpload out;
+  out.media_type = header.media_type;
+  out.orientation = stripped.exif_orientation;
+  const cv::Size shown = OrientedSize({header.width, header.height}, out.orientation);
+  out.width = shown.width;
+  out.height = shown.height;
+  out.bytes = std::move(stripped.bytes);
+  return out;
+}
+
+// The stored bytes are what is checked: they are what every later decode reads.
+void CheckUploadStream(const ValidatedUpload& upload) {
+  if (upload.media_type == "image/png") {
+    CheckPngData(upload.bytes);
+  } else {
+    CheckJpegData(upload.bytes);
+  }
+}
+
+ValidatedUpload ValidateUpload(std::string_view bytes, std::string_view content_type,
+                               const IntakeLimits& limits) {
+  ValidatedUpload out = PrepareUpload(bytes, content_type, limits);
+  CheckUploadStream(out);
+  return out;
+}
+
 DecodedImage DecodeUpload(std::string_view bytes, std::string_view content_type,
                           const IntakeLimits& limits) {
-  const UploadHeader header = InspectUpload(bytes, content_type, limits);
-  const bool png = header.media_type == "image/png";
-  if (!png) CheckJpegData(bytes);
-  const cv::Mat raw(1, static_cast<int>(bytes.size()), CV_8U, const_cast<char*>(bytes.data()));
+  const ValidatedUpload upload = ValidateUpload(bytes, content_type, limits);
   DecodedImage out;
-  try {
-    out.bgr = cv::imdecode(raw, cv::IMREAD_COLOR);  // applies EXIF orientation
-  } catch (const cv::Exception& e) {
-    throw Error(ErrorCode::kImageDecode, std::string("image does not decode: ") + e.what());
-  }
-  if (out.bgr.empty()) throw Error(ErrorCode::kImageDecode, "image bytes do not decode");
-  std::vector<unsigned char> encoded;
-  bool ok = false;
-  try {
-    ok = png ? cv::imencode(".png", out.bgr, encoded, {cv::IMWRITE_PNG_COMPRESSION, 3})
-             : cv::imencode(".jpg", out.bgr, encoded, {cv::IMWRITE_JPEG_QUALITY, 95});
-  } catch (const cv::Exception& e) {
-    throw Error(ErrorCode::kInternal, std::string("re-encoding the image failed: ") + e.what());
-  }
-  if (!ok) throw Error(ErrorCode::kInternal, "re-encoding the image failed");
-  out.encoded.assign(encoded.begin(), encoded.end());
-  out.media_type = header.media_type;
+  out.bgr = DecodeOriented(upload.bytes, upload.orientation, cv::IMREAD_COLOR);
+  out.media_type = upload.media_type;
   return out;
 }
 

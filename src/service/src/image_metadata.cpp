@@ -171,7 +171,59 @@ StrippedImage StripPng(std::string_view b) {
   }
 }
 
+// A little-endian TIFF with one IFD holding Orientation (tag 274, SHORT) only.
+std::string OrientationTiff(int orientation) {
+  std::string t("II*\0\x08\0\0\0\x01\0\x12\x01\x03\0\x01\0\0\0", 18);
+  t += static_cast<char>(orientation);
+  t += std::string(3 + 4, '\0');  // value padding, no next IFD
+  return t;
+}
+
+std::uint32_t PngCrc(std::string_view type_and_data) {
+  std::uint32_t c = 0xFFFFFFFFU;
+  for (const char ch : type_and_data) {
+    c ^= static_cast<unsigned char>(ch);
+    for (int k = 0; k < 8; ++k) c = (c >> 1) ^ (0xEDB88320U & (0U - (c & 1U)));
+  }
+  return ~c;
+}
+
+void AppendBe32(std::string& out, std::uint32_t v) {
+  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>(v >> shift));
+}
+
 }  // namespace
+
+std::string WithOrientationTag(std::string_view stored, int orientation) {
+  if (orientation < 1 || orientation > 8) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "EXIF orientation " + std::to_string(orientation) + " is outside 1..8");
+  }
+  if (orientation == 1) return std::string(stored);
+  const std::string tiff = OrientationTiff(orientation);
+  if (StartsWith(stored, kPngSignature)) {
+    const size_t ihdr_end = kPngSignature.size() + 25;  // IHDR is first and 13 bytes long
+    if (stored.size() < ihdr_end) Broken("truncated PNG (no IHDR chunk)");
+    std::string chunk;
+    AppendBe32(chunk, static_cast<std::uint32_t>(tiff.size()));
+    chunk += "eXIf" + tiff;
+    AppendBe32(chunk, PngCrc(std::string_view(chunk).substr(4)));
+    return std::string(stored.substr(0, ihdr_end)) + chunk + std::string(stored.substr(ihdr_end));
+  }
+  if (stored.size() < 4 || Byte(stored, 0) != 0xFF || Byte(stored, 1) != kSoi) {
+    throw Error(ErrorCode::kUnsupportedMedia, "not a PNG or JPEG image");
+  }
+  size_t at = 2;
+  if (Byte(stored, 2) == 0xFF && Byte(stored, 3) == 0xE0 && stored.size() >= 6) {
+    at += 2 + ((Byte(stored, 4) << 8) | Byte(stored, 5));  // after the JFIF segment
+    if (at > stored.size()) Broken("truncated JPEG (the JFIF segment runs past the end)");
+  }
+  const std::string payload = std::string("Exif\0\0", 6) + tiff;
+  std::string app1 = "\xFF\xE1";
+  app1.push_back(static_cast<char>((payload.size() + 2) >> 8));
+  app1.push_back(static_cast<char>((payload.size() + 2) & 0xFF));
+  return std::string(stored.substr(0, at)) + app1 + payload + std::string(stored.substr(at));
+}
 
 StrippedImage StripMetadata(std::string_view bytes) {
   if (StartsWith(bytes, kPngSignature)) return StripPng(bytes);

@@ -60,5 +60,13 @@ HttpResponse GetAssignments(ApiContext& ctx, const HttpRequest& req, const PathP
 HttpResponse PostConsensus(ApiContext& ctx, const HttpRequest& req, const PathParams& params);
 HttpResponse GetConsensus(ApiContext& ctx, const HttpRequest& req, const PathParams& params);
 HttpResponse GetAnnotationExport(ApiContext& ctx, const HttpRequest& req, const PathParams& params);
+HttpResponse GetAnnotationAgreement(ApiContext& ctx, const HttpRequest& req,
+                                    const PathParams& params);
+
+// routes_exports.cpp: the cohort exports (pseudonymised, audited).
+HttpResponse GetCohortCsv(ApiContext& ctx, const HttpRequest& req, const PathParams& params);
+HttpResponse GetRsCsv(ApiContext& ctx, const HttpRequest& req, const PathParams& params);
+HttpResponse GetRsDefine(ApiContext& ctx, const HttpRequest& req, const PathParams& params);
+HttpResponse GetFhirExport(ApiContext& ctx, const HttpRequest& req, const PathParams& params);
 
 }  // namespace skintrack::service

@@ -10,6 +10,7 @@
 #include "routes.h"
 #include "skintrack/annotation/coco.h"
 #include "skintrack/core/error.h"
+#include "skintrack/pipeline/annotation_agreement.h"
 #include "skintrack/pipeline/annotation_dataset.h"
 #include "skintrack/pipeline/results.h"
 #include "skintrack/pipeline/time_format.h"
@@ -179,6 +180,16 @@ HttpResponse GetAnnotationExport(ApiContext& ctx, const HttpRequest& req, const 
   r.body = annotation::WriteCoco(exported.dataset);
   r.headers.emplace_back("ETag", "\"" + storage::Sha256Hex(r.body) + "\"");
   return r;
+}
+
+// The dataset's label agreement, as `skintrack annotations agreement --json`. Staff only: it names
+// every annotator and what each labelled.
+HttpResponse GetAnnotationAgreement(ApiContext& ctx, const HttpRequest& req, const PathParams&) {
+  Authorize(ctx, req, {Role::kAdmin, Role::kClinician});
+  pipeline::DatasetAgreementOptions options;
+  options.condition = OptionalCondition(req);
+  return JsonResponse(
+      200, pipeline::DatasetAgreementJson(pipeline::ComputeDatasetAgreement(ctx.store, options)));
 }
 
 }  // namespace skintrack::service

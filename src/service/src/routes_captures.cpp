@@ -1,9 +1,10 @@
 // Ingest: POST /v1/patients/{patient}/sites/{site}/captures?condition=&captured_at=[&visit=]
 // [&wait=true], the image as the body. In five steps: parse and validate the request (the
 // captured_at window included), answer a retry of a stored upload from its hash without decoding
-// (409 when its facts differ), validate and decode the image under the decode limit, store it,
-// and optionally wait for processing under the waiter limit. The limits: docs/service.md,
-// "Capture intake limits".
+// (409 when its facts differ), validate the image and strip its metadata (no full decode) under
+// the decode limit, store it durably, and optionally wait for processing under the waiter limit.
+// The limits: docs/service.md, "Capture intake limits"; the idempotency keys: "Lossless intake
+// (issue 15)".
 #include "api_support.h"
 #include "routes.h"
 #include "skintrack/core/error.h"
@@ -57,8 +58,10 @@ struct Conflict {
   std::string stored;  // what the stored capture says, for the message
 };
 
+// `validated`: the request's image was checked (so its orientation is known), not answered from
+// its upload hash.
 std::optional<Conflict> DifferingFact(const storage::Capture& stored,
-                                      const storage::NewCapture& asked) {
+                                      const storage::NewCapture& asked, bool validated) {
   if (stored.site != asked.site) return Conflict{"site", "site " + stored.site};
   if (stored.condition != asked.condition) {
     return Conflict{"condition", std::string("condition ") + ConditionName(stored.condition)};
@@ -68,6 +71,10 @@ std::optional<Conflict> DifferingFact(const storage::Capture& stored,
   }
   // Visit labels are free text: named, not echoed.
   if (stored.visit != asked.visit) return Conflict{"visit", "another visit label"};
+  // The same pixels shown another way up (a photo whose EXIF differed only in orientation).
+  if (validated && stored.orientation != asked.orientation) {
+    return Conflict{"orientation", "EXIF orientation " + std::to_string(stored.orientation)};
+  }
   return std::nullopt;
 }
 
@@ -85,12 +92,14 @@ HttpResponse ConflictResponse(const storage::Capture& stored, const Conflict& co
   return r;
 }
 
-// 3. The image: header checks, full decode within the limits, metadata stripped.
-DecodedImage ValidateImage(ApiContext& ctx, const HttpRequest& req, storage::NewCapture& nc) {
-  DecodedImage img = DecodeUpload(req.body, req.Header("content-type"), ctx.limits);
+// 3. The image: header checks and metadata stripped (the stored bytes); the full-stream check
+// runs while they are written (step 4).
+ValidatedUpload PrepareImage(ApiContext& ctx, const HttpRequest& req, storage::NewCapture& nc) {
+  ValidatedUpload img = PrepareUpload(req.body, req.Header("content-type"), ctx.limits);
   nc.media_type = img.media_type;
-  nc.width = img.bgr.cols;
-  nc.height = img.bgr.rows;
+  nc.width = img.width;
+  nc.height = img.height;
+  nc.orientation = img.orientation;
   nc.Check();
   return img;
 }
@@ -116,6 +125,7 @@ HttpResponse PushCapture(ApiContext& ctx, const HttpRequest& req, const PathPara
   IngestRequest in = ParseIngest(ctx, req, params, token);
   in.capture.upload_sha256 = storage::Sha256Hex(req.body);
   storage::IngestResult result;
+  bool validated = false;
   if (auto stored = ctx.store.repository().FindCaptureByUpload(in.capture.patient_id,
                                                                in.capture.upload_sha256)) {
     // A retry of an acknowledged upload: answered from the hash, whatever the limits are now.
@@ -123,18 +133,20 @@ HttpResponse PushCapture(ApiContext& ctx, const HttpRequest& req, const PathPara
   } else {
     // The cheap refusals first, so that a bad upload never waits for a decode slot.
     InspectUpload(req.body, req.Header("content-type"), ctx.limits);
-    DecodedImage img;
-    {
-      const ConcurrencySlot slot(*ctx.decodes, ctx.decode_wait_s);
-      if (!slot.held()) return DecodersBusy(ctx);
-      img = ValidateImage(ctx, req, in.capture);
-    }
-    // 4. Store: the blob durably, then the capture row and its queue entry in one transaction.
-    result = ctx.store.IngestCapture(in.capture, img.encoded, Actor(token));
+    const ConcurrencySlot slot(*ctx.decodes, ctx.decode_wait_s);
+    if (!slot.held()) return DecodersBusy(ctx);
+    const ValidatedUpload img = PrepareImage(ctx, req, in.capture);
+    validated = true;
+    // 4. Store: the blob durably while its stream is checked, then (only if the check passed)
+    // the capture row and its queue entry in one transaction. A photo whose stripped bytes are
+    // already a capture of this patient and site (the same photo with other metadata) maps to
+    // that capture (InsertCapture's blob lookup).
+    result = ctx.store.IngestCapture(in.capture, img.bytes, Actor(token),
+                                     [&img] { CheckUploadStream(img); });
     if (ctx.workers && result.created) ctx.workers->Notify();
   }
   if (!result.created) {
-    if (const auto conflict = DifferingFact(result.capture, in.capture)) {
+    if (const auto conflict = DifferingFact(result.capture, in.capture, validated)) {
       return ConflictResponse(result.capture, *conflict);
     }
   }

@@ -10,6 +10,7 @@
 #include "skintrack/pipeline/results.h"
 #include "skintrack/registration/registration.h"
 #include "skintrack/scoring/change.h"
+#include "skintrack/service/image_metadata.h"
 
 namespace skintrack::service {
 namespace {
@@ -42,14 +43,18 @@ bool NoneMatchNames(const std::string& header, const std::string& etag) {
 
 }  // namespace
 
-// The stored photo is content-addressed and never changes: its ETag is the blob's SHA-256 and it
-// may be cached for a year by the user's own browser (private: it is a patient's photo). An
-// annotator may read the photo of a capture assigned to it, to annotate it.
+// The stored photo is content-addressed and never changes: its ETag is the blob's SHA-256 (with
+// the orientation when that is not 1) and it may be cached for a year by the user's own browser
+// (private: it is a patient's photo). A photo to be shown rotated is served with an EXIF block
+// holding the orientation only, which browsers apply: the same pixel data, no other metadata.
+// An annotator may read the photo of a capture assigned to it, to annotate it.
 HttpResponse GetImage(ApiContext& ctx, const HttpRequest& req, const PathParams& params) {
   const auto token = Authorize(ctx, req, {Role::kAdmin, Role::kClinician, Role::kAnnotator});
   const storage::Capture c = LoadCapture(ctx, params.at("id"));
   RequireAssignedIfAnnotator(ctx, token, c);
-  const std::string etag = "\"" + c.blob.sha256 + "\"";
+  const std::string etag =
+      "\"" + c.blob.sha256 +
+      (c.orientation == 1 ? std::string() : "-o" + std::to_string(c.orientation)) + "\"";
   HttpResponse r;
   r.headers.emplace_back("ETag", etag);
   r.headers.emplace_back("Cache-Control", "private, max-age=31536000, immutable");
@@ -59,7 +64,7 @@ HttpResponse GetImage(ApiContext& ctx, const HttpRequest& req, const PathParams&
     return r;
   }
   r.content_type = c.media_type;
-  r.body = ctx.store.ReadBlob(c.blob.sha256);
+  r.body = WithOrientationTag(ctx.store.ReadBlob(c.blob.sha256), c.orientation);
   return r;
 }
 

@@ -1,8 +1,12 @@
 // Patients: create (admin, clinician) and list with their sites (readers; coordinators see
-// subject ids and only age bands of the safe form).
+// subject ids and only age bands of the safe form), paged by cursor (pagination.h).
 #include <map>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "api_support.h"
+#include "pagination.h"
 #include "routes.h"
 #include "skintrack/core/error.h"
 #include "skintrack/pipeline/pseudonym.h"
@@ -36,9 +40,24 @@ HttpResponse CreatePatient(ApiContext& ctx, const HttpRequest& req, const PathPa
 
 HttpResponse ListPatients(ApiContext& ctx, const HttpRequest& req, const PathParams&) {
   const auto token = Authorize(ctx, req, AllReaders());
+  const PageRequest page_request = ParsePageRequest(req);
+  // Ordered (and paged) by the id the caller sees: a coordinator's list in subject-id order, so
+  // that neither the order nor a cursor reveals anything about the patient ids.
+  struct Listed {
+    storage::Patient patient;
+    std::string shown_id;
+  };
+  std::vector<Listed> all;
+  for (storage::Patient& p : ctx.store.repository().ListPatients()) {
+    std::string shown = PatientField(ctx, token, p.info.id).get<std::string>();
+    all.push_back({std::move(p), std::move(shown)});
+  }
+  const Page<Listed> page =
+      Paginate(std::move(all), page_request, [](const Listed& l) { return l.shown_id; });
   json list = json::array();
-  for (const storage::Patient& p : ctx.store.repository().ListPatients()) {
-    json j = {{"id", PatientField(ctx, token, p.info.id)},
+  for (const Listed& listed : page.items) {
+    const storage::Patient& p = listed.patient;
+    json j = {{"id", listed.shown_id},
               {"age_band", Pseudonymised(token) ? pipeline::PseudonymisedAgeBand(p.info.age_band)
                                                 : p.info.age_band}};
     if (p.info.fitzpatrick) j["fitzpatrick"] = *p.info.fitzpatrick;
@@ -56,7 +75,7 @@ HttpResponse ListPatients(ApiContext& ctx, const HttpRequest& req, const PathPar
     j["sites"] = sites;
     list.push_back(j);
   }
-  return JsonResponse(200, {{"patients", list}});
+  return JsonResponse(200, {{"patients", list}, {"next", page.NextJson()}});
 }
 
 }  // namespace skintrack::service

@@ -1,6 +1,7 @@
 // Reads: a capture with its results, a patient's time series, and the treatment response
 // (pipeline::ComputePatientResponse, pseudonymised for coordinators).
 #include "api_support.h"
+#include "pagination.h"
 #include "routes.h"
 #include "skintrack/pipeline/response.h"
 
@@ -23,8 +24,14 @@ HttpResponse GetTimeSeries(ApiContext& ctx, const HttpRequest& req, const PathPa
     q.site = it->second;
   }
   q.condition = OptionalCondition(req);
+  // In capture order, (captured_at, id), which is also the cursor's key (pagination.h).
+  const Page<storage::SeriesPoint> page =
+      Paginate(ctx.store.repository().TimeSeries(q), ParsePageRequest(req),
+               [](const storage::SeriesPoint& p) {
+                 return SortableInt(p.capture.captured_at) + SortableInt(p.capture.id);
+               });
   json points = json::array();
-  for (const storage::SeriesPoint& p : ctx.store.repository().TimeSeries(q)) {
+  for (const storage::SeriesPoint& p : page.items) {
     json j = CaptureJson(ctx, token, p.capture, false);
     json results = json::object();
     for (const storage::Result& r : ctx.store.repository().LatestResults(p.capture.id)) {
@@ -36,8 +43,9 @@ HttpResponse GetTimeSeries(ApiContext& ctx, const HttpRequest& req, const PathPa
     j["results"] = results;
     points.push_back(j);
   }
-  return JsonResponse(200,
-                      {{"patient", PatientField(ctx, token, q.patient_id)}, {"points", points}});
+  return JsonResponse(200, {{"patient", PatientField(ctx, token, q.patient_id)},
+                            {"points", points},
+                            {"next", page.NextJson()}});
 }
 
 HttpResponse GetResponse(ApiContext& ctx, const HttpRequest& req, const PathParams& params) {

@@ -2,6 +2,7 @@
 // revoke. Every request verifies its token against the database, so a revocation holds from the
 // next request on, in this server and in any other process on the same data directory.
 #include "api_support.h"
+#include "pagination.h"
 #include "routes.h"
 #include "skintrack/core/error.h"
 
@@ -39,11 +40,13 @@ HttpResponse CreateToken(ApiContext& ctx, const HttpRequest& req, const PathPara
 
 HttpResponse ListTokens(ApiContext& ctx, const HttpRequest& req, const PathParams&) {
   Authorize(ctx, req, {Role::kAdmin});
+  // Oldest first, as ListTokens orders them: (created_at, id), which is also the cursor's key.
+  const Page<storage::TokenInfo> page =
+      Paginate(ctx.store.repository().ListTokens(), ParsePageRequest(req),
+               [](const storage::TokenInfo& t) { return SortableInt(t.created_at) + t.id; });
   json list = json::array();
-  for (const storage::TokenInfo& t : ctx.store.repository().ListTokens()) {
-    list.push_back(TokenJson(t));
-  }
-  return JsonResponse(200, {{"tokens", list}});
+  for (const storage::TokenInfo& t : page.items) list.push_back(TokenJson(t));
+  return JsonResponse(200, {{"tokens", list}, {"next", page.NextJson()}});
 }
 
 HttpResponse RevokeToken(ApiContext& ctx, const HttpRequest& req, const PathParams& params) {

@@ -279,7 +279,8 @@ class Session : public std::enable_shared_from_this<Session> {
     ReleaseBody();
     net::post(stream_.get_executor(),
               [self = shared_from_this(), resp = std::move(resp)]() mutable {
-                self->Write(std::move(resp), self->request_.keep_alive());
+                self->Write(std::move(resp), self->request_.keep_alive(),
+                            self->request_.method() == http::verb::head);
               });
   }
 
@@ -300,10 +301,13 @@ class Session : public std::enable_shared_from_this<Session> {
       server_.Log(req, resp, parser_ && parser_->is_header_done() ? Elapsed() : 0.0);
     } catch (...) {
     }
-    Write(std::move(resp), false);
+    Write(std::move(resp), false,
+          parser_ && parser_->is_header_done() && parser_->get().method() == http::verb::head);
   }
 
-  void Write(HttpResponse resp, bool keep_alive) {
+  // `head`: the answer to a HEAD request, the GET answer's header (its Content-Length too) without
+  // the body (RFC 9110 9.3.2); the router answers HEAD as GET.
+  void Write(HttpResponse resp, bool keep_alive, bool head) {
     auto res = std::make_shared<http::response<http::string_body>>();
     res->version(11);
     res->result(static_cast<unsigned>(resp.status));
@@ -313,6 +317,7 @@ class Session : public std::enable_shared_from_this<Session> {
     res->body() = std::move(resp.body);
     res->keep_alive(keep_alive && !server_.stopping);
     res->prepare_payload();
+    if (head) res->body().clear();  // after prepare_payload: Content-Length stays the GET's
     stream_.expires_after(std::chrono::seconds(server_.options.read_timeout_s));
     http::async_write(stream_, *res,
                       [self = shared_from_this(), res](beast::error_code ec, std::size_t) {

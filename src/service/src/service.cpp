@@ -77,7 +77,9 @@ Service::Service(ServiceOptions options) : options_(std::move(options)) {
   options_.pipeline.Check();
   options_.server.Check();
   options_.captured_at.Check();
-  store_ = storage::Store::OpenDataDir(options_.data_dir);
+  storage::StoreOptions store_options;
+  store_options.repository.database = options_.database;
+  store_ = storage::Store::OpenDataDir(options_.data_dir, store_options);
   // The data directory's active models (reloaded when its registry changes: pipeline/models.h).
   if (!options_.pipeline.models) {
     options_.pipeline.models = std::make_shared<pipeline::ActiveModels>(options_.data_dir);

@@ -19,6 +19,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "skintrack/storage/types.h"
@@ -35,7 +36,11 @@ struct RepositoryOptions {
   TimeMs retry_base_ms = 1000;  // back-off after a failed attempt: base * 2^(attempt-1)
   TimeMs retry_max_ms = TimeMs{5} * 60 * 1000;
   std::function<TimeMs()> clock;  // defaults to NowMs; tests inject a fake clock
-  void Check() const;             // throws Error(kInvalidArgument)
+  // Where the metadata lives for OpenDataDir / OpenDataDirRepository: empty for the data
+  // directory's own SQLite file (the default), or a PostgreSQL URL "postgresql://..." (issue 17;
+  // docs/storage.md). The blobs stay in the data directory either way.
+  std::string database;
+  void Check() const;  // throws Error(kInvalidArgument)
 };
 
 class Repository {
@@ -199,6 +204,17 @@ class Repository {
 // (its schema version is above this build's), Error(kStorage) if it cannot be opened.
 std::unique_ptr<Repository> OpenSqliteRepository(const std::string& path,
                                                  const RepositoryOptions& options = {});
+
+// Opens the PostgreSQL database at `url` ("postgresql://[user[:password]@]host[:port]/dbname"
+// or "postgres://...", libpq's URL form: ?host=/socket/dir for a Unix socket), applying pending
+// migrations of storage/migrations-pg/ in one transaction (several nodes starting together take
+// turns). Connections are pooled (read_connections + 1). Error(kInvalidArgument) for a value that
+// is not such a URL, Error(kStorage) when the server cannot be reached, Error(kConflict) for a
+// database of a newer skintrack.
+std::unique_ptr<Repository> OpenPostgresRepository(const std::string& url,
+                                                   const RepositoryOptions& options = {});
+// True for "postgresql://..." and "postgres://...".
+bool IsPostgresUrl(std::string_view database);
 
 // Highest schema version this build knows.
 int LatestSchemaVersion() noexcept;

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -94,13 +95,18 @@ class Store {
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
 
-  // Stores the (already validated and re-encoded) image bytes, then the capture row. Returns
+  // Stores the (already validated, metadata-free) image bytes, then the capture row. Returns
   // created = false and the existing capture if these bytes were stored before for the same
   // patient and site. Error(kImageTooLarge) above max_blob_bytes, Error(kInvalidArgument) for
   // empty bytes, Error(kNotFound) for an unknown patient or site: in every error case nothing is
   // left behind.
+  // `verify_while_writing`, when given, runs on another thread while the blob is written and
+  // fsynced (the service's full-stream check of the photo): the row is committed only if it
+  // returns; if it throws, the blob is released and its exception propagates (it wins over a
+  // storage error of the same ingest). The ack then costs max(check, blob write) + commit.
   IngestResult IngestCapture(const NewCapture& capture, std::string_view bytes,
-                             const std::string& actor);
+                             const std::string& actor,
+                             const std::function<void()>& verify_while_writing = {});
   // Appends a result; `blob_bytes` (e.g. a mask PNG) is stored first when given.
   Result AppendResult(const NewResult& result, std::optional<std::string_view> blob_bytes,
                       const std::string& actor);

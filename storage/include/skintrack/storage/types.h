@@ -93,10 +93,13 @@ struct NewCapture {
   std::string device;  // empty or ValidateId
   std::string visit;   // visit label grouping captures of one appointment; empty = none
   std::string media_type = "image/png";  // image/png, image/jpeg or image/webp
-  int width = 0;                         // pixels
-  int height = 0;                        // pixels
-  // SHA-256 (lower-case hex) of the bytes as uploaded, before the re-encoding; empty = unknown.
+  int width = 0;                         // pixels, as shown (orientation applied)
+  int height = 0;                        // pixels, as shown (orientation applied)
+  // SHA-256 (lower-case hex) of the bytes as uploaded, before metadata removal; empty = unknown.
   std::string upload_sha256;
+  // EXIF orientation (1..8) of the stored pixels, read from the upload before its EXIF block was
+  // removed; applied by skintrack::DecodeOriented whenever the photo is decoded.
+  int orientation = 1;
   void Check() const;  // throws Error(kInvalidArgument) / Error(kNotFound) for an unknown site
 };
 
@@ -111,8 +114,9 @@ struct Capture {
   std::string visit;
   std::string media_type;
   BlobRef blob;
-  int width = 0;
-  int height = 0;
+  int width = 0;        // pixels, as shown (orientation applied)
+  int height = 0;       // pixels, as shown (orientation applied)
+  int orientation = 1;  // EXIF orientation (1..8) of the stored pixels; see NewCapture
   CaptureStatus status = CaptureStatus::kQueued;
   int attempts = 0;        // processing attempts so far
   std::string last_error;  // of the last failed attempt

@@ -1,20 +1,24 @@
 // Captures as DICOM, for the hospital's PACS: each capture becomes a VL Photographic Image
 // (modality XC, external-camera photography) with the pseudonymous subject id, the body site
 // coded in SNOMED CT, the acquisition date-time and the device. A baseline JPEG is encapsulated
-// as stored (JPEG Baseline transfer syntax, no re-encoding); other photos (PNG, progressive JPEG)
-// are written as their decoded pixels, losslessly. Sent with C-STORE (DCMTK's dcmnet). DCMTK types
-// stay in src/dicom.
+// as stored (JPEG Baseline transfer syntax, no re-encoding) when its EXIF orientation is 1; other
+// photos (PNG, progressive JPEG, a JPEG to be shown rotated) are written as their decoded pixels
+// with the orientation applied (skintrack::DecodeOriented), losslessly. Sent with C-STORE (DCMTK's
+// dcmnet). DCMTK types stay in src/dicom.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "skintrack/core/body_site_snomed.h"
+
 namespace skintrack::dicom {
 
 struct Photo {
   std::string image_bytes;  // the stored capture
   std::string media_type;   // "image/jpeg" or "image/png"
+  int orientation = 1;      // EXIF orientation (1..8) of the stored pixels (Capture::orientation)
   std::int64_t capture_id = 0;
   std::string subject_id;           // pseudonymous: PatientID and PatientName
   std::string site;                 // a body-site catalogue name, e.g. "left-forearm"
@@ -37,15 +41,10 @@ struct WrittenInstance {
   bool encapsulated = false;  // the JPEG bytes as stored, not decoded pixels
 };
 
-// The SNOMED CT code of a site's anatomic region, with its laterality or other modifier when the
-// site has one ("" otherwise).
-struct Anatomy {
-  std::string code, meaning;
-  std::string modifier_code, modifier_meaning;
-  std::string laterality;  // "L", "R" or "" (unpaired)
-};
+// The SNOMED CT code of a site's anatomic region (the table lives in core, shared with FHIR).
+using Anatomy = skintrack::BodySiteAnatomy;
 // Every catalogue site has one (a test checks); Error(kNotFound) for a site outside it.
-Anatomy SiteAnatomy(const std::string& site);
+inline Anatomy SiteAnatomy(const std::string& site) { return SnomedSiteAnatomy(site); }
 
 // "2.25.<decimal>" from SHA-256 of the parts (a name-based UUID, RFC 9562 version 8).
 std::string DerivedUid(const std::string& secret, const std::string& kind, const std::string& key);

@@ -50,8 +50,9 @@ CocoExport BuildCocoDataset(storage::Store& store, const CocoExportOptions& opti
 std::string CocoFileName(const storage::Capture& capture);
 
 // An image file of the dataset that becomes a new capture: the intake (service/image_intake.h,
-// DecodeUpload) has already validated and re-encoded `bytes`; `capture` is filled in (patient,
-// site, condition, captured_at, media type, size, upload_sha256) and Check()ed by the caller.
+// ValidateUpload) has already validated `bytes` and removed their metadata; `capture` is filled
+// in (patient, site, condition, captured_at, media type, size, orientation, upload_sha256) and
+// Check()ed by the caller.
 struct CocoImportImage {
   storage::NewCapture capture;
   std::string bytes;

@@ -56,7 +56,9 @@ storage::Result Append(storage::Store& store, std::int64_t capture_id, const Res
 // reference of its site's follow-ups and is a training photo of the learned segmenter.
 bool IsReviewedMask(const storage::Result& r);
 
-// The capture's stored (re-encoded) image, decoded. Error(kImageDecode) when it does not decode.
+// The capture's stored photo, decoded with its orientation applied (skintrack::DecodeOriented):
+// the pixels every stage sees. Error(kImageDecode) naming the capture and the reason when it does
+// not decode in full (the worker then marks the capture failed, not retryable).
 cv::Mat DecodeStoredImage(storage::Store& store, const storage::Capture& capture);
 
 // A mask as PNG bytes. Error(kInternal) when encoding fails.

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "skintrack/pipeline/pseudonym.h"
+#include "skintrack/report/cohort.h"
 
 namespace skintrack::storage {
 class Store;
@@ -19,17 +20,25 @@ enum class ReportFormat { kHtml, kJson, kCsv };
 // "html" | "json" | "csv"; Error(kInvalidArgument) otherwise.
 ReportFormat ParseReportFormat(const std::string& text);
 
-// One patient's report (named by the patient id). Throws Error(kNotFound) for an unknown patient.
-std::string PatientReport(storage::Store& store, const std::string& patient_id,
-                          ReportFormat format);
+// One patient's report (named by the patient id; the CSV carries `study_id`). Throws
+// Error(kNotFound) for an unknown patient.
+std::string PatientReport(storage::Store& store, const std::string& patient_id, ReportFormat format,
+                          const std::string& study_id = kDefaultStudyId);
 
-// Cohort CSV: one row per subject-visit and condition, every patient, subject ids pseudonymised.
+// Cohort CSV: one row per subject-visit and condition, every patient, subject ids pseudonymised,
+// with STUDYID, VISITNUM (cohort.h) and unit columns (docs/exports.md).
+std::string ExportCohortCsv(storage::Store& store, const CohortExportOptions& options);
+// The same with kDefaultStudyId.
 std::string ExportCohortCsv(storage::Store& store, const pipeline::PseudonymKey& key);
 
 // Cohort FHIR R4 Bundle (type collection): Patient (subject id only), Device (the algorithm
-// version), Media (one per capture) and Observation resources (one per score and visit, with
-// components per region or site, derivedFrom the captures' Media). Local code system
-// kSkintrackCodeSystem: no LOINC or SNOMED CT code exists for PASI or VASI.
+// versions), Media (one per capture, body site in SNOMED CT) and Observation resources (one per
+// score and visit, with components per region or site, derivedFrom the captures' Media; one per
+// responder test, derivedFrom the PASI / T-VASI Observations). Resource ids and the Bundle's
+// identifier are deterministic. Local code system kSkintrackCodeSystem: no LOINC or SNOMED CT
+// code exists for PASI or VASI.
+std::string ExportCohortFhir(storage::Store& store, const CohortExportOptions& options);
+// The same with kDefaultStudyId.
 std::string ExportCohortFhir(storage::Store& store, const pipeline::PseudonymKey& key);
 
 inline constexpr const char* kSkintrackCodeSystem = "urn:skintrack:fhir:codes";

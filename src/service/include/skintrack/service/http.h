@@ -73,8 +73,11 @@ class Router {
 
   // Runs the matching handler. A path, query name or query value that is not UTF-8 (after
   // percent-decoding): 400, before any route runs. Unknown path: 404; known path with another
-  // method: 405 (with an Allow header). skintrack::Error thrown by a handler becomes its HTTP
-  // status and JSON body; any other exception becomes 500 without internal details. Never throws.
+  // method: 405 (with an Allow header). HEAD runs the GET route (the full GET answer comes back:
+  // the transport sends its header without the body); OPTIONS on a known path: 204 with Allow and
+  // no CORS headers (docs/service.md "HEAD, CORS, pagination"). skintrack::Error thrown by a
+  // handler becomes its HTTP status and JSON body; any other exception becomes 500 without internal
+  // details. Never throws.
   HttpResponse Dispatch(const HttpRequest& request) const;
 
   // (method, pattern) of every route, in order, for the OpenAPI consistency test.

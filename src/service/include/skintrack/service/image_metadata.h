@@ -28,4 +28,11 @@ struct StrippedImage {
 // the end, no end marker) and Error(kUnsupportedMedia) for bytes that are neither format.
 StrippedImage StripMetadata(std::string_view bytes);
 
+// The photo as a viewer should get it: `stored` (StripMetadata output) when `orientation` is 1;
+// otherwise a JPEG with an APP1 EXIF block holding the Orientation tag and nothing else, inserted
+// after SOI / JFIF (browsers apply it; the pixel data is untouched), and a PNG with an eXIf chunk
+// holding only the tag right after IHDR. Error(kInvalidArgument) for an orientation outside
+// 1..8, Error(kUnsupportedMedia) for bytes that are neither format.
+std::string WithOrientationTag(std::string_view stored, int orientation);
+
 }  // namespace skintrack::service

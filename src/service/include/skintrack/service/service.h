@@ -42,6 +42,9 @@ class Metrics {
 
 struct ServiceOptions {
   std::string data_dir = "skintrack-data";
+  // Empty: the data directory's SQLite database. "postgresql://...": the metadata in that
+  // PostgreSQL database, the blobs still in data_dir (storage::RepositoryOptions::database).
+  std::string database;
   ServerOptions server;
   pipeline::PipelineOptions pipeline;
   IntakeLimits limits;

@@ -1,13 +1,12 @@
-// SNOMED CT codes of the body-site catalogue (body_sites.h). Limb, neck and head regions are the
-// codes of DICOM's CID 4031 (Common Anatomic Regions); face, scalp, back, buttock, genitals and
-// trunk are SNOMED CT body structures as DICOM's anatomy tables use them; laterality is CID 244.
+// The SNOMED CT table of body_site_snomed.h (moved here from src/dicom so that DICOM and FHIR
+// code sites alike).
+#include "skintrack/core/body_site_snomed.h"
+
 #include <string>
 
-#include "skintrack/core/body_sites.h"
 #include "skintrack/core/error.h"
-#include "skintrack/dicom/dicom.h"
 
-namespace skintrack::dicom {
+namespace skintrack {
 namespace {
 
 struct Region {
@@ -38,9 +37,9 @@ bool StartsWith(const std::string& s, const std::string& prefix) {
 
 }  // namespace
 
-Anatomy SiteAnatomy(const std::string& site) {
+BodySiteAnatomy SnomedSiteAnatomy(const std::string& site) {
   FindBodySite(site);  // throws Error(kNotFound) for a name outside the catalogue
-  Anatomy a;
+  BodySiteAnatomy a;
   std::string part = site;
   if (StartsWith(site, "left-")) {
     part = site.substr(5);
@@ -66,4 +65,18 @@ Anatomy SiteAnatomy(const std::string& site) {
   throw Error(ErrorCode::kInternal, "body site '" + site + "' has no SNOMED CT code");
 }
 
-}  // namespace skintrack::dicom
+std::pair<const char*, const char*> SnomedPasiRegion(PasiRegion region) noexcept {
+  switch (region) {
+    case PasiRegion::kHeadNeck:
+      return {"774007", "Head and neck"};
+    case PasiRegion::kUpperLimbs:
+      return {"53120007", "Upper limb"};
+    case PasiRegion::kTrunk:
+      return {"22943007", "Trunk"};
+    case PasiRegion::kLowerLimbs:
+      return {"61685007", "Lower limb"};
+  }
+  return {"", ""};
+}
+
+}  // namespace skintrack
