@@ -11,6 +11,9 @@
 // (additionalProperties: false), so that a field the server answers and the document lacks fails.
 // Fails too when a route of the table has no documented operation, or was not called with a 2xx
 // and a 4xx (every operation has one: a query that is not UTF-8 is 400 on every route).
+// Every GET is repeated as HEAD (the same status, documented for the `head` operation, the GET's
+// Content-Length, no body), and OPTIONS on every documented path must answer 204 with Allow
+// listing exactly the documented methods and no CORS header, even to a cross-origin preflight.
 // Exit 77 (CTest: skipped) when node_modules is absent: scripts/setup.sh installs it.
 import assert from 'node:assert/strict';
 import {execFileSync, spawn} from 'node:child_process';
@@ -41,7 +44,9 @@ function routeTable() {
   const routes = [...text.matchAll(/\{"(GET|POST|PUT|DELETE|PATCH)", "([^"]+)", \w+, \w+, \w+\}/g)]
                      .map((m) => `${m[1]} ${m[2]}`);
   assert.ok(routes.length >= 30, `read only ${routes.length} routes from api.cpp`);
-  return [...routes, 'GET /', 'GET /dashboard/{file}'];
+  const all = [...routes, 'GET /', 'GET /dashboard/{file}'];
+  // The router answers HEAD wherever GET works.
+  return [...all, ...all.filter((r) => r.startsWith('GET ')).map((r) => 'HEAD' + r.slice(3))];
 }
 
 // --- the schemas --------------------------------------------------------------------------------
@@ -116,6 +121,7 @@ async function call(method, pattern, {params = {}, query = '', token, body, type
   if (type) h['Content-Type'] = type;
   const res = await fetch(url, {method, headers: h, body: payload});
   const bytes = new Uint8Array(await res.arrayBuffer());
+  if (method === 'GET') await headLikeGet(pattern, url, h, res, bytes);
   const where = `${method} ${url} -> ${res.status}`;
   const text = new TextDecoder().decode(bytes);
   if (expect !== undefined) assert.equal(res.status, expect, `${where}: ${text.slice(0, 300)}`);
@@ -130,7 +136,7 @@ async function call(method, pattern, {params = {}, query = '', token, body, type
     const media = response.content[mediaType];
     assert.ok(media, `${where}: media type '${mediaType}' is not documented ` +
                          `(${Object.keys(response.content).join(', ')})`);
-    if (mediaType === 'application/json') {
+    if (mediaType === 'application/json' || mediaType.endsWith('+json')) {
       parsed = JSON.parse(text);
       const validate = validatorFor(`${op.operationId} ${res.status}`, media.schema);
       assert.ok(validate(parsed), `${where}: the body does not match the documented schema: ` +
@@ -148,6 +154,49 @@ async function call(method, pattern, {params = {}, query = '', token, body, type
   seen.get(key).add(res.status);
   ++checked;
   return {status: res.status, headers: res.headers, json: parsed, bytes};
+}
+
+// HEAD of the GET just made: the same status (the same state: nothing between them), documented
+// for the `head` operation, with the GET body's Content-Length and no body.
+async function headLikeGet(pattern, url, headers, got, gotBytes) {
+  const op = operationOf('HEAD', pattern);
+  const res = await fetch(url, {method: 'HEAD', headers});
+  const bytes = new Uint8Array(await res.arrayBuffer());
+  const where = `HEAD ${url} -> ${res.status}`;
+  assert.equal(res.status, got.status, `${where}: the GET answered ${got.status}`);
+  assert.ok(op.responses[String(res.status)],
+            `${where}: status ${res.status} is not documented for ${op.operationId}`);
+  assert.equal(bytes.length, 0, `${where}: a body`);
+  if (got.status !== 304) {
+    assert.equal(res.headers.get('content-length'), String(gotBytes.length),
+                 `${where}: Content-Length is not the GET body's`);
+  }
+  assert.equal(res.headers.get('content-type'), got.headers.get('content-type'), where);
+  const key = `HEAD ${pattern}`;
+  if (!seen.has(key)) seen.set(key, new Set());
+  seen.get(key).add(res.status);
+  ++checked;
+}
+
+// OPTIONS on every documented path, as a browser's cross-origin preflight: 204, Allow = the
+// documented methods and OPTIONS, no Access-Control-* header (no CORS, on purpose), no body.
+async function checkOptions() {
+  for (const [pattern, item] of Object.entries(doc.paths)) {
+    const url = server.url + pattern.replace(/\{\w+\}/g, '1');
+    const res = await fetch(url, {method: 'OPTIONS',
+                                  headers: {'Origin': 'https://elsewhere.example',
+                                            'Access-Control-Request-Method': 'GET'}});
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    const where = `OPTIONS ${url} -> ${res.status}`;
+    assert.equal(res.status, 204, where);
+    assert.equal(bytes.length, 0, `${where}: a body`);
+    const allowed = (res.headers.get('allow') || '').split(',').map((m) => m.trim()).sort();
+    const documented = [...Object.keys(item).map((m) => m.toUpperCase()), 'OPTIONS'].sort();
+    assert.deepEqual(allowed, documented, `${where}: Allow is not the documented methods`);
+    const cors = [...res.headers.keys()].filter((k) => k.startsWith('access-control-'));
+    assert.deepEqual(cors, [], `${where}: CORS headers`);
+    ++checked;
+  }
 }
 
 // --- the server ---------------------------------------------------------------------------------
@@ -248,6 +297,21 @@ async function scenario() {
   await call('GET', patients, {token: admin, expect: 200});
   await call('GET', patients, {token: coordinator, expect: 200});
   await call('GET', patients, {token: device, expect: 403});
+  // Cursor pagination: pages of one, then the cursor of the last page is null.
+  await call('POST', patients, {token: admin, body: {id: 'OA-02'}, expect: 201});
+  const page1 = (await call('GET', patients, {query: 'limit=1', token: admin, expect: 200})).json;
+  assert.equal(page1.patients.length, 1);
+  assert.equal(typeof page1.next, 'string', JSON.stringify(page1));
+  const page2 = (await call('GET', patients, {query: `limit=1&after=${page1.next}`, token: admin,
+                                              expect: 200})).json;
+  assert.equal(page2.next, null, JSON.stringify(page2));
+  assert.notEqual(page2.patients[0].id, page1.patients[0].id);
+  await call('GET', patients, {query: 'limit=0', token: admin, expect: 400});
+  await call('GET', patients, {query: 'after=not*a*cursor', token: admin, expect: 400});
+  const tokenPage = (await call('GET', tokens, {query: 'limit=2', token: admin, expect: 200})).json;
+  assert.equal(tokenPage.tokens.length, 2);
+  await call('GET', tokens, {query: `limit=2&after=${tokenPage.next}`, token: admin, expect: 200});
+  await call('GET', tokens, {query: 'limit=1001', token: admin, expect: 400});
 
   // Captures: the baseline by a clinician, the follow-up by the device.
   const push = '/v1/patients/{patient}/sites/{site}/captures';
@@ -301,6 +365,15 @@ async function scenario() {
 
   const series = '/v1/patients/{patient}/timeseries';
   await call('GET', series, {params: {patient: 'OA-01'}, token: clinician, expect: 200});
+  const points = (await call('GET', series, {params: {patient: 'OA-01'}, query: 'limit=1',
+                                             token: clinician, expect: 200})).json;
+  assert.equal(points.points.length, 1);
+  const rest = (await call('GET', series, {params: {patient: 'OA-01'},
+                                           query: `limit=1&after=${points.next}`, token: clinician,
+                                           expect: 200})).json;
+  assert.deepEqual([rest.points.length, rest.next], [1, null]);
+  await call('GET', series, {params: {patient: 'OA-01'}, query: 'limit=x', token: clinician,
+                             expect: 400});
   await call('GET', series, {params: {patient: 'OA-01'}, query: 'site=nowhere', token: clinician,
                              expect: 404});
   await call('GET', series, {params: {patient: 'OA-01'}, query: 'site=bad%20site', token: clinician,
@@ -382,6 +455,20 @@ async function scenario() {
   await call('GET', '/v1/annotations/export', {query: 'condition=eczema', token: admin,
                                                expect: 400});
   await call('GET', '/v1/annotations/export', {token: ann1.token, expect: 403});
+  const agreement = '/v1/annotations/agreement';
+  await call('GET', agreement, {token: clinician, expect: 200});
+  await call('GET', agreement, {query: 'condition=psoriasis', token: admin, expect: 200});
+  await call('GET', agreement, {query: 'condition=eczema', token: admin, expect: 400});
+  await call('GET', agreement, {token: coordinator, expect: 403});
+
+  // The cohort exports: readers get them, devices and annotators do not.
+  for (const file of ['cohort.csv', 'rs.csv', 'rs-define.json', 'fhir']) {
+    const route = `/v1/exports/${file}`;
+    await call('GET', route, {token: coordinator, expect: 200});
+    await call('GET', route, {token: device, expect: 403});
+    await call('GET', route, {token: ann1.token, expect: 403});
+    await call('GET', route, {expect: 401});
+  }
 }
 
 // --- coverage -----------------------------------------------------------------------------------
@@ -405,6 +492,7 @@ function checkCoverage() {
 
 try {
   await scenario();
+  await checkOptions();
   checkCoverage();
   console.log(`[openapi] ${checked} live answers of ${seen.size} operations matched ` +
               'docs/openapi.json');

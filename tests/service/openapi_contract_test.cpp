@@ -1,14 +1,17 @@
 // docs/openapi.json against the route table, without sockets: every route of AddApiRoutes and
-// AddDashboardRoutes is a documented operation (and nothing else is documented), with an
-// operationId, a 2xx and a 4xx answer, and the roles it documents (security and
-// x-skintrack-roles) are exactly those the route's gate admits. tests/openapi/live.test.mjs
-// checks the answers themselves against the schemas.
+// AddDashboardRoutes, and the HEAD the router answers beside each GET, is a documented operation
+// (and nothing else is documented), with an operationId, a 2xx and a 4xx answer, and the roles it
+// documents (security and x-skintrack-roles) are exactly those the route's gate admits. A HEAD
+// operation mirrors its GET (scripts/openapi_heads.py writes them); OPTIONS, documented once in
+// info.description, allows exactly the documented methods of each path, with no CORS header.
+// tests/openapi/live.test.mjs checks the answers themselves against the schemas.
 #include <gtest/gtest.h>
 
 #include <cctype>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <sstream>
 
 #include "skintrack/pipeline/pipeline.h"
 #include "skintrack/pipeline/pseudonym.h"
@@ -45,6 +48,26 @@ std::string PathFor(const std::string& pattern) {
     }
   }
   return out;
+}
+
+// The methods of an Allow header ("GET, HEAD, OPTIONS"), upper case.
+std::set<std::string> AllowedMethods(const std::string& allow) {
+  std::set<std::string> out;
+  std::istringstream in(allow);
+  std::string method;
+  while (std::getline(in, method, ',')) {
+    const size_t first = method.find_first_not_of(' ');
+    if (first != std::string::npos) out.insert(method.substr(first));
+  }
+  return out;
+}
+
+// The answer's content, its $ref into components/responses followed.
+const json& Resolved(const json& doc, const json& response) {
+  if (!response.contains("$ref")) return response;
+  const std::string name =
+      response["$ref"].get<std::string>().substr(sizeof("#/components/responses/") - 1);
+  return doc["components"]["responses"][name];
 }
 
 class OpenApiContract : public ::testing::Test {
@@ -89,6 +112,16 @@ class OpenApiContract : public ::testing::Test {
     return roles;
   }
 
+  // What the server answers: every route, and HEAD beside every GET (the router runs the GET).
+  std::vector<std::pair<std::string, std::string>> Operations() const {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const auto& [method, pattern] : router_.Routes()) {
+      out.emplace_back(method, pattern);
+      if (method == "GET") out.emplace_back("HEAD", pattern);
+    }
+    return out;
+  }
+
   json doc_;
   std::unique_ptr<storage::Store> store_;
   Metrics metrics_;
@@ -99,7 +132,7 @@ class OpenApiContract : public ::testing::Test {
 
 TEST_F(OpenApiContract, EveryRouteIsADocumentedOperationAndNothingElse) {
   std::set<std::string> served;
-  for (const auto& [method, pattern] : router_.Routes()) {
+  for (const auto& [method, pattern] : Operations()) {
     const std::string m = Lower(method);
     served.insert(Key(m, pattern));
     ASSERT_TRUE(doc_["paths"].contains(pattern)) << pattern << " is not in docs/openapi.json";
@@ -114,7 +147,7 @@ TEST_F(OpenApiContract, EveryRouteIsADocumentedOperationAndNothingElse) {
     }
     EXPECT_TRUE(ok && refused) << method << " " << pattern << " needs a 2xx and a 4xx answer";
   }
-  EXPECT_GE(served.size(), 33u);
+  EXPECT_GE(served.size(), 65u);  // 38 routes, 27 of them GET with their HEAD (2026-12)
   for (const auto& [path, item] : doc_["paths"].items()) {
     for (const auto& [m, op] : item.items()) {
       EXPECT_TRUE(served.count(Key(m, path))) << "documented but not served: " << m << " " << path;
@@ -122,8 +155,60 @@ TEST_F(OpenApiContract, EveryRouteIsADocumentedOperationAndNothingElse) {
   }
 }
 
+TEST_F(OpenApiContract, EveryHeadMirrorsItsGetWithoutBodies) {
+  const char* regenerate = " (python3 scripts/openapi_heads.py rewrites the HEAD operations)";
+  for (const auto& [path, item] : doc_["paths"].items()) {
+    if (!item.contains("get")) continue;
+    ASSERT_TRUE(item.contains("head")) << path << regenerate;
+    const json& get = item["get"];
+    const json& head = item["head"];
+    const std::string id = get["operationId"];
+    EXPECT_EQ(head["operationId"],
+              "head" + std::string(1, static_cast<char>(std::toupper(id[0]))) + id.substr(1))
+        << path;
+    EXPECT_EQ(head.value("parameters", json::array()), get.value("parameters", json::array()))
+        << path << regenerate;
+    EXPECT_EQ(head["security"], get["security"]) << path;
+    EXPECT_EQ(head["x-skintrack-roles"], get["x-skintrack-roles"]) << path;
+    std::set<std::string> get_statuses;
+    std::set<std::string> head_statuses;
+    for (const auto& [status, response] : get["responses"].items()) get_statuses.insert(status);
+    for (const auto& [status, response] : head["responses"].items()) {
+      head_statuses.insert(status);
+      EXPECT_FALSE(Resolved(doc_, response).contains("content"))
+          << "HEAD " << path << " " << status << " documents a body";
+    }
+    EXPECT_EQ(head_statuses, get_statuses) << path << regenerate;
+  }
+}
+
+TEST_F(OpenApiContract, OptionsAllowsTheDocumentedMethodsWithoutCors) {
+  for (const auto& [path, item] : doc_["paths"].items()) {
+    HttpRequest options;
+    options.method = "OPTIONS";
+    options.path = PathFor(path);
+    const Admission admission = router_.Admit(options);  // no token: the route table is public
+    ASSERT_TRUE(admission.refusal.has_value()) << path << ": OPTIONS reached a handler";
+    const HttpResponse& r = *admission.refusal;
+    EXPECT_EQ(r.status, 204) << path;
+    EXPECT_TRUE(r.body.empty()) << path;
+    std::set<std::string> documented = {"OPTIONS"};
+    for (const auto& [m, op] : item.items()) {
+      std::string upper = m;
+      for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      documented.insert(upper);
+    }
+    std::set<std::string> allowed;
+    for (const auto& [name, value] : r.headers) {
+      EXPECT_NE(Lower(name).rfind("access-control-", 0), 0u) << path << ": " << name;
+      if (Lower(name) == "allow") allowed = AllowedMethods(value);
+    }
+    EXPECT_EQ(allowed, documented) << path;
+  }
+}
+
 TEST_F(OpenApiContract, DocumentedRolesAreTheGatesRoles) {
-  for (const auto& [method, pattern] : router_.Routes()) {
+  for (const auto& [method, pattern] : Operations()) {
     const json& op = doc_["paths"][pattern][Lower(method)];
     const std::string what = Key(method, pattern);
     bool public_route = false;

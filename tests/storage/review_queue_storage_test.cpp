@@ -50,8 +50,8 @@ class ReviewQueueStorage : public ::testing::TestWithParam<Backend> {
   }
   // Appends a version at the clock's current time (callers move the clock themselves, so two
   // versions can share a time).
-  void Append(std::int64_t capture, const std::string& author, AnnotationState state,
-              int expected, std::optional<ReviewDecision> decision = std::nullopt) {
+  void Append(std::int64_t capture, const std::string& author, AnnotationState state, int expected,
+              std::optional<ReviewDecision> decision = std::nullopt) {
     NewAnnotationVersion v;
     v.capture_id = capture;
     v.author = author;
