@@ -47,17 +47,23 @@ for p in "${PACKAGES[@]}"; do
   fi
 done
 
-# npm packages of the tests, pinned by each folder's package-lock.json (tests/dashboard:
-# playwright-core for the browser test; tests/report/fhir: the FHIR R4 validators); `npm ci` only
-# when the installed tree does not match the lock file.
+# npm packages of the tests, pinned by each folder's package-lock.json: tests/dashboard
+# (playwright-core, the browser test), tests/openapi (@redocly/cli and ajv, the OpenAPI checks) and
+# tests/report/fhir (the FHIR R4 validators).
+# `npm ci` only where the installed tree does not match the lock file.
 install_npm_packages() {
   local root dir
   root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-  for dir in "$root/tests/dashboard" "$root/tests/report/fhir"; do
-    if [[ -f "$dir/node_modules/.package-lock.json" ]] &&
-       cmp -s <(sed -n '/"node_modules\//,$p' "$dir/package-lock.json") \
-              <(sed -n '/"node_modules\//,$p' "$dir/node_modules/.package-lock.json"); then
-      echo "setup: npm packages present in ${dir#"$root"/}"
+  for dir in "$root/tests/dashboard" "$root/tests/openapi" "$root/tests/report/fhir"; do
+    # Installed when every package of the lock file is in npm's record of the installed tree at
+    # its version, except optional ones for other systems (fsevents on macOS) npm leaves out.
+    if [[ -f "$dir/node_modules/.package-lock.json" ]] && node -e '
+         const read = (f) => JSON.parse(require("fs").readFileSync(f, "utf8")).packages;
+         const [want, have] = [read(process.argv[1]), read(process.argv[2])];
+         process.exit(Object.entries(want).every(([k, v]) => !k || v.optional ||
+                      (have[k] && have[k].version === v.version)) ? 0 : 1);' \
+         "$dir/package-lock.json" "$dir/node_modules/.package-lock.json"; then
+      echo "setup: npm packages of ${dir#"$root"/} present"
       continue
     fi
     echo "setup: npm ci in ${dir#"$root"/}"

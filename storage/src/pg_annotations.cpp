@@ -275,5 +275,24 @@ std::vector<std::int64_t> PgRepository::AnnotationQueue(const std::string& annot
   return out;
 }
 
+std::vector<std::int64_t> PgRepository::ReviewQueue(int limit) {
+  CheckListLimit(limit, "review queue");
+  std::vector<std::int64_t> out;
+  Read([&](PgConnection& c) {
+    out.clear();
+    // As SQLite's: captures with an annotation whose latest version is submitted, by the oldest
+    // such submission (its version's time; the version id breaks ties in insertion order).
+    const PgResult r = c.Exec(
+        "SELECT n.capture_id FROM annotations n "
+        "JOIN annotation_versions v ON v.annotation_id = n.id AND "
+        "v.version = " PG_LATEST_VERSION_OF_N
+        " WHERE v.state = 'submitted' GROUP BY n.capture_id "
+        "ORDER BY MIN(v.created_at), MIN(v.id) LIMIT $1",
+        Params().Add(limit));
+    for (int i = 0; i < r.rows(); ++i) out.push_back(r.Int(i, 0));
+  });
+  return out;
+}
+
 }  // namespace detail
 }  // namespace skintrack::storage

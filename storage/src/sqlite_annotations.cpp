@@ -64,6 +64,13 @@ constexpr char kAnnotationQueue[] =
     " WHERE s.annotator = ?1 AND (n.id IS NULL OR v.state = 'draft' OR "
     "(v.state = 'reviewed' AND v.decision = 'rejected')) "
     "ORDER BY s.assigned_at, s.capture_id LIMIT ?2";
+// Captures with an annotation whose latest version is submitted, by the oldest such submission
+// (its version's time; the version id breaks ties in insertion order).
+constexpr char kReviewQueue[] =
+    "SELECT n.capture_id FROM annotations n "
+    "JOIN annotation_versions v ON v.annotation_id = n.id AND v.version = " LATEST_VERSION_OF_N
+    " WHERE v.state = 'submitted' GROUP BY n.capture_id "
+    "ORDER BY MIN(v.created_at), MIN(v.id) LIMIT ?";
 
 AnnotationVersion ReadAnnotationVersion(SQLite::Statement& st) {
   AnnotationVersion v;
@@ -308,6 +315,18 @@ std::vector<std::int64_t> SqliteRepository::AnnotationQueue(const std::string& a
     Stmt st(c.Prepare(kAnnotationQueue));
     st->bind(1, annotator);
     st->bind(2, limit);
+    while (st->executeStep()) out.push_back(st->getColumn(0).getInt64());
+  });
+  return out;
+}
+
+std::vector<std::int64_t> SqliteRepository::ReviewQueue(int limit) {
+  CheckListLimit(limit, "review queue");
+  std::vector<std::int64_t> out;
+  Read([&](Connection& c) {
+    out.clear();
+    Stmt st(c.Prepare(kReviewQueue));
+    st->bind(1, limit);
     while (st->executeStep()) out.push_back(st->getColumn(0).getInt64());
   });
   return out;

@@ -326,6 +326,7 @@ class SqliteRepository final : public Repository {
   std::vector<Assignment> ListAssignments(std::optional<std::int64_t> capture_id,
                                           const std::string& annotator) override;
   std::vector<std::int64_t> AnnotationQueue(const std::string& annotator, int limit) override;
+  std::vector<std::int64_t> ReviewQueue(int limit) override;
 
   // --- queries ---
   std::vector<SeriesPoint> TimeSeries(const SeriesQuery& query) override;

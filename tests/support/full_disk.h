@@ -187,6 +187,7 @@ class FullableRepository final : public storage::Repository {
   std::vector<std::int64_t> AnnotationQueue(const std::string& annotator, int limit) override {
     return inner_->AnnotationQueue(annotator, limit);
   }
+  std::vector<std::int64_t> ReviewQueue(int limit) override { return inner_->ReviewQueue(limit); }
   std::vector<storage::SeriesPoint> TimeSeries(const storage::SeriesQuery& query) override {
     return inner_->TimeSeries(query);
   }

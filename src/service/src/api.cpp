@@ -51,6 +51,7 @@ void AddApiRoutes(Router& router, ApiContext& ctx) {
       {"PUT", "/v1/captures/{id}/assessment", PutAssessment, staff, kJson},
       {"PUT", "/v1/captures/{id}/mask", PutMask, staff, kUpload},
       {"GET", "/v1/annotation-queue", GetAnnotationQueue, annotating, kJson},
+      {"GET", "/v1/review-queue", GetReviewQueue, staff, kJson},
       {"GET", "/v1/captures/{id}/annotations", ListCaptureAnnotations, annotating, kJson},
       {"PUT", "/v1/captures/{id}/annotations/mine", PutOwnAnnotation, annotating, kJson},
       {"GET", "/v1/annotations/{annotation_id}/versions", GetAnnotationVersions, annotating, kJson},

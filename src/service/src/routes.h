@@ -52,8 +52,9 @@ HttpResponse GetAnnotationVersions(ApiContext& ctx, const HttpRequest& req,
 HttpResponse ReviewAnnotationRoute(ApiContext& ctx, const HttpRequest& req,
                                    const PathParams& params);
 
-// routes_annotation_admin.cpp: the queue, assignments, consensus, the COCO export.
+// routes_annotation_admin.cpp: the queues, assignments, consensus, the COCO export.
 HttpResponse GetAnnotationQueue(ApiContext& ctx, const HttpRequest& req, const PathParams& params);
+HttpResponse GetReviewQueue(ApiContext& ctx, const HttpRequest& req, const PathParams& params);
 HttpResponse PostAssignments(ApiContext& ctx, const HttpRequest& req, const PathParams& params);
 HttpResponse GetAssignments(ApiContext& ctx, const HttpRequest& req, const PathParams& params);
 HttpResponse PostConsensus(ApiContext& ctx, const HttpRequest& req, const PathParams& params);

@@ -1,6 +1,7 @@
-// Around the annotations: an annotator's queue, the assignment of captures to annotators (tier 3
-// assigns, tier 2 reads), the consensus of a capture's annotations (tier 2+ builds it; the
-// capture is rescored from it) and the COCO dataset export. docs/annotation.md, "HTTP API".
+// Around the annotations: an annotator's queue, the clinicians' review queue, the assignment of
+// captures to annotators (tier 3 assigns, tier 2 reads), the consensus of a capture's annotations
+// (tier 2+ builds it; the capture is rescored from it) and the COCO dataset export.
+// docs/annotation.md, "HTTP API".
 #include <algorithm>
 #include <optional>
 
@@ -12,6 +13,7 @@
 #include "skintrack/pipeline/annotation_agreement.h"
 #include "skintrack/pipeline/annotation_dataset.h"
 #include "skintrack/pipeline/results.h"
+#include "skintrack/pipeline/time_format.h"
 #include "skintrack/pipeline/workers.h"
 #include "skintrack/storage/sha256.h"
 
@@ -84,6 +86,34 @@ HttpResponse GetAnnotationQueue(ApiContext& ctx, const HttpRequest& req, const P
     if (const auto c = ctx.store.repository().FindCapture(id)) {
       list.push_back(CaptureJson(ctx, token, *c, false));
     }
+  }
+  return JsonResponse(200, {{"captures", list}});
+}
+
+HttpResponse GetReviewQueue(ApiContext& ctx, const HttpRequest& req, const PathParams&) {
+  const auto token = Authorize(ctx, req, {Role::kClinician, Role::kAdmin});
+  const int limit = LimitQuery(req, 100);
+  json list = json::array();
+  for (const std::int64_t id : ctx.store.repository().ReviewQueue(limit)) {
+    const auto c = ctx.store.repository().FindCapture(id);
+    if (!c) continue;  // deleted (a patient's erasure) between the two reads
+    int submitted = 0;
+    int reviewed = 0;
+    std::int64_t waiting_since = 0;  // the oldest submission still waiting
+    for (const storage::AnnotationVersion& v : ctx.store.repository().LatestAnnotations(id)) {
+      if (v.state == annotation::AnnotationState::kSubmitted) {
+        ++submitted;
+        if (waiting_since == 0 || v.created_at < waiting_since) waiting_since = v.created_at;
+      } else if (v.state == annotation::AnnotationState::kReviewed) {
+        ++reviewed;
+      }
+    }
+    if (submitted == 0) continue;  // reviewed between the two reads
+    json entry = CaptureJson(ctx, token, *c, false);
+    entry["review"] = {{"submitted", submitted},
+                       {"reviewed", reviewed},
+                       {"waiting_since", pipeline::FormatRfc3339(waiting_since)}};
+    list.push_back(std::move(entry));
   }
   return JsonResponse(200, {{"captures", list}});
 }

@@ -164,6 +164,10 @@ class Repository {
   // The annotator's queue: captures assigned to them whose annotation by them is absent, a
   // draft, or was rejected in review, oldest assignment first, at most `limit` (1..10000).
   virtual std::vector<std::int64_t> AnnotationQueue(const std::string& annotator, int limit) = 0;
+  // The clinicians' review queue: captures with at least one annotation whose latest version is
+  // submitted (not yet reviewed), the one waiting longest first (by its submission time), at most
+  // `limit` (1..10000). Error(kInvalidArgument) for another limit.
+  virtual std::vector<std::int64_t> ReviewQueue(int limit) = 0;
 
   // --- queries ----------------------------------------------------------------------------------
   // Error(kNotFound) for an unknown patient or site.
