@@ -302,6 +302,26 @@ TEST_F(MigratePostgresTest, ARowChangedInTransitFailsVerificationAndNothingIsCom
   EXPECT_TRUE(MigrateToPostgres(Dir(), url_).committed);
 }
 
+TEST_F(MigratePostgresTest, AReferencedBlobMissingFromTheDirectoryFailsAndNothingIsCommitted) {
+  const std::string sha = Sqlite()->FindCapture(captures_[0])->blob.sha256;
+  std::filesystem::path blob;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir_.path() / "blobs")) {
+    if (e.is_regular_file() && e.path().filename().string().find(sha) != std::string::npos) {
+      blob = e.path();
+    }
+  }
+  ASSERT_FALSE(blob.empty()) << "no blob file named after " << sha;
+  std::filesystem::remove(blob);
+  const auto run = testing::RunCli("db migrate --from " + Dir() + " --to '" + url_ + "'");
+  EXPECT_EQ(run.exit_code, 1) << run.out << run.err;
+  EXPECT_NE(
+      run.out.find("MISSING 1 referenced blob(s) absent from " + Dir() + "/blobs, e.g. " + sha),
+      std::string::npos)
+      << run.out;
+  EXPECT_NE(run.out.find("verification failed: rolled back"), std::string::npos) << run.out;
+  EXPECT_TRUE(Postgres()->ListPatients().empty());
+}
+
 TEST_F(MigratePostgresTest, ADamagedSourceRowIsRefusedAndNothingIsWritten) {
   // SQLite keeps what a foreign writer gives a column of INTEGER affinity if it is no number.
   internal::ExecSqlite(Dir() + "/skintrack.db",
@@ -374,6 +394,27 @@ TEST_F(MigratePostgresTest, ABadSourceOrTargetIsRefusedWithAClearErrorAndTouches
   EXPECT_NE(verify.err.find("the target database has no skintrack schema"), std::string::npos)
       << verify.err;
   EXPECT_TRUE(target_untouched());
+}
+
+TEST_F(MigratePostgresTest, AColumnOrTableTheCopyDoesNotListIsRefusedOnEitherSide) {
+  Postgres();  // creates the schema
+  internal::ExecPostgres(url_, "ALTER TABLE captures ADD COLUMN colour TEXT");
+  Error e = ErrorOf([&] { MigrateToPostgres(Dir(), url_); });
+  EXPECT_NE(std::string(e.what()).find("the target database's schema (captures: unknown columns "
+                                       "colour)"),
+            std::string::npos)
+      << e.what();
+  internal::ExecPostgres(url_, "ALTER TABLE captures DROP COLUMN colour");
+
+  internal::ExecSqlite(Dir() + "/skintrack.db",
+                       "CREATE TABLE consents (id INTEGER PRIMARY KEY);"
+                       "ALTER TABLE visits ADD COLUMN room TEXT");
+  e = ErrorOf([&] { MigrateToPostgres(Dir(), url_); });
+  EXPECT_NE(std::string(e.what()).find("the source database's schema (unknown table consents; "
+                                       "visits: unknown columns room)"),
+            std::string::npos)
+      << e.what();
+  EXPECT_TRUE(Postgres()->ListPatients().empty());
 }
 
 TEST_F(MigratePostgresTest, EachSequenceContinuesPastTheCopiedIds) {
