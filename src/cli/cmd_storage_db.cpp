@@ -3,24 +3,31 @@
 #include <ostream>
 
 #include "command.h"
+#include "db_migrate.h"
 #include "skintrack/core/error.h"
 #include "skintrack/storage/store.h"
 
 namespace skintrack::cli {
 namespace {
 
-constexpr char kUsage[] =
-    "usage: skintrack db check --data-dir DIR [--no-hash] [--json]\n"
-    "       skintrack db info --data-dir DIR [--json]\n"
+const std::string kUsage =
+    std::string(
+        "usage: skintrack db check --data-dir DIR [--no-hash] [--json]\n"
+        "       skintrack db info --data-dir DIR [--json]\n") +
+    kDbMigrateSynopsis +
     "  check   PRAGMA integrity_check, every referenced blob present (and its SHA-256 right,\n"
     "          unless --no-hash), no unreferenced blob. Exit 0 when clean, 1 when not.\n"
-    "  info    schema version, patients, work-queue counts (works beside a running server).\n"
+    "  info    schema version, patients, work-queue counts (works beside a running server).\n" +
+    kDbMigrateHelp +
     "check runs start-up clean-up first, so it fails while a server holds the directory.\n";
 
 int RunDb(Args& args, std::ostream& out) {
+  if (!args.positional().empty() && args.positional()[0] == "migrate") {
+    return RunDbMigrate(args, out);
+  }
   if (args.positional().size() != 1 ||
       (args.positional()[0] != "check" && args.positional()[0] != "info")) {
-    throw Error(ErrorCode::kInvalidArgument, "expected `db check` or `db info`");
+    throw Error(ErrorCode::kInvalidArgument, "expected `db check`, `db info` or `db migrate`");
   }
   const bool check = args.positional()[0] == "check";
   const std::string dir = args.Require("data-dir");
@@ -71,7 +78,7 @@ const bool kRegistered =
     RegisterCommand({"db",
                      "check or summarise a data directory (integrity, blobs, queue)",
                      kUsage,
-                     {"json", "no-hash"},
+                     {"json", "no-hash", "verify-only"},
                      RunDb});
 
 }  // namespace

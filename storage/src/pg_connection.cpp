@@ -106,6 +106,53 @@ void PgConnection::ExecScript(const std::string& sql) {
   Check(result.get());
 }
 
+std::int64_t PgConnection::CopyIn(const std::string& sql,
+                                  const std::function<bool(std::string& chunk)>& next) {
+  {
+    PgResult start(PQexec(conn_.get(), sql.c_str()));
+    if (start.get() == nullptr || PQresultStatus(start.get()) != PGRES_COPY_IN) {
+      Check(start.get());
+      throw PgError("", false, "not a COPY FROM STDIN statement: " + sql);
+    }
+  }
+  // After COPY ends (or is aborted) libpq hands out the COPY's result, then nullptr.
+  auto finish = [&](const char* abort_message) {
+    if (PQputCopyEnd(conn_.get(), abort_message) != 1) throw LastError(nullptr);
+    std::optional<PgError> error;
+    std::int64_t rows = 0;
+    while (pg_result* r = PQgetResult(conn_.get())) {
+      PgResult result(r);
+      if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        if (!error) error = LastError(r);
+      } else {
+        rows = result.affected();
+      }
+    }
+    if (error) throw *error;
+    return rows;
+  };
+  std::string chunk;
+  try {
+    while (next(chunk)) {
+      if (chunk.empty()) continue;
+      if (PQputCopyData(conn_.get(), chunk.data(), static_cast<int>(chunk.size())) != 1) {
+        throw LastError(nullptr);
+      }
+      chunk.clear();
+    }
+  } catch (const PgError&) {
+    throw;
+  } catch (...) {
+    // The server discards the rows sent so far; its "COPY aborted" error is not the one to report.
+    try {
+      finish("aborted by the client");
+    } catch (const PgError&) {
+    }
+    throw;
+  }
+  return finish(nullptr);
+}
+
 // A null result (out of memory, connection gone) or an error status throws.
 void PgConnection::Check(pg_result* result) const {
   if (result == nullptr) throw LastError(nullptr);

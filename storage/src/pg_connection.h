@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -96,6 +97,11 @@ class PgConnection {
   PgResult Exec(const std::string& sql, const Params& params = {});
   // Several statements without parameters (a migration script). Throws PgError.
   void ExecScript(const std::string& sql);
+  // `COPY table (cols) FROM STDIN` (`sql`), fed in text format by `next`, which fills `chunk`
+  // with whole rows and returns false at the end (bulk loads: `db migrate`, the benchmark).
+  // Returns the rows copied. Throws PgError; an exception of `next` aborts the COPY (nothing of
+  // it is kept) and propagates.
+  std::int64_t CopyIn(const std::string& sql, const std::function<bool(std::string& chunk)>& next);
   // False once the connection is broken: the pool drops it instead of reusing it.
   bool healthy() const;
 

@@ -46,6 +46,7 @@ class PgCluster {
 
  private:
   PgCluster() {
+    // NOLINTNEXTLINE(concurrency-mt-unsafe): read before any test starts a thread
     const char* fixture = std::getenv("SKINTRACK_TEST_PG_DIR");
     if (fixture && *fixture && Load(fixture)) return;
     // No (or no started) fixture: a private cluster for this process.
@@ -107,6 +108,7 @@ class PgCluster {
 inline std::string FreshPostgresDatabase() {
   PgCluster& cluster = PgCluster::Get();
   if (!cluster.available()) {
+    // NOLINTNEXTLINE(concurrency-mt-unsafe): nothing sets the environment while tests run
     const char* require = std::getenv("SKINTRACK_REQUIRE_POSTGRES");
     if (require && std::string(require) == "1") {
       ADD_FAILURE() << "PostgreSQL required (SKINTRACK_REQUIRE_POSTGRES=1): "
