@@ -150,6 +150,7 @@ TEST_F(PostgresTest, TwoNodesClaimEveryCaptureExactlyOnce) {
   std::map<std::int64_t, int> claims;
   std::atomic<int> errors{0};
   std::vector<std::thread> workers;
+  workers.reserve(4);
   for (int w = 0; w < 4; ++w) {
     workers.emplace_back([&, w] {
       Repository& node = w % 2 ? *node_a : *node_b;
@@ -213,6 +214,7 @@ TEST_F(PostgresTest, OfConcurrentAppendsAfterOneVersionExactlyOneWins) {
   std::atomic<int> won{0};
   std::atomic<int> conflicts{0};
   std::vector<std::thread> threads;
+  threads.reserve(6);
   for (int i = 0; i < 6; ++i) {
     threads.emplace_back([&, i] {
       NewAnnotationVersion next = v;
