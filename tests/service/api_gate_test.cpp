@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "route_paths.h"
 #include "skintrack/pipeline/pipeline.h"
 #include "skintrack/pipeline/pseudonym.h"
 #include "skintrack/service/service.h"
@@ -15,21 +16,6 @@ namespace skintrack::service {
 namespace {
 
 using nlohmann::json;
-
-// A path for a route pattern: every {placeholder} becomes "1" (unknown ids: the handler answers
-// 404 or 400 after authorising, and changes nothing).
-std::string PathFor(const std::string& pattern) {
-  std::string out;
-  for (size_t i = 0; i < pattern.size(); ++i) {
-    if (pattern[i] == '{') {
-      out += "1";
-      i = pattern.find('}', i);
-    } else {
-      out += pattern[i];
-    }
-  }
-  return out;
-}
 
 std::string CodeOf(const HttpResponse& r) {
   const json j = json::parse(r.body, nullptr, false);

@@ -13,6 +13,7 @@
 #include <set>
 #include <sstream>
 
+#include "route_paths.h"
 #include "skintrack/pipeline/pipeline.h"
 #include "skintrack/pipeline/pseudonym.h"
 #include "skintrack/service/dashboard.h"
@@ -34,20 +35,6 @@ std::string Key(std::string method, const std::string& pattern) {
 std::string Lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
-}
-
-// A path for a route pattern: every {placeholder} becomes "1" (the gate looks at the role only).
-std::string PathFor(const std::string& pattern) {
-  std::string out;
-  for (size_t i = 0; i < pattern.size(); ++i) {
-    if (pattern[i] == '{') {
-      out += "1";
-      i = pattern.find('}', i);
-    } else {
-      out += pattern[i];
-    }
-  }
-  return out;
 }
 
 // The methods of an Allow header ("GET, HEAD, OPTIONS"), upper case.
