@@ -15,8 +15,8 @@ namespace skintrack::cli {
 namespace {
 
 constexpr char kUsage[] =
-    R"(usage: skintrack serve [--config FILE] [--data-dir DIR] [--database URL] [--bind ADDR]
-                       [--port N] [--workers N]
+    R"(usage: skintrack serve [--config FILE] [--data-dir DIR] [--database URL] [--blob-dir DIR]
+                       [--bind ADDR] [--port N] [--workers N]
 
 Serves the HTTP API (docs/openapi.json) and processes captures in the background. The data
 directory (default skintrack-data) holds the SQLite database and the blobs; it is created on first
@@ -32,8 +32,9 @@ options:
   --check-config      print the settings that would be used, with their origin, and exit
   --data-dir DIR      data directory (default skintrack-data)
   --database URL      keep the metadata in PostgreSQL (postgresql://user@host:port/db, see
-                      docs/storage.md) instead of the data directory's SQLite file; the blobs
-                      stay in the data directory
+                      docs/storage.md) instead of the data directory's SQLite file
+  --blob-dir DIR      with --database: the blob directory every node of the cluster shares (a
+                      shared mount; default DATA-DIR/blobs), docs/storage.md "Cluster set-up"
   --bind ADDR         address to listen on (default 127.0.0.1)
   --port N            TCP port, 0 = any free port (default 8080)
   --workers N         processing threads (default 1)
@@ -62,6 +63,7 @@ int RunServe(Args& args, std::ostream& out) {
   service::ServiceOptions o;
   o.data_dir = args.Get("data-dir").value_or(o.data_dir);
   o.database = args.Get("database").value_or("");
+  o.blob_dir = args.Get("blob-dir").value_or("");
   o.server.bind = args.Get("bind").value_or(o.server.bind);
   o.server.port = static_cast<int>(args.GetInt("port", o.server.port, 0, 65535));
   o.pipeline.workers = static_cast<int>(args.GetInt("workers", 1, 0, 64));

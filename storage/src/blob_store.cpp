@@ -135,12 +135,14 @@ std::vector<std::string> ListDir(const std::string& path) {
 
 class FileBlobStore final : public BlobStore {
  public:
-  explicit FileBlobStore(const std::string& root) : root_(root), tmp_(root + "/tmp") {
+  FileBlobStore(const std::string& root, const std::string& node)
+      : root_(root), tmp_(root + "/tmp" + (node.empty() ? "" : "/" + node)) {
     const std::string parent = root.find('/') == std::string::npos
                                    ? std::string(".")
                                    : root.substr(0, root.find_last_of('/'));
     MakeDir(root_, parent.empty() ? "/" : parent);
-    MakeDir(tmp_, root_);
+    MakeDir(root_ + "/tmp", root_);
+    if (!node.empty()) MakeDir(tmp_, root_ + "/tmp");
   }
 
   BlobPut Put(std::string_view bytes) override {
@@ -357,9 +359,12 @@ class MemoryBlobStore final : public BlobStore {
 
 }  // namespace
 
-std::unique_ptr<BlobStore> OpenFileBlobStore(const std::string& root) {
+std::unique_ptr<BlobStore> OpenFileBlobStore(const std::string& root, const std::string& node) {
   if (root.empty()) throw Error(ErrorCode::kInvalidArgument, "blob store root is empty");
-  return std::make_unique<FileBlobStore>(root);
+  if (!node.empty() && (node == "." || node == ".." || node.find('/') != std::string::npos)) {
+    throw Error(ErrorCode::kInvalidArgument, "blob store node name " + node + " is not a name");
+  }
+  return std::make_unique<FileBlobStore>(root, node);
 }
 
 std::unique_ptr<BlobStore> OpenMemoryBlobStore() { return std::make_unique<MemoryBlobStore>(); }

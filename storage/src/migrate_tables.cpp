@@ -120,8 +120,10 @@ const std::vector<Table>& Tables() {
 }
 
 bool IsNotCopied(std::string_view table) {
+  // shared_settings: PostgreSQL's own; its one row that a directory has, the pseudonym key, is
+  // copied from the key file (migrate_to_pg.cpp CopyPseudonymKey).
   return table == "body_sites" || table == "capture_status_counts" || table == "schema_version" ||
-         table == "id_sequences" || table == "erasure_guard";
+         table == "id_sequences" || table == "erasure_guard" || table == "shared_settings";
 }
 
 std::string SelectSql(const Table& t, bool postgres, bool copy_order) {

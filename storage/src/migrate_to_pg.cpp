@@ -9,9 +9,11 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <set>
+#include <sstream>
 #include <system_error>
 
 #include "migrate_internal.h"
@@ -408,6 +410,47 @@ void AdvanceSequences(SQLite::Database& source, PgConnection& target) {
   }
 }
 
+// The directory's pseudonym.key text (empty when it has none), which becomes the cluster's
+// shared "pseudonym_key" (pipeline::LoadOrCreatePseudonymKey): the subject ids that coordinators
+// and exported datasets already use stay the same after the migration.
+std::string ReadPseudonymKeyFile(const std::string& dir) {
+  std::ifstream in(dir + "/pseudonym.key", std::ios::binary);
+  std::ostringstream text;
+  if (in) text << in.rdbuf();
+  return text.str();
+}
+
+constexpr char kPseudonymKeySetting[] = "pseudonym_key";
+
+void CopyPseudonymKey(const std::string& dir, PgConnection& target) {
+  const std::string key = ReadPseudonymKeyFile(dir);
+  // A row here means a node has already started on the target and made its own key.
+  if (target
+          .Exec("SELECT EXISTS (SELECT 1 FROM shared_settings WHERE name = $1)",
+                Params().Add(std::string(kPseudonymKeySetting)))
+          .Text(0, 0) == "t") {
+    throw Error(ErrorCode::kConflict,
+                "the target database already has a pseudonym key (a node has started on it): "
+                "the directory's subject ids would change; migrate into a database no node has "
+                "used. Nothing was changed");
+  }
+  if (key.empty()) return;
+  ValidateSharedSetting(kPseudonymKeySetting, key);
+  target.Exec("INSERT INTO shared_settings (name, value, created_at) VALUES ($1, $2, $3)",
+              Params().Add(std::string(kPseudonymKeySetting)).Add(key).Add(NowMs()));
+}
+
+// The key file against the target's shared key, as a one-row "table" of the report.
+TableVerification VerifyPseudonymKey(const std::string& dir, PgConnection& target) {
+  const std::string key = ReadPseudonymKeyFile(dir);
+  const PgResult r = target.Exec("SELECT value FROM shared_settings WHERE name = $1",
+                                 Params().Add(std::string(kPseudonymKeySetting)));
+  const std::string copied = r.rows() == 1 ? r.Text(0, 0) : "";
+  return TableVerification{"pseudonym key", key.empty() ? 0 : 1, r.rows(),
+                           key.empty() ? "" : Sha256Hex(key),
+                           copied.empty() ? "" : Sha256Hex(copied)};
+}
+
 void CopyAll(SQLite::Database& source, PgConnection& target) {
   const auto sites = TargetSites(target);
   for (const Table& t : migrate::Tables()) {
@@ -439,6 +482,7 @@ void Verify(SQLite::Database& source, PgConnection& target, const std::string& d
     report.tables.push_back(Compare(source, target, t, migrate::SelectSql(t, false, false),
                                     migrate::SelectSql(t, true, false)));
   }
+  report.tables.push_back(VerifyPseudonymKey(dir, target));
   report.blob_references =
       Compare(source, target, BlobReferenceTable(), migrate::BlobReferencesSql(false),
               migrate::BlobReferencesSql(true));
@@ -525,8 +569,10 @@ MigrationReport MigrateToPostgres(const std::string& dir, const std::string& url
         std::string tables;
         for (const Table& t : migrate::Tables())
           tables += (tables.empty() ? "" : ", ") + std::string(t.name);
-        target.Exec("LOCK TABLE " + tables + " IN EXCLUSIVE MODE");
+        // shared_settings too: a node starting meanwhile would store a key of its own.
+        target.Exec("LOCK TABLE " + tables + ", shared_settings IN EXCLUSIVE MODE");
         CheckTargetEmpty(target);
+        CopyPseudonymKey(dir, target);  // first: it may refuse the target, before any copying
         CopyAll(*source, target);
         if (before_verify) before_verify([&](const std::string& sql) { target.ExecScript(sql); });
       }

@@ -114,6 +114,8 @@ class PgRepository final : public Repository {
   std::vector<std::int64_t> ReviewQueue(int limit) override;
 
   std::vector<SeriesPoint> TimeSeries(const SeriesQuery& query) override;
+  std::optional<std::string> SharedSetting(const std::string& name,
+                                           const std::string& value_if_absent) override;
 
   CreatedToken CreateToken(const NewToken& token, const std::string& actor) override;
   std::optional<TokenInfo> VerifyToken(const std::string& token) override;

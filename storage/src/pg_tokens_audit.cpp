@@ -61,7 +61,7 @@ bool ConstantTimeEqual(const std::string& a, const std::string& b) {
   return diff == 0;
 }
 
-// The triggers of migrations-pg/0001 that carry the append-only rules: the integrity check
+// The triggers of migrations-pg/0001 and 0003 that carry the append-only rules: the integrity check
 // reports any that is missing or disabled (ALTER TABLE ... DISABLE TRIGGER).
 constexpr const char* kRuleTriggers[] = {
     "captures_facts_immutable",
@@ -83,6 +83,8 @@ constexpr const char* kRuleTriggers[] = {
     "annotation_assignments_no_update",
     "annotation_assignments_delete_only_in_erasure",
     "captures_count",
+    "shared_settings_immutable",
+    "shared_settings_no_truncate",
 };
 
 }  // namespace

@@ -347,6 +347,12 @@ class SqliteRepository final : public Repository {
   bool IsBlobReferenced(const std::string& sha256) override;
   void ForEachBlobRef(const std::function<void(const BlobRef&)>& fn) override;
   std::string IntegrityCheck() override;
+  // One node: the data directory's files keep what PostgreSQL's shared_settings table holds.
+  std::optional<std::string> SharedSetting(const std::string& name,
+                                           const std::string& value_if_absent) override {
+    ValidateSharedSetting(name, value_if_absent);
+    return std::nullopt;
+  }
 
  private:
   TimeMs Now() const { return options_.clock(); }

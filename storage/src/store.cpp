@@ -114,6 +114,14 @@ void StoreOptions::Check() const {
   if (!node_id.empty() && !detail::IsValidNodeId(node_id)) {
     throw Error(ErrorCode::kInvalidArgument, "node id must be [A-Za-z0-9.-], 1..48 characters");
   }
+  // One node's blobs belong in its data directory; a blob directory apart from it only makes
+  // sense when several nodes share the metadata, and a single node pointed at another folder
+  // by mistake would report every earlier blob missing.
+  if (!blob_dir.empty() && repository.database.empty()) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "a shared blob directory (--blob-dir) is for several nodes on one PostgreSQL "
+                "database: give --database too");
+  }
 }
 
 std::unique_ptr<Store> Store::OpenDataDir(const std::string& dir, const StoreOptions& options) {
@@ -124,7 +132,8 @@ std::unique_ptr<Store> Store::OpenDataDir(const std::string& dir, const StoreOpt
   try {
     StoreOptions opened = options;
     if (opened.node_id.empty()) opened.node_id = detail::LoadOrCreateNodeId(dir);
-    auto blobs = OpenFileBlobStore(dir + "/blobs");
+    auto blobs = options.blob_dir.empty() ? OpenFileBlobStore(dir + "/blobs")
+                                          : OpenFileBlobStore(options.blob_dir, opened.node_id);
     std::unique_ptr<Repository> repository;
     if (options.repository.database.empty()) {
       CreateDatabaseFile(dir + "/skintrack.db");

@@ -1,5 +1,6 @@
 #include "skintrack/storage/types.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <nlohmann/json.hpp>
@@ -120,6 +121,16 @@ void ValidateActor(std::string_view actor) {
       Invalid("actor " + Quote(actor) + " may only contain letters, digits and . _ - : @");
     }
   }
+}
+
+void ValidateSharedSetting(std::string_view name, std::string_view value) {
+  const bool name_ok =
+      !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+      });
+  if (!name_ok) Invalid("setting name " + Quote(name) + " must be 1..64 of [a-z0-9_]");
+  if (value.empty()) Invalid("setting " + std::string(name) + " has an empty value");
+  ValidateText(value, "setting " + std::string(name), 4096);
 }
 
 const char* CaptureStatusName(CaptureStatus s) noexcept {

@@ -18,6 +18,7 @@
 #include "pg_connection.h"
 #include "pg_internal.h"
 #include "skintrack/core/error.h"
+#include "skintrack/pipeline/pseudonym.h"
 #include "skintrack/storage/migrate.h"
 #include "skintrack/storage/sha256.h"
 #include "sqlite_internal.h"
@@ -281,6 +282,52 @@ TEST_F(MigratePostgresTest, ASecondMigrateIntoTheNonEmptyTargetIsRefusedAndChang
   const MigrationReport r = MigrateToPostgres(Dir(), url_, verify);
   EXPECT_TRUE(r.ok());
   EXPECT_FALSE(r.committed);
+}
+
+// The directory's pseudonym key becomes the cluster's: a subject id a coordinator or an exported
+// dataset already uses is the same from every node after the migration.
+TEST_F(MigratePostgresTest, ThePseudonymKeyIsCopiedAndEveryNodeUsesIt) {
+  const pipeline::PseudonymKey key = pipeline::LoadOrCreatePseudonymKey(Dir());
+  const std::string subject = pipeline::SubjectId(key, "P001");
+  const MigrationReport r = MigrateToPostgres(Dir(), url_);
+  ASSERT_TRUE(r.committed);
+  const auto row = std::find_if(r.tables.begin(), r.tables.end(), [](const TableVerification& t) {
+    return t.table == "pseudonym key";
+  });
+  ASSERT_NE(row, r.tables.end());
+  EXPECT_TRUE(row->ok());
+  EXPECT_EQ(row->target_rows, 1);
+  // A new node (its own, empty data directory) gets the key from the database, writes no file.
+  testing::TempDir node("migrate-node");
+  auto repo = Postgres();
+  const pipeline::PseudonymKey shared = pipeline::LoadOrCreatePseudonymKey(node.str(), *repo);
+  EXPECT_EQ(shared.secret, key.secret);
+  EXPECT_EQ(pipeline::SubjectId(shared, "P001"), subject);
+  EXPECT_FALSE(std::filesystem::exists(node.path() / "pseudonym.key"));
+  // The migrated directory itself keeps working as a node: its file is the database's key.
+  EXPECT_EQ(pipeline::LoadOrCreatePseudonymKey(Dir(), *repo).secret, key.secret);
+  // A node whose directory has a key of its own is refused: its subject ids would differ.
+  testing::TempDir other("migrate-other-key");
+  pipeline::LoadOrCreatePseudonymKey(other.str());
+  const Error e = ErrorOf([&] { pipeline::LoadOrCreatePseudonymKey(other.str(), *repo); });
+  EXPECT_EQ(e.code(), ErrorCode::kConflict);
+  EXPECT_NE(std::string(e.what()).find("is not the pseudonym key of the database"),
+            std::string::npos);
+  // --verify-only compares the key too.
+  MigrationOptions verify;
+  verify.verify_only = true;
+  EXPECT_TRUE(MigrateToPostgres(Dir(), url_, verify).ok());
+}
+
+TEST_F(MigratePostgresTest, ATargetOnWhichANodeAlreadyMadeAKeyIsRefused) {
+  pipeline::LoadOrCreatePseudonymKey(Dir());
+  testing::TempDir node("migrate-early-node");
+  auto repo = Postgres();
+  pipeline::LoadOrCreatePseudonymKey(node.str(), *repo);  // a node started first
+  const auto run = testing::RunCli("db migrate --from " + Dir() + " --to '" + url_ + "'");
+  EXPECT_NE(run.exit_code, 0);
+  EXPECT_NE(run.err.find("already has a pseudonym key"), std::string::npos) << run.err;
+  EXPECT_TRUE(repo->ListPatients().empty());
 }
 
 TEST_F(MigratePostgresTest, ARowChangedInTransitFailsVerificationAndNothingIsCommitted) {

@@ -225,6 +225,10 @@ class FullableRepository final : public storage::Repository {
     inner_->ForEachBlobRef(fn);
   }
   std::string IntegrityCheck() override { return inner_->IntegrityCheck(); }
+  std::optional<std::string> SharedSetting(const std::string& name,
+                                           const std::string& value_if_absent) override {
+    return inner_->SharedSetting(name, value_if_absent);
+  }
 
  private:
   std::shared_ptr<Disk> disk_;

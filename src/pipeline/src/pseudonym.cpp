@@ -13,9 +13,12 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
+#include <sstream>
 #include <system_error>
 
 #include "skintrack/core/error.h"
+#include "skintrack/storage/repository.h"
 #include "skintrack/storage/sha256.h"
 
 namespace skintrack::pipeline {
@@ -114,36 +117,81 @@ std::string SubjectId(const PseudonymKey& key, const std::string& patient_id) {
   return "S-" + digest.substr(0, 12);
 }
 
-PseudonymKey LoadOrCreatePseudonymKey(const std::string& dir) {
-  const std::filesystem::path path = std::filesystem::path(dir) / "pseudonym.key";
-  {
-    std::ifstream in(path);
-    std::string secret;
-    if (in >> secret && secret.size() == 64) {
-      PseudonymKey key{PseudonymKey::Scheme::kSha256Concat, secret};
-      std::string line;
-      std::getline(in, line);  // the rest of line 1
-      if (std::getline(in, line) && !line.empty()) {
-        if (line != kSchemeLine) {
-          throw Error(ErrorCode::kInvalidArgument,
-                      path.string() + ": unknown pseudonym scheme '" + line + "'");
-        }
-        key.scheme = PseudonymKey::Scheme::kHmacSha256;
-      }
-      return key;
+namespace {
+
+// The key file's text: line 1 the secret, line 2 the scheme (absent for kSha256Concat keys).
+std::string KeyText(const PseudonymKey& key) {
+  return key.secret + "\n" +
+         (key.scheme == PseudonymKey::Scheme::kHmacSha256 ? std::string(kSchemeLine) + "\n" : "");
+}
+
+// The key in `text` (KeyText's format), std::nullopt when it holds no 64-digit secret.
+// Error(kInvalidArgument) naming `origin` for an unknown scheme line.
+std::optional<PseudonymKey> ParseKeyText(const std::string& text, const std::string& origin) {
+  std::istringstream in(text);
+  std::string secret;
+  if (!(in >> secret) || secret.size() != 64) return std::nullopt;
+  PseudonymKey key{PseudonymKey::Scheme::kSha256Concat, secret};
+  std::string line;
+  std::getline(in, line);  // the rest of line 1
+  if (std::getline(in, line) && !line.empty()) {
+    if (line != kSchemeLine) {
+      throw Error(ErrorCode::kInvalidArgument,
+                  origin + ": unknown pseudonym scheme '" + line + "'");
     }
+    key.scheme = PseudonymKey::Scheme::kHmacSha256;
   }
+  return key;
+}
+
+std::optional<PseudonymKey> ReadKeyFile(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  if (!in) return std::nullopt;
+  std::ostringstream text;
+  text << in.rdbuf();
+  return ParseKeyText(text.str(), path.string());
+}
+
+PseudonymKey NewKey() {
   unsigned char raw[32];
   std::ifstream urandom("/dev/urandom", std::ios::binary);
   if (!urandom.read(reinterpret_cast<char*>(raw), sizeof raw)) {
     throw Error(ErrorCode::kIo, "cannot read /dev/urandom");
   }
-  PseudonymKey key{PseudonymKey::Scheme::kHmacSha256, Hex(raw, sizeof raw)};
+  return PseudonymKey{PseudonymKey::Scheme::kHmacSha256, Hex(raw, sizeof raw)};
+}
+
+}  // namespace
+
+PseudonymKey LoadOrCreatePseudonymKey(const std::string& dir) {
+  const std::filesystem::path path = std::filesystem::path(dir) / "pseudonym.key";
+  if (std::optional<PseudonymKey> existing = ReadKeyFile(path)) return *existing;
+  const PseudonymKey key = NewKey();
   // Anyone who can read the key can recompute every subject id: owner-only from its creation.
   const std::string tmp = path.string() + ".tmp";
-  WriteSecretFile(tmp, key.secret + "\n" + kSchemeLine + "\n");
+  WriteSecretFile(tmp, KeyText(key));
   std::filesystem::rename(tmp, path);
   return key;
+}
+
+PseudonymKey LoadOrCreatePseudonymKey(const std::string& dir, storage::Repository& repository) {
+  const std::filesystem::path path = std::filesystem::path(dir) / "pseudonym.key";
+  const std::optional<PseudonymKey> own = ReadKeyFile(path);
+  const std::optional<std::string> shared =
+      repository.SharedSetting(kSharedKeySetting, KeyText(own ? *own : NewKey()));
+  if (!shared) return LoadOrCreatePseudonymKey(dir);  // one node: the directory's file
+  const std::optional<PseudonymKey> key = ParseKeyText(*shared, "the database's pseudonym key");
+  if (!key) {
+    throw Error(ErrorCode::kStorage, "the database's pseudonym key is not a 64-digit secret");
+  }
+  if (own && (own->secret != key->secret || own->scheme != key->scheme)) {
+    throw Error(ErrorCode::kConflict,
+                path.string() +
+                    " is not the pseudonym key of the database, which every node shares: "
+                    "subject ids would differ between nodes. Move the file out of the data "
+                    "directory to use the database's key (docs/storage.md, cluster set-up)");
+  }
+  return *key;
 }
 
 }  // namespace skintrack::pipeline

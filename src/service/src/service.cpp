@@ -79,6 +79,7 @@ Service::Service(ServiceOptions options) : options_(std::move(options)) {
   options_.captured_at.Check();
   storage::StoreOptions store_options;
   store_options.repository.database = options_.database;
+  store_options.blob_dir = options_.blob_dir;
   store_ = storage::Store::OpenDataDir(options_.data_dir, store_options);
   // The data directory's active models (reloaded when its registry changes: pipeline/models.h).
   if (!options_.pipeline.models) {
@@ -87,7 +88,8 @@ Service::Service(ServiceOptions options) : options_(std::move(options)) {
   workers_ = std::make_unique<pipeline::WorkerPool>(*store_, options_.pipeline);
   context_.reset(
       new ApiContext{*store_, workers_.get(), &metrics_, options_.limits, options_.max_wait_s,
-                     pipeline::LoadOrCreatePseudonymKey(options_.data_dir), options_.pipeline});
+                     pipeline::LoadOrCreatePseudonymKey(options_.data_dir, store_->repository()),
+                     options_.pipeline});
   context_->captured_at = options_.captured_at;
   context_->data_dir = options_.data_dir;
   context_->decodes = std::make_shared<ConcurrencyLimit>(options_.max_decodes);

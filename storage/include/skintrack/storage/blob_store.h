@@ -53,9 +53,13 @@ class BlobStore {
   virtual void ForEach(const std::function<void(const std::string& sha256)>& fn) const = 0;
 };
 
-// Blobs under `root/ab/cd/<sha256>` with temp files and markers in `root/tmp/`. Creates the
-// directories. Put: write temp, fsync, fsync tmp dir, link to the final name, fsync its directory.
-std::unique_ptr<BlobStore> OpenFileBlobStore(const std::string& root);
+// Blobs under `root/ab/cd/<sha256>` with temp files and markers in `root/tmp/`, or in
+// `root/tmp/<node>/` when `node` is given. Creates the directories. Put: write temp, fsync, fsync
+// tmp dir, link to the final name, fsync its directory.
+// Several nodes sharing one root (a shared POSIX directory, docs/storage.md) each pass their
+// node id: ListPending removes the partial temp files of its folder and returns all its markers,
+// which must be this process's own, never another node's in-flight put.
+std::unique_ptr<BlobStore> OpenFileBlobStore(const std::string& root, const std::string& node = "");
 
 // Keeps blobs in memory; for tests and for the ":memory:" store.
 std::unique_ptr<BlobStore> OpenMemoryBlobStore();

@@ -28,6 +28,8 @@ namespace skintrack::storage {
 
 // The actor charset check used by every mutating call. Throws Error(kInvalidArgument).
 void ValidateActor(std::string_view actor);
+// The rules of Repository::SharedSetting's name and value. Throws Error(kInvalidArgument).
+void ValidateSharedSetting(std::string_view name, std::string_view value);
 
 struct RepositoryOptions {
   int busy_timeout_ms = 10000;  // total wait for a busy database before failing a call
@@ -191,6 +193,17 @@ class Repository {
   // For actions outside the repository (e.g. an export was downloaded). Append-only.
   virtual void AppendAudit(const AuditEntry& entry) = 0;
   virtual std::vector<AuditEntry> ListAudit(const AuditQuery& query) = 0;
+
+  // --- settings every node on the database shares -------------------------------------------
+  // The value stored under `name` ([a-z0-9_], 1..64 characters), after storing `value_if_absent`
+  // (1..4096 bytes, UTF-8 text) when the name has none: the first writer wins, and concurrent
+  // callers on any node all get that one value. A stored value never changes (the database
+  // refuses updates and deletes): the pseudonym key, for one, decides every subject id.
+  // std::nullopt on a backend that serves one node only (SQLite), where the data directory keeps
+  // such values in its own files. Error(kInvalidArgument) for a bad name or value
+  // (ValidateSharedSetting), on every backend.
+  virtual std::optional<std::string> SharedSetting(const std::string& name,
+                                                   const std::string& value_if_absent) = 0;
 
   // --- erasure and blob references --------------------------------------------------------------
   // Blob hashes referenced by the patient's captures, results, assessments and annotations.

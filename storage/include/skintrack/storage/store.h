@@ -8,6 +8,8 @@
 //   DIR/blobs/tmp/                    temp files and pending markers, cleaned at start-up
 //   DIR/LOCK                          flock()ed by the one process that owns the directory
 //   DIR/node-id                       this node's name in its worker ids (shared PostgreSQL queue)
+// With StoreOptions::blob_dir (cluster mode) the blobs are there instead, temp files and
+// markers in BLOBDIR/tmp/<node id>/.
 #pragma once
 
 #include <cstdint>
@@ -30,6 +32,10 @@ struct StoreOptions {
   std::int64_t max_blob_bytes =
       std::int64_t{64} * 1024 * 1024;  // larger captures / masks are refused
   RepositoryOptions repository;
+  // The blob directory several nodes on one PostgreSQL database share (a shared POSIX mount;
+  // needs repository.database): blobs under it, this node's temp files and pending markers in
+  // its tmp/<node id>/. Empty: the data directory's own blobs/.
+  std::string blob_dir;
   // This node's name in its workers' ids ([A-Za-z0-9.-], 1..48): empty = OpenDataDir's
   // DIR/node-id (created once), or a random one for other stores.
   std::string node_id;

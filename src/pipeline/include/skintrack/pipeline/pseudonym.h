@@ -14,6 +14,10 @@
 #include <string>
 #include <string_view>
 
+namespace skintrack::storage {
+class Repository;
+}
+
 namespace skintrack::pipeline {
 
 struct PseudonymKey {
@@ -26,6 +30,16 @@ struct PseudonymKey {
 // Throws Error(kIo) when it cannot be read or written, Error(kInvalidArgument) for an unknown
 // scheme line.
 PseudonymKey LoadOrCreatePseudonymKey(const std::string& data_dir);
+
+// The key of a node whose metadata is in `repository`: on a database that several nodes share
+// (PostgreSQL) the database's key (Repository::SharedSetting "pseudonym_key"), which the first
+// node to ask stores: its directory's pseudonym.key when it has one (so that a migrated
+// directory's subject ids stay the same), else a new secret; no file is written. A directory whose
+// own pseudonym.key differs from the database's is refused (Error(kConflict)): its subject ids
+// would not be the cluster's. On SQLite: LoadOrCreatePseudonymKey(data_dir).
+PseudonymKey LoadOrCreatePseudonymKey(const std::string& data_dir, storage::Repository& repository);
+// The SharedSetting name of the pseudonym key (db migrate copies a directory's key there).
+inline constexpr char kSharedKeySetting[] = "pseudonym_key";
 
 // "S-" + 12 hex digits (see above). Throws Error(kInternal) if OpenSSL fails. Thread-safe.
 std::string SubjectId(const PseudonymKey& key, const std::string& patient_id);

@@ -43,8 +43,11 @@ class Metrics {
 struct ServiceOptions {
   std::string data_dir = "skintrack-data";
   // Empty: the data directory's SQLite database. "postgresql://...": the metadata in that
-  // PostgreSQL database, the blobs still in data_dir (storage::RepositoryOptions::database).
+  // PostgreSQL database (storage::RepositoryOptions::database).
   std::string database;
+  // With `database`: the blob directory every node shares (storage::StoreOptions::blob_dir);
+  // empty = data_dir/blobs.
+  std::string blob_dir;
   ServerOptions server;
   pipeline::PipelineOptions pipeline;
   IntakeLimits limits;
