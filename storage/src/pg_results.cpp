@@ -227,9 +227,12 @@ std::vector<SeriesPoint> PgRepository::TimeSeries(const SeriesQuery& query) {
     if (query.score_name.empty() || out.empty()) return;
     const PgResult scores =
         c.Exec("SELECT DISTINCT ON (r.capture_id) " PG_RESULT_COLS
-               " FROM results r WHERE r.patient_id = $1 AND r.kind = 'score' AND r.name = $2 "
+               " FROM results r WHERE r.patient_id = $1 AND r.kind = $3 AND r.name = $2 "
                "ORDER BY r.capture_id, r.version DESC",
-               Params().Add(patient).Add(query.score_name));
+               Params()
+                   .Add(patient)
+                   .Add(query.score_name)
+                   .Add(std::string(ResultKindName(query.score_kind))));
     std::unordered_map<std::int64_t, int> row_of;
     for (int i = 0; i < scores.rows(); ++i) row_of[scores.Int(i, 1)] = i;
     for (SeriesPoint& point : out) {

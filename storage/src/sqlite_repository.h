@@ -163,11 +163,11 @@ inline constexpr char kPatientCaptures[] =
 inline constexpr char kCaptureScore[] =
     "SELECT " RESULT_COLS
     " FROM results r WHERE r.patient_id = ?1 AND r.capture_id = ?2 "
-    "AND r.kind = 'score' AND r.name = ?3 ORDER BY r.version DESC "
+    "AND r.kind = ?4 AND r.name = ?3 ORDER BY r.version DESC "
     "LIMIT 1";
 inline constexpr char kPatientScores[] = "SELECT " RESULT_COLS
                                          " FROM results r WHERE r.patient_id = ?1 AND "
-                                         "r.kind = 'score' AND r.name = ?2";
+                                         "r.kind = ?3 AND r.name = ?2";
 inline constexpr char kInsertToken[] =
     "INSERT INTO tokens (id, secret_sha256, role, scope_json, label, created_at, expires_at) "
     "VALUES (?, ?, ?, ?, ?, ?, ?)";
@@ -368,6 +368,7 @@ class SqliteRepository final : public Repository {
   std::int64_t SiteKey(const std::string& site) const;
   static std::int64_t NextId(Connection& c, const char* table);
   static std::unordered_map<std::int64_t, Result> PatientScores(Connection& c, std::int64_t patient,
+                                                                ResultKind kind,
                                                                 const std::string& name);
   void ScanPatient(Connection& c, std::int64_t patient, const std::string& patient_id,
                    std::optional<std::int64_t> site, std::optional<Condition> condition,

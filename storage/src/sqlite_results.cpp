@@ -191,11 +191,13 @@ std::vector<SeriesPoint> SqliteRepository::TimeSeries(const SeriesQuery& query) 
         st->bind(1, patient);
         st->bind(2, point.capture.id);
         st->bind(3, query.score_name);
+        st->bind(4, ResultKindName(query.score_kind));
         if (st->executeStep()) point.score = ReadResult(*st);
       }
       return;
     }
-    std::unordered_map<std::int64_t, Result> scores = PatientScores(c, patient, query.score_name);
+    std::unordered_map<std::int64_t, Result> scores =
+        PatientScores(c, patient, query.score_kind, query.score_name);
     for (SeriesPoint& point : out) {
       auto it = scores.find(point.capture.id);
       if (it != scores.end()) point.score = std::move(it->second);
@@ -216,14 +218,16 @@ Result SqliteRepository::LoadResult(std::int64_t result_id) {
   return *out;
 }
 
-// Latest version of score `name` of each capture of the patient, by capture id.
+// Latest version of result `kind`/`name` of each capture of the patient, by capture id.
 std::unordered_map<std::int64_t, Result> SqliteRepository::PatientScores(Connection& c,
                                                                          std::int64_t patient,
+                                                                         ResultKind kind,
                                                                          const std::string& name) {
   std::unordered_map<std::int64_t, Result> scores;
   Stmt st(c.Prepare(kPatientScores));
   st->bind(1, patient);
   st->bind(2, name);
+  st->bind(3, ResultKindName(kind));
   while (st->executeStep()) {
     Result r = ReadResult(*st);
     const std::int64_t capture = r.capture_id;

@@ -13,18 +13,19 @@ using nlohmann::json;
 
 namespace {
 
-std::optional<bool> StoredQuality(storage::Store& store, std::int64_t capture_id) {
-  const auto r = LatestResult(store, capture_id, result::kQuality);
-  if (!r || r->kind != storage::ResultKind::kMeasurement) return std::nullopt;
-  return json::parse(r->payload_json).value("passed", false);
-}
-
+// The series with the latest result `kind`/`name` of each capture as its points' `score`: one
+// query for the whole series, whatever its length (a capture's processing reads the series
+// several times; one lookup per capture made capture 1000 of a site cost more than capture 10).
 storage::SeriesQuery SeriesOf(const std::string& patient_id, const std::string& site,
-                              Condition condition) {
+                              Condition condition,
+                              storage::ResultKind kind = storage::ResultKind::kScore,
+                              const std::string& name = "") {
   storage::SeriesQuery q;
   q.patient_id = patient_id;
   q.site = site;
   q.condition = condition;
+  q.score_kind = kind;
+  q.score_name = name;
   return q;
 }
 
@@ -33,21 +34,25 @@ storage::SeriesQuery SeriesOf(const std::string& patient_id, const std::string& 
 std::optional<std::int64_t> FindBaseline(storage::Store& store, const std::string& patient_id,
                                          const std::string& site, Condition condition,
                                          const scoring::QualityOptions& quality) {
-  const auto series = store.repository().TimeSeries(SeriesOf(patient_id, site, condition));
+  using storage::ResultKind;
   // A clinician's choice wins: the capture whose latest choice was set most recently.
   std::optional<std::pair<storage::TimeMs, std::int64_t>> chosen;
-  for (const storage::SeriesPoint& p : series) {
-    const auto r = LatestResult(store, p.capture.id, result::kBaselineChoice);
-    if (!r || r->value.value_or(0.0) != 1.0) continue;
-    if (!chosen || r->created_at > chosen->first)
-      chosen = std::make_pair(r->created_at, p.capture.id);
+  for (const storage::SeriesPoint& p : store.repository().TimeSeries(SeriesOf(
+           patient_id, site, condition, ResultKind::kMeasurement, result::kBaselineChoice))) {
+    if (!p.score || p.score->value.value_or(0.0) != 1.0) continue;
+    if (!chosen || p.score->created_at > chosen->first) {
+      chosen = std::make_pair(p.score->created_at, p.capture.id);
+    }
   }
   if (chosen) return chosen->second;
-  for (const storage::SeriesPoint& p : series) {
-    std::optional<bool> passed = StoredQuality(store, p.capture.id);
-    if (!passed)
-      passed = scoring::CheckQuality(DecodeStoredImage(store, p.capture), quality).passed;
-    if (*passed) return p.capture.id;
+  // Else the oldest capture that passed the quality gate (value 1), checked now when a capture
+  // has no stored verdict yet.
+  for (const storage::SeriesPoint& p : store.repository().TimeSeries(
+           SeriesOf(patient_id, site, condition, ResultKind::kMeasurement, result::kQuality))) {
+    const bool passed =
+        p.score ? p.score->value.value_or(0.0) == 1.0
+                : scoring::CheckQuality(DecodeStoredImage(store, p.capture), quality).passed;
+    if (passed) return p.capture.id;
   }
   return std::nullopt;
 }
@@ -56,13 +61,14 @@ int RequeueSeriesForBaseline(storage::Store& store, const storage::Capture& base
                              const std::string& actor) {
   std::vector<std::int64_t> stale;
   for (const storage::SeriesPoint& p : store.repository().TimeSeries(
-           SeriesOf(baseline.patient_id, baseline.site, baseline.condition))) {
+           SeriesOf(baseline.patient_id, baseline.site, baseline.condition,
+                    storage::ResultKind::kRegistration, result::kToBaseline))) {
     if (p.capture.id == baseline.id || p.capture.status != storage::CaptureStatus::kProcessed) {
       continue;
     }
-    const auto reg = LatestResult(store, p.capture.id, result::kToBaseline);
-    if (reg && json::parse(reg->payload_json).value("baseline_capture_id", std::int64_t{0}) !=
-                   baseline.id) {
+    if (p.score &&
+        json::parse(p.score->payload_json).value("baseline_capture_id", std::int64_t{0}) !=
+            baseline.id) {
       stale.push_back(p.capture.id);
     }
   }
