@@ -28,14 +28,16 @@ using service::HttpReply;
 using service::LoopbackRequest;
 using Clock = std::chrono::steady_clock;
 
-constexpr char kUsage[] = R"(usage: skintrack loadtest --port N --token T [options]
+constexpr char kUsage[] = R"(usage: skintrack loadtest --port N[,N...] --token T [options]
 
 Simulated devices push phantom captures to a skintrack server on 127.0.0.1 (loopback only).
 Each device retries a push (every 0.2 s, up to --retry-seconds) until the server acknowledges
 it, as a device must; acknowledgements are appended to --acks as JSON lines.
 
 options:
-  --port N              server port on 127.0.0.1
+  --port N[,N...]       server port on 127.0.0.1, or the ports of several nodes of a cluster:
+                        device d starts at node d mod n and moves on to the next node when a
+                        push gets no answer or a 5xx, as behind a load balancer
   --token T             a device (unscoped), clinician or admin token
   --patients P1,P2,...  patients to push for (they must exist; default P-LOAD)
   --devices N           concurrent devices (default 4)
@@ -67,8 +69,20 @@ std::vector<std::string> Split(const std::string& s, char sep) {
   return out;
 }
 
+// The first answer of the nodes, tried in turn (one may be down).
+HttpReply AnyNode(const std::vector<int>& ports, const std::string& target,
+                  const std::string& token) {
+  HttpReply r;
+  for (int port : ports) {
+    r = LoopbackRequest(port, "GET", target, token, "", "");
+    if (r.status != 0 && r.status < 500) return r;
+  }
+  return r;
+}
+
 // Every acknowledged capture must be there, with the acknowledged bytes, and processed.
-int VerifyAcks(int port, const std::string& token, const std::string& path, std::ostream& out) {
+int VerifyAcks(const std::vector<int>& ports, const std::string& token, const std::string& path,
+               std::ostream& out) {
   std::ifstream in(path);
   if (!in) throw Error(ErrorCode::kIo, "cannot read " + path);
   std::string line;
@@ -77,7 +91,7 @@ int VerifyAcks(int port, const std::string& token, const std::string& path, std:
     if (line.empty()) continue;
     const auto ack = nlohmann::json::parse(line);
     const std::string id = std::to_string(ack["capture_id"].get<long long>());
-    const HttpReply r = LoopbackRequest(port, "GET", "/v1/captures/" + id, token, "", "");
+    const HttpReply r = AnyNode(ports, "/v1/captures/" + id, token);
     ++checked;
     if (r.status != 200) {
       ++missing;
@@ -119,7 +133,7 @@ std::vector<std::string> PhantomPool(cv::Size size, int count) {
 }
 
 struct DeviceJob {
-  int port = 0;
+  std::vector<int> ports;
   std::string token;
   std::vector<std::string> patients;
   int per_device = 0;
@@ -153,9 +167,10 @@ void RunDevice(const DeviceJob& job, int d, Tally& t) {
                                "/captures?condition=" + (pso ? "psoriasis" : "vitiligo") +
                                "&captured_at=" + when + "&visit=load-" + std::to_string(n);
     const auto start = Clock::now();
+    std::size_t node = static_cast<std::size_t>(d) % job.ports.size();
     while (true) {
       const HttpReply r =
-          LoopbackRequest(job.port, "POST", target, job.token, job.pool[n], "image/jpeg");
+          LoopbackRequest(job.ports[node], "POST", target, job.token, job.pool[n], "image/jpeg");
       if (r.status == 200 || r.status == 201) {
         const double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
         const auto j = nlohmann::json::parse(r.body);
@@ -184,19 +199,20 @@ void RunDevice(const DeviceJob& job, int d, Tally& t) {
         break;
       }
       ++t.retries;
+      node = (node + 1) % job.ports.size();  // this node is down or busy: try the next one
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
   }
 }
 
 // Processing throughput: from the first push (t0) until the queue is drained.
-void ReportProcessing(int port, Clock::time_point t0, double push_s, double wait_s,
-                      std::ostream& out) {
+void ReportProcessing(const std::vector<int>& ports, Clock::time_point t0, double push_s,
+                      double wait_s, std::ostream& out) {
   char line[300];
   // Processing throughput: from the first push until the queue is drained.
   long long processed = 0, failed = 0, pending = 1;
   while (std::chrono::duration<double>(Clock::now() - t0).count() < push_s + wait_s) {
-    const HttpReply h = LoopbackRequest(port, "GET", "/healthz", "", "", "");
+    const HttpReply h = AnyNode(ports, "/healthz", "");
     if (h.status == 200) {
       const auto q = nlohmann::json::parse(h.body)["queue"];
       processed = q["processed"].get<long long>();
@@ -216,11 +232,17 @@ void ReportProcessing(int port, Clock::time_point t0, double push_s, double wait
 
 int RunLoadtest(Args& args, std::ostream& out) {
   DeviceJob job;
-  job.port = static_cast<int>(args.GetInt("port", 0, 1, 65535));
+  for (const std::string& port : Split(args.Get("port").value_or(""), ',')) {
+    const auto n = ParseInt(port, "--port");
+    if (n < 1 || n > 65535)
+      throw Error(ErrorCode::kInvalidArgument, "--port " + port + " is not a port");
+    job.ports.push_back(static_cast<int>(n));
+  }
   job.token = args.Require("token");
+  if (job.ports.empty()) throw Error(ErrorCode::kInvalidArgument, "missing required option --port");
   if (auto verify = args.Get("verify")) {
     args.CheckNoneLeft();
-    return VerifyAcks(job.port, job.token, *verify, out);
+    return VerifyAcks(job.ports, job.token, *verify, out);
   }
   job.patients = Split(args.Get("patients").value_or("P-LOAD"), ',');
   const int devices = static_cast<int>(args.GetInt("devices", 4, 1, 256));
@@ -237,7 +259,6 @@ int RunLoadtest(Args& args, std::ostream& out) {
   job.retry_s = args.GetDouble("retry-seconds", 120, 1, 3600);
   const double wait_s = args.GetDouble("wait-processing", 600, 0, 36000);
   args.CheckNoneLeft();
-  if (job.port == 0) throw Error(ErrorCode::kInvalidArgument, "missing required option --port");
   if (job.patients.empty()) throw Error(ErrorCode::kInvalidArgument, "--patients is empty");
 
   out << "preparing " << devices * job.per_device << " captures of " << size.width << "x"
@@ -262,7 +283,7 @@ int RunLoadtest(Args& args, std::ostream& out) {
                 t.acked.load() / push_s, Percentile(t.latencies, 0.5), Percentile(t.latencies, 0.9),
                 Percentile(t.latencies, 0.99), Percentile(t.latencies, 1.0));
   out << line << std::flush;
-  if (wait_s > 0) ReportProcessing(job.port, t0, push_s, wait_s, out);
+  if (wait_s > 0) ReportProcessing(job.ports, t0, push_s, wait_s, out);
   return t.gave_up.load() == 0 && t.rejected.load() == 0 ? 0 : 1;
 }
 
