@@ -208,7 +208,7 @@ void Args::CheckNoneLeft() const {
   // Unused SKINTRACK_* variables are not errors: the environment is shared with other programs
   // and commands. The file is this command's own.
   for (const auto& [key, entry] : file_) {
-    if (used_.count(key) == 0) {
+    if (used_.count(key) == 0 && tolerated_file_keys_.count(key) == 0) {
       throw Error(ErrorCode::kInvalidArgument, "unknown key '" + key + "' at " + entry.origin +
                                                    " (not an option of this command)");
     }

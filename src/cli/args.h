@@ -56,8 +56,13 @@ class Args {
   // run with, for `--check-config`.
   const std::map<std::string, OptionValue>& resolved() const { return resolved_; }
 
+  // Configuration file keys that another command reading the same file takes (a node's file,
+  // shared by `serve` and the metadata commands): CheckNoneLeft does not refuse them unread. Only
+  // the file's keys: such an option on the command line stays an error.
+  void TolerateFileKeys(const std::set<std::string>& keys) { tolerated_file_keys_ = keys; }
+
   // Throws Error(kInvalidArgument) naming the first option that was given but never read, or the
-  // first configuration file key never read (with its FILE:LINE).
+  // first configuration file key never read (with its FILE:LINE) and not tolerated.
   void CheckNoneLeft() const;
 
  private:
@@ -78,6 +83,7 @@ class Args {
   std::map<std::string, std::string> environment_;  // SKINTRACK_* variables
   std::map<std::string, FileEntry> file_;           // key -> value, origin
   std::map<std::string, OptionValue> resolved_;
+  std::set<std::string> tolerated_file_keys_;
 };
 
 // The environment variable of option `name`: SKINTRACK_ + upper case, '-' as '_'.

@@ -10,12 +10,16 @@ namespace skintrack::cli {
 namespace {
 
 constexpr char kUsage[] =
-    R"(usage: skintrack patient add --data-dir DIR --id ID [--fitzpatrick 1..6] [--age-band BAND]
-       skintrack patient list --data-dir DIR
+    R"(usage: skintrack patient add --data-dir DIR [--database URL] --id ID [--fitzpatrick 1..6]
+                              [--age-band BAND]
+       skintrack patient list --data-dir DIR [--database URL]
 
 Patients are identified by a pseudonymous id ([A-Za-z0-9._-], 1..64 characters): never a name or
 a record number. Works while a server runs on the directory (or use POST /v1/patients).
 --database URL: the patients of that PostgreSQL database (as `serve --database`).
+--config FILE: data-dir and database from a node's configuration file (the one `serve --config`
+reads; its other serve keys are ignored here), also SKINTRACK_CONFIG, SKINTRACK_DATA_DIR and
+SKINTRACK_DATABASE. The command line wins.
 )";
 
 int RunPatient(Args& args, std::ostream& out) {
@@ -23,8 +27,9 @@ int RunPatient(Args& args, std::ostream& out) {
   if (pos.size() != 1 || (pos[0] != "add" && pos[0] != "list")) {
     throw Error(ErrorCode::kInvalidArgument, "expected `skintrack patient add|list ...`");
   }
+  ShareNodeConfigFile(args);
   const std::string dir = args.Require("data-dir");
-  const std::string database = args.Get("database").value_or("");
+  const std::string database = DatabaseOption(args);
   if (pos[0] == "list") {
     args.CheckNoneLeft();
     auto access = OpenMetadata(dir, database);
@@ -45,8 +50,12 @@ int RunPatient(Args& args, std::ostream& out) {
   return 0;
 }
 
-const bool kRegistered = RegisterCommand(
-    {"patient", "add or list patients of a data directory", kUsage, {}, RunPatient});
+const bool kRegistered = RegisterCommand({"patient",
+                                          "add or list patients of a data directory",
+                                          kUsage,
+                                          {},
+                                          RunPatient,
+                                          /*config_layers=*/true});
 
 }  // namespace
 }  // namespace skintrack::cli

@@ -14,9 +14,10 @@ namespace {
 using nlohmann::json;
 
 constexpr char kUsage[] =
-    R"(usage: skintrack token create --data-dir DIR --role ROLE [--patient P]... [--label TEXT]
-       skintrack token list --data-dir DIR [--json]
-       skintrack token revoke ID --data-dir DIR
+    R"(usage: skintrack token create --data-dir DIR [--database URL] --role ROLE [--patient P]...
+                              [--label TEXT]
+       skintrack token list --data-dir DIR [--database URL] [--json]
+       skintrack token revoke ID --data-dir DIR [--database URL]
 
   create  creates an API token and prints it once, alone on the last line (only its hash is
           stored). Roles: admin, clinician, coordinator, device. A device token must be scoped to
@@ -28,6 +29,12 @@ constexpr char kUsage[] =
           next request on. Audited as token.revoke by "cli"; revoking twice changes nothing.
 All work while a server runs on the directory; POST /v1/tokens, GET /v1/tokens and
 DELETE /v1/tokens/{id} with an admin token do the same over HTTP.
+
+  --database URL  the tokens of that PostgreSQL database (postgresql://user@host:port/db, as
+                  `serve --database`): a token created there works on every node of the cluster
+  --config FILE   take data-dir and database from a node's configuration file (the one `serve
+                  --config` reads; its other serve keys are ignored here), also SKINTRACK_CONFIG;
+                  SKINTRACK_DATA_DIR and SKINTRACK_DATABASE too. The command line wins.
 )";
 
 std::string Status(const storage::TokenInfo& t) {
@@ -36,7 +43,7 @@ std::string Status(const storage::TokenInfo& t) {
   return "active";
 }
 
-int Create(Args& args, const std::string& dir, std::ostream& out) {
+int Create(Args& args, const std::string& dir, const std::string& database, std::ostream& out) {
   storage::NewToken t;
   t.role = storage::ParseRole(args.Require("role"));
   if (auto p = args.Get("patient")) t.patient_scope.push_back(*p);
@@ -45,7 +52,7 @@ int Create(Args& args, const std::string& dir, std::ostream& out) {
   if (!t.patient_scope.empty() && t.role != storage::Role::kDevice) {
     throw Error(ErrorCode::kInvalidArgument, "--patient scopes device tokens only");
   }
-  auto access = OpenMetadata(dir);
+  auto access = OpenMetadata(dir, database);
   const storage::CreatedToken created = access.get().CreateToken(t, "cli");
   out << "created " << storage::RoleName(created.info.role) << " token " << created.info.id
       << (t.patient_scope.empty() ? "" : " for patient " + t.patient_scope.front())
@@ -54,11 +61,11 @@ int Create(Args& args, const std::string& dir, std::ostream& out) {
   return 0;
 }
 
-int List(Args& args, const std::string& dir, std::ostream& out) {
+int List(Args& args, const std::string& dir, const std::string& database, std::ostream& out) {
   const bool as_json = args.Flag("json");
   args.CheckNoneLeft();
   // Error(kNotFound) without a database: listing must not create a data directory.
-  const auto repository = storage::OpenDataDirRepository(dir);
+  const auto repository = OpenExistingMetadata(dir, database);
   json list = json::array();
   for (const storage::TokenInfo& t : repository->ListTokens()) {
     json j = {{"id", t.id},          {"role", storage::RoleName(t.role)},
@@ -78,12 +85,12 @@ int List(Args& args, const std::string& dir, std::ostream& out) {
   return 0;
 }
 
-int Revoke(Args& args, const std::string& dir, std::ostream& out) {
+int Revoke(Args& args, const std::string& dir, const std::string& database, std::ostream& out) {
   if (args.positional().size() != 2) {
     throw Error(ErrorCode::kInvalidArgument, "expected `skintrack token revoke ID --data-dir DIR`");
   }
   args.CheckNoneLeft();
-  const auto repository = storage::OpenDataDirRepository(dir);
+  const auto repository = OpenExistingMetadata(dir, database);
   const storage::TokenInfo t = repository->RevokeToken(args.positional()[1], "cli");
   out << "revoked " << storage::RoleName(t.role) << " token " << t.id << " at "
       << pipeline::FormatRfc3339(*t.revoked_at) << "\n";
@@ -99,14 +106,20 @@ int RunToken(Args& args, std::ostream& out) {
   if (what != "revoke" && pos.size() != 1) {
     throw Error(ErrorCode::kInvalidArgument, "unexpected argument '" + pos[1] + "'");
   }
+  ShareNodeConfigFile(args);
   const std::string dir = args.Require("data-dir");
-  if (what == "create") return Create(args, dir, out);
-  if (what == "list") return List(args, dir, out);
-  return Revoke(args, dir, out);
+  const std::string database = DatabaseOption(args);
+  if (what == "create") return Create(args, dir, database, out);
+  if (what == "list") return List(args, dir, database, out);
+  return Revoke(args, dir, database, out);
 }
 
-const bool kRegistered =
-    RegisterCommand({"token", "create, list and revoke API tokens", kUsage, {"json"}, RunToken});
+const bool kRegistered = RegisterCommand({"token",
+                                          "create, list and revoke API tokens",
+                                          kUsage,
+                                          {"json"},
+                                          RunToken,
+                                          /*config_layers=*/true});
 
 }  // namespace
 }  // namespace skintrack::cli

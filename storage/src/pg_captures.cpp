@@ -169,9 +169,10 @@ IngestResult PgRepository::InsertCapture(const NewCapture& capture, const BlobRe
             .Add(upload)
             .Add(capture.orientation));
     const std::int64_t id = inserted.Int(0, 0);
+    out = {*LoadCapture(c, id), true};
+    // Last: the audit order lock is held from here to the commit (PgRepository::Audit).
     Audit(c, actor, "capture.ingest", "capture:" + std::to_string(id), "", "blob:" + blob.sha256,
           nlohmann::json{{"patient", capture.patient_id}, {"site", capture.site}}.dump());
-    out = {*LoadCapture(c, id), true};
   });
   return out;
 }
@@ -317,8 +318,8 @@ int PgRepository::RequeueProcessed(const std::vector<std::int64_t>& capture_ids,
   ValidateActor(actor);
   int count = 0;
   Write([&](PgConnection& c) {
-    count = 0;
     const TimeMs now = QueueNow(c);
+    std::vector<std::int64_t> requeued;
     for (const std::int64_t id : capture_ids) {
       // The WHERE is re-checked on the locked row: a capture claimed meanwhile is left alone.
       const PgResult r = c.Exec(
@@ -326,11 +327,15 @@ int PgRepository::RequeueProcessed(const std::vector<std::int64_t>& capture_ids,
           "lease_expires_at = NULL, next_attempt_at = $1, last_error = '' "
           "WHERE id = $2 AND status = 'processed'",
           Params().Add(now).Add(id));
-      if (r.affected() == 0) continue;
-      ++count;
+      if (r.affected() > 0) requeued.push_back(id);
+    }
+    // The audit entries after every row lock: holding the audit order lock while waiting for a
+    // capture row that another audited write holds would be a deadlock (PgRepository::Audit).
+    for (const std::int64_t id : requeued) {
       Audit(c, actor, "capture.requeue", "capture:" + std::to_string(id), "", "",
             nlohmann::json{{"reason", reason}}.dump());
     }
+    count = static_cast<int>(requeued.size());
   });
   return count;
 }

@@ -17,7 +17,8 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 // Every node applies pending migrations at start-up; this advisory lock (an arbitrary constant,
-// "skintrk" in ASCII) makes the second node wait for the first instead of racing it.
+// "skintrk" in ASCII; the audit order lock is the next key, pg_internal.h) makes the second node
+// wait for the first instead of racing it.
 constexpr char kMigrationLock[] = "SELECT pg_advisory_xact_lock(8388068707562603)";
 
 bool IsRetryable(const std::string& state) {
@@ -299,9 +300,18 @@ const std::string& PgRepository::SiteName(std::int64_t key) const {
   return it->second;
 }
 
+// Audit ids must become visible in id order, or a reader paging by id (ListAudit after_id) can
+// see id 12, page on, and never see id 11 that another node committed a moment later. The id is
+// drawn from the sequence under a transaction-level advisory lock; PostgreSQL releases it only
+// after the commit is visible to new snapshots, so the next audited writer draws a larger id only
+// once this one is visible. Every caller makes the audit insert its last statement before COMMIT
+// (RequeueProcessed collects its entries for that): the lock is held for the insert and the
+// commit only, and a holder never waits for a row lock afterwards, so waiting for it cannot
+// close a deadlock cycle. Cost: audited commits of all nodes are serialised (docs/storage.md).
 void PgRepository::Audit(PgConnection& c, const std::string& actor, const std::string& action,
                          const std::string& object, const std::string& before,
                          const std::string& after, const std::string& details) {
+  c.Exec("SELECT pg_advisory_xact_lock($1)", Params().Add(internal::kAuditOrderLockKey));
   c.Exec(
       "INSERT INTO audit_log (at, actor, action, object, before_ref, after_ref, details_json) "
       "VALUES ($1, $2, $3, $4, $5, $6, $7)",

@@ -190,9 +190,8 @@ void PgRepository::AppendAudit(const AuditEntry& entry) {
   });
 }
 
-// Ids come from a sequence: a concurrent transaction may commit a lower id after a reader paged
-// past it (a gap that fills later). Paging readers that must see every entry read up to the
-// oldest running transaction; phase 1 keeps SQLite's id paging (docs/storage.md).
+// Paging by id is complete: ids become visible in id order (the audit order lock of Audit), so
+// an id below one this snapshot sees is either visible too or never committed.
 std::vector<AuditEntry> PgRepository::ListAudit(const AuditQuery& query) {
   query.Check();
   std::vector<AuditEntry> out;

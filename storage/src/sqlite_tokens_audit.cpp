@@ -219,6 +219,9 @@ std::string SqliteRepository::IntegrityCheck() {
   return report;
 }
 
+// Nothing orders the ids here: SQLite has one writer, whose lock is held from the id's draw to the
+// commit, so ids commit in id order and paging by id (ListAudit after_id) never skips one.
+// PostgreSQL's writers run concurrently and take a lock for this (PgRepository::Audit).
 void SqliteRepository::Audit(Connection& c, const std::string& actor, const std::string& action,
                              const std::string& object, const std::string& before,
                              const std::string& after, const std::string& details) {

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <mutex>
 #include <set>
@@ -13,6 +14,7 @@
 
 #include "../support/pg_cluster.h"
 #include "../support/run_cli.h"
+#include "pg_connection.h"
 #include "pg_internal.h"
 #include "skintrack/core/error.h"
 #include "skintrack/storage/sha256.h"
@@ -234,6 +236,92 @@ TEST_F(PostgresTest, OfConcurrentAppendsAfterOneVersionExactlyOneWins) {
   const auto latest = repo->LatestAnnotations(capture);
   ASSERT_EQ(latest.size(), 1u);
   EXPECT_EQ(latest[0].version, 2);
+}
+
+// The audit order lock is taken: an audited write waits while another session holds it, and
+// none of its transaction is visible until that session commits.
+TEST_F(PostgresTest, AnAuditedWriteWaitsForTheAuditOrderLock) {
+  auto repo = Open();
+  pg::PgConnection foreign(url_);
+  foreign.Exec("BEGIN");
+  foreign.Exec("SELECT pg_advisory_xact_lock(" + std::to_string(internal::kAuditOrderLockKey) +
+               ")");
+  std::atomic<bool> done{false};
+  std::thread writer([&] {
+    PatientInfo p;
+    p.id = "P001";
+    repo->CreatePatient(p, "test");
+    done = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  EXPECT_FALSE(done.load()) << "the audited write did not wait for the audit order lock";
+  EXPECT_FALSE(repo->FindPatient("P001"));
+  EXPECT_TRUE(repo->ListAudit({"", 0, 10}).empty());
+  foreign.Exec("COMMIT");
+  writer.join();
+  EXPECT_TRUE(repo->FindPatient("P001"));
+  EXPECT_EQ(repo->ListAudit({"", 0, 10}).size(), 1u);
+}
+
+// Four nodes append audit entries while a reader pages on with after_id = the last id it saw:
+// without the audit order lock an id that commits after a larger one is passed over for good.
+TEST_F(PostgresTest, PagingTheAuditLogByIdSkipsNoEntryCommittedLate) {
+  constexpr int kNodes = 4;
+  constexpr int kEntriesPerNode = 400;
+  std::vector<std::unique_ptr<Repository>> nodes;
+  for (int i = 0; i < kNodes; ++i) nodes.push_back(Open());
+  auto reader = Open();
+  std::atomic<int> writing{kNodes};
+  std::atomic<int> errors{0};
+  std::vector<std::thread> writers;
+  writers.reserve(kNodes);
+  for (int n = 0; n < kNodes; ++n) {
+    writers.emplace_back([&, n] {
+      try {
+        for (int i = 0; i < kEntriesPerNode; ++i) {
+          AuditEntry e;
+          e.actor = "node" + std::to_string(n);
+          e.action = "test.append";
+          e.object = "entry:" + std::to_string(i);
+          nodes[static_cast<std::size_t>(n)]->AppendAudit(e);
+        }
+      } catch (const std::exception& e) {
+        ++errors;
+        ADD_FAILURE() << e.what();
+      }
+      --writing;
+    });
+  }
+  std::set<std::int64_t> seen;
+  std::int64_t after = 0;
+  bool ordered = true;
+  for (;;) {
+    const bool last_pass = writing.load() == 0;  // every write committed before this snapshot
+    const auto page = reader->ListAudit({"", after, 50});
+    for (const AuditEntry& e : page) {
+      ordered = ordered && e.id > after;
+      seen.insert(e.id);
+      after = e.id;
+    }
+    if (last_pass && page.empty()) break;
+  }
+  for (auto& t : writers) t.join();
+  EXPECT_EQ(errors.load(), 0);
+  EXPECT_TRUE(ordered);
+  std::vector<std::int64_t> skipped;
+  std::int64_t all = 0;
+  for (std::int64_t from = 0;;) {
+    const auto page = reader->ListAudit({"", from, 1000});
+    if (page.empty()) break;
+    for (const AuditEntry& e : page) {
+      ++all;
+      if (seen.count(e.id) == 0) skipped.push_back(e.id);
+    }
+    from = page.back().id;
+  }
+  EXPECT_EQ(all, kNodes * kEntriesPerNode);
+  EXPECT_TRUE(skipped.empty()) << skipped.size() << " ids passed over, the first "
+                               << (skipped.empty() ? 0 : skipped.front());
 }
 
 TEST(PostgresConnection, BadUrlsAndUnreachableServersAreReportedAsSuch) {
