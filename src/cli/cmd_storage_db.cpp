@@ -15,7 +15,8 @@ namespace {
 
 const std::string kUsage =
     std::string(
-        "usage: skintrack db check --data-dir DIR [--database URL] [--no-hash] [--json]\n"
+        "usage: skintrack db check --data-dir DIR [--database URL [--blob-dir DIR]] [--no-hash]\n"
+        "                          [--json]\n"
         "       skintrack db info --data-dir DIR [--database URL] [--json]\n") +
     kDbMigrateSynopsis +
     "  check   the database's integrity (SQLite: PRAGMA integrity_check; PostgreSQL: the rule\n"
@@ -32,7 +33,9 @@ const std::string kUsage =
     "  --config FILE   data-dir and database from a node's configuration file (the one `serve\n"
     "                  --config` reads; its other serve keys are ignored here), also\n"
     "                  SKINTRACK_CONFIG, SKINTRACK_DATA_DIR and SKINTRACK_DATABASE. The command\n"
-    "                  line wins.\n";
+    "                  line wins.\n"
+    "  --blob-dir DIR  with --database: the blob directory the nodes share (`serve --blob-dir`;\n"
+    "                  also the configuration file's blob-dir) instead of DIR/blobs\n";
 
 const char* BackendName(const std::string& database) {
   return database.empty() ? "sqlite" : "postgresql";
@@ -42,10 +45,12 @@ const char* BackendName(const std::string& database) {
 // the directory must exist, and the database is reached before the directory is opened: a wrong
 // path or an unreachable server leaves nothing behind (Store::OpenDataDir creates DIR, its lock
 // and node id).
-int Check(const std::string& dir, const std::string& database, bool no_hash,
-          nlohmann::json& report) {
+int Check(const std::string& dir, const std::string& database, const std::string& blob_dir,
+          bool no_hash, nlohmann::json& report) {
   storage::StoreOptions options;
   options.repository.database = database;
+  options.blob_dir = blob_dir;
+  options.Check();  // before anything is created: --blob-dir without --database is refused
   if (!database.empty()) {
     if (!std::filesystem::is_directory(dir)) {
       throw Error(ErrorCode::kNotFound, "no data directory " + dir);
@@ -94,6 +99,7 @@ int RunDb(Args& args, std::ostream& out) {
   const bool check = args.positional()[0] == "check";
   const std::string dir = args.Require("data-dir");
   const std::string database = DatabaseOption(args);
+  const std::string blob_dir = check ? args.Get("blob-dir").value_or("") : "";
   const bool json = args.Flag("json");
   const bool no_hash = check && args.Flag("no-hash");
   args.CheckNoneLeft();
@@ -101,7 +107,7 @@ int RunDb(Args& args, std::ostream& out) {
   nlohmann::json report = {{"data_dir", dir}, {"database", BackendName(database)}};
   int exit_code = 0;
   if (check) {
-    exit_code = Check(dir, database, no_hash, report);
+    exit_code = Check(dir, database, blob_dir, no_hash, report);
   } else {
     Info(dir, database, report);
   }
