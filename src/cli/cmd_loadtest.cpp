@@ -45,6 +45,8 @@ options:
   --size WxH            capture size (default 640x480)
   --acks FILE           acknowledgement log (default loadtest-acks.jsonl)
   --retry-seconds S     give up on a capture after S seconds of failures (default 120)
+  --pause-ms N          a device waits N ms after each acknowledged capture (default 0), so that
+                        pushes and processing overlap as with devices that take photos over time
   --wait-processing S   then wait up to S seconds for the queue to drain (default 600; 0 = no)
   --verify FILE         instead of pushing: check that every capture acknowledged in FILE is
                         stored with its SHA-256 and processed (exit 1 if any is not)
@@ -138,6 +140,7 @@ struct DeviceJob {
   std::vector<std::string> patients;
   int per_device = 0;
   double retry_s = 0;
+  int pause_ms = 0;
   std::vector<std::string> pool;
 };
 
@@ -185,6 +188,7 @@ void RunDevice(const DeviceJob& job, int d, Tally& t) {
                << "\n"
                << std::flush;
         ++t.acked;
+        if (job.pause_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(job.pause_ms));
         break;
       }
       if (r.status >= 400 && r.status < 500) {  // our request is wrong: retrying won't help
@@ -257,6 +261,7 @@ int RunLoadtest(Args& args, std::ostream& out) {
   }
   const std::string acks_path = args.Get("acks").value_or("loadtest-acks.jsonl");
   job.retry_s = args.GetDouble("retry-seconds", 120, 1, 3600);
+  job.pause_ms = static_cast<int>(args.GetInt("pause-ms", 0, 0, 600000));
   const double wait_s = args.GetDouble("wait-processing", 600, 0, 36000);
   args.CheckNoneLeft();
   if (job.patients.empty()) throw Error(ErrorCode::kInvalidArgument, "--patients is empty");

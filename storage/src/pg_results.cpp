@@ -195,6 +195,20 @@ std::vector<Assessment> PgRepository::AssessmentHistory(std::int64_t capture_id)
 }
 
 // --- queries ---
+namespace {
+
+// "{id,id,...}": the series' capture ids as a PostgreSQL array literal (text parameters).
+std::string CaptureIdArray(const std::vector<SeriesPoint>& points) {
+  std::string text = "{";
+  for (const SeriesPoint& p : points) {
+    if (text.size() > 1) text += ',';
+    text += std::to_string(p.capture.id);
+  }
+  return text + "}";
+}
+
+}  // namespace
+
 // Two statements in one snapshot: the patient's captures through the (patient_id, captured_at,
 // id) index, and the latest version of the score of each of them (DISTINCT ON over the results'
 // patient-first primary key), merged here.
@@ -225,14 +239,21 @@ std::vector<SeriesPoint> PgRepository::TimeSeries(const SeriesQuery& query) {
       out.push_back(std::move(point));
     }
     if (query.score_name.empty() || out.empty()) return;
+    // With a site (a tenth of a patient's captures, and what the pipeline asks for several
+    // times per capture) only those captures' results: the primary key's (patient, capture,
+    // kind, name) prefix per capture instead of every capture of the patient.
+    std::optional<std::string> only;
+    if (query.site) only = CaptureIdArray(out);
     const PgResult scores =
         c.Exec("SELECT DISTINCT ON (r.capture_id) " PG_RESULT_COLS
                " FROM results r WHERE r.patient_id = $1 AND r.kind = $3 AND r.name = $2 "
+               "AND ($4::BIGINT[] IS NULL OR r.capture_id = ANY ($4::BIGINT[])) "
                "ORDER BY r.capture_id, r.version DESC",
                Params()
                    .Add(patient)
                    .Add(query.score_name)
-                   .Add(std::string(ResultKindName(query.score_kind))));
+                   .Add(std::string(ResultKindName(query.score_kind)))
+                   .Add(only));
     std::unordered_map<std::int64_t, int> row_of;
     for (int i = 0; i < scores.rows(); ++i) row_of[scores.Int(i, 1)] = i;
     for (SeriesPoint& point : out) {

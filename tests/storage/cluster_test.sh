@@ -83,28 +83,32 @@ echo "== $nodes node(s) on ports $ports, one database, blobs in $shared; $device
 acks="$work/acks.jsonl"
 "$bin" loadtest --port "$ports" --token "$token" --patients P-C1,P-C2,P-C3,P-C4 \
   --devices "$devices" --captures "$per_device" --size 480x360 --acks "$acks" \
+  --pause-ms "${SKINTRACK_CLUSTER_PAUSE_MS:-300}" \
   --wait-processing 900 >"$work/loadtest.log" 2>&1 &
 loader=$!
 pids+=("$loader")
 
 killed=""
 if [[ $kill_one == 1 && $nodes -ge 2 ]]; then
-  # Node 2 is killed while it holds a capture's lease, after a third of the pushes.
+  # Node 2 is killed after a third of the pushes, while it holds a capture of which it has
+  # already recorded results (so another node takes over a capture half done) and the devices
+  # still push (those pushing to node 2 move on to the next node).
   node2_prefix="worker:$(cat "$work/node2/node-id"):"
+  held="FROM captures c WHERE c.status = 'processing' AND c.lease_owner LIKE '$node2_prefix%' AND EXISTS (SELECT 1 FROM results r WHERE r.capture_id = c.id AND r.actor = c.lease_owner)"
   for _ in $(seq 1 3000); do
     acked=$( { cat "$acks" 2>/dev/null || true; } | wc -l)
-    holding=$(sql "SELECT count(*) FROM captures WHERE status = 'processing' AND lease_owner LIKE '$node2_prefix%'")
+    holding=$(sql "SELECT count(*) $held")
     if [[ $acked -ge $((total / 3)) && $holding -gt 0 ]]; then break; fi
     kill -0 "$loader" 2>/dev/null || break
     sleep 0.1
   done
-  owner=$(sql "SELECT lease_owner FROM captures WHERE status = 'processing' AND lease_owner LIKE '$node2_prefix%' LIMIT 1")
+  owner=$(sql "SELECT c.lease_owner $held LIMIT 1")
   [[ -n "$owner" ]] || { echo "FAIL: node 2 never held a capture to be killed with" >&2; exit 1; }
   killed="$(echo "$owner" | cut -d: -f1-3):"  # worker:<node id>:<pid.start>: of that process
   echo "== SIGKILL node 2 (pid ${pid[2]}) holding a capture as $owner, $acked acknowledged"
   kill -9 "${pid[2]}"
   wait "${pid[2]}" 2>/dev/null || true
-  sleep 2
+  sleep "${SKINTRACK_CLUSTER_DOWN_S:-3}"
   echo "== restarting node 2"
   start_node 2
 fi

@@ -201,12 +201,12 @@ struct SeriesQuery {
   std::optional<std::string> site;
   std::optional<Condition> condition;
   std::string score_name;  // empty: no score lookup
+  TimeMs from = 0;
+  TimeMs to = kMaxTimeMs;
   // The kind of the result named score_name looked up per capture (SeriesPoint::score): the
   // pipeline reads a site's quality measurements, baseline choices and registrations this way,
   // in one query per series instead of one per capture (issue 15).
   ResultKind score_kind = ResultKind::kScore;
-  TimeMs from = 0;
-  TimeMs to = kMaxTimeMs;
   void Check() const;
 };
 
