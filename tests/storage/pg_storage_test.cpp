@@ -301,6 +301,7 @@ TEST_F(PostgresTest, PagingTheAuditLogByIdSkipsNoEntryCommittedLate) {
   constexpr int kNodes = 4;
   constexpr int kEntriesPerNode = 400;
   std::vector<std::unique_ptr<Repository>> nodes;
+  nodes.reserve(kNodes);
   for (int i = 0; i < kNodes; ++i) nodes.push_back(Open());
   auto reader = Open();
   std::atomic<int> writing{kNodes};
