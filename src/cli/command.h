@@ -24,7 +24,9 @@ struct Command {
   std::function<int(Args& args, std::ostream& out)> run;
   // Takes options from SKINTRACK_* variables and a --config file too (Args::UseConfigLayers).
   // Off by default: a one-shot command should not change behaviour with the shell's environment,
-  // and a service's configuration file holds keys that other commands do not take.
+  // and a service's configuration file holds keys that other commands do not take. The metadata
+  // commands (token, patient, db) opt in to read a node's data-dir and database, and tolerate
+  // serve's other keys in its file (ShareNodeConfigFile, data_dir.h).
   bool config_layers = false;
 };
 

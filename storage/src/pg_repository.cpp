@@ -302,16 +302,19 @@ const std::string& PgRepository::SiteName(std::int64_t key) const {
 
 // Audit ids must become visible in id order, or a reader paging by id (ListAudit after_id) can
 // see id 12, page on, and never see id 11 that another node committed a moment later. The id is
-// drawn from the sequence under a transaction-level advisory lock; PostgreSQL releases it only
-// after the commit is visible to new snapshots, so the next audited writer draws a larger id only
-// once this one is visible. Every caller makes the audit insert its last statement before COMMIT
-// (RequeueProcessed collects its entries for that): the lock is held for the insert and the
-// commit only, and a holder never waits for a row lock afterwards, so waiting for it cannot
-// close a deadlock cycle. Cost: audited commits of all nodes are serialised (docs/storage.md).
+// drawn under the audit order lock in SHARED mode, held to the commit (PostgreSQL releases a
+// transaction's locks only after its commit is visible to new snapshots); ListAudit takes the
+// lock EXCLUSIVE before its snapshot, so that snapshot falls where no drawn id is uncommitted:
+// every id below one it sees is visible or was rolled back, and later ids are larger. Writers do
+// not wait for each other (their commits still share WAL flushes); a page read waits for the
+// audited commits in flight and holds new ones back for its query (docs/storage.md "Audit ids in
+// commit order"). Every caller makes the audit insert its last statement before COMMIT
+// (RequeueProcessed collects its entries for that), so a holder waits for no row lock and the
+// lock closes no deadlock cycle.
 void PgRepository::Audit(PgConnection& c, const std::string& actor, const std::string& action,
                          const std::string& object, const std::string& before,
                          const std::string& after, const std::string& details) {
-  c.Exec("SELECT pg_advisory_xact_lock($1)", Params().Add(internal::kAuditOrderLockKey));
+  c.Exec("SELECT pg_advisory_xact_lock_shared($1)", Params().Add(internal::kAuditOrderLockKey));
   c.Exec(
       "INSERT INTO audit_log (at, actor, action, object, before_ref, after_ref, details_json) "
       "VALUES ($1, $2, $3, $4, $5, $6, $7)",

@@ -13,10 +13,12 @@
 //   - an annotation is locked FOR UPDATE before its next version is appended (expected_version);
 //   - checks-then-inserts (a new patient, capture deduplication, version max+1) are backed by the
 //     same UNIQUE constraints as in SQLite: a unique violation from a concurrent insert retries
-//     the whole transaction, whose check then sees the other insert.
+//     the whole transaction, whose check then sees the other insert;
+//   - the audit insert, every audited write's last statement, takes the audit order lock shared,
+//     and ListAudit takes it exclusive, so that audit ids become visible in id order (Audit).
 // Serialization failures (40001) and deadlocks (40P01) also retry, up to busy_timeout_ms. Reads
 // run in REPEATABLE READ READ ONLY transactions: one snapshot per call, as SQLite's read
-// transactions give.
+// transactions give (ListAudit: READ COMMITTED, one statement after its lock).
 #pragma once
 
 #include <condition_variable>

@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <nlohmann/json.hpp>
 
+#include "pg_internal.h"
 #include "pg_repository.h"
 #include "skintrack/storage/sha256.h"
 
@@ -190,13 +191,16 @@ void PgRepository::AppendAudit(const AuditEntry& entry) {
   });
 }
 
-// Paging by id is complete: ids become visible in id order (the audit order lock of Audit), so
-// an id below one this snapshot sees is either visible too or never committed.
+// Paging by id is complete: the audit order lock, taken exclusive here, waits for the audited
+// commits in flight, and the page's statement then takes its snapshot (READ COMMITTED: a new one
+// per statement, after the lock) where every id below one it sees is visible or rolled back
+// (PgRepository::Audit).
 std::vector<AuditEntry> PgRepository::ListAudit(const AuditQuery& query) {
   query.Check();
   std::vector<AuditEntry> out;
-  Read([&](PgConnection& c) {
+  Transaction("BEGIN ISOLATION LEVEL READ COMMITTED READ ONLY", [&](PgConnection& c) {
     out.clear();
+    c.Exec("SELECT pg_advisory_xact_lock($1)", Params().Add(internal::kAuditOrderLockKey));
     const PgResult r = c.Exec(
         "SELECT id, at, actor, action, object, before_ref, after_ref, details_json FROM audit_log "
         "WHERE ($1 = '' OR object = $1) AND id > $2 ORDER BY id LIMIT $3",

@@ -47,6 +47,7 @@ TEST(SharedSettingsPostgres, TheFirstWriterWinsOnEveryNodeAndTheValueNeverChange
   // Four "nodes" ask at once, each proposing its own value: all get one and the same.
   std::vector<std::string> got(4);
   std::vector<std::thread> nodes;
+  nodes.reserve(4);
   for (int i = 0; i < 4; ++i) {
     nodes.emplace_back([&, i] {
       auto repo = OpenPostgresRepository(url);

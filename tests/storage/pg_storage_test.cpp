@@ -238,8 +238,8 @@ TEST_F(PostgresTest, OfConcurrentAppendsAfterOneVersionExactlyOneWins) {
   EXPECT_EQ(latest[0].version, 2);
 }
 
-// The audit order lock is taken: an audited write waits while another session holds it, and
-// none of its transaction is visible until that session commits.
+// The audit order lock is taken by writers: an audited write waits while another session holds
+// it exclusive (as ListAudit does), and none of its transaction is visible until that commits.
 TEST_F(PostgresTest, AnAuditedWriteWaitsForTheAuditOrderLock) {
   auto repo = Open();
   pg::PgConnection foreign(url_);
@@ -250,17 +250,49 @@ TEST_F(PostgresTest, AnAuditedWriteWaitsForTheAuditOrderLock) {
   std::thread writer([&] {
     PatientInfo p;
     p.id = "P001";
-    repo->CreatePatient(p, "test");
+    try {
+      repo->CreatePatient(p, "test");
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << e.what();
+    }
     done = true;
   });
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   EXPECT_FALSE(done.load()) << "the audited write did not wait for the audit order lock";
-  EXPECT_FALSE(repo->FindPatient("P001"));
-  EXPECT_TRUE(repo->ListAudit({"", 0, 10}).empty());
+  EXPECT_FALSE(repo->FindPatient("P001"));  // (ListAudit would wait for the lock too)
   foreign.Exec("COMMIT");
   writer.join();
   EXPECT_TRUE(repo->FindPatient("P001"));
   EXPECT_EQ(repo->ListAudit({"", 0, 10}).size(), 1u);
+}
+
+// ... and by readers: a page waits while an audited write holds it shared (a foreign session in
+// the middle of its commit), and then sees that write.
+TEST_F(PostgresTest, AnAuditPageWaitsForTheAuditedCommitsInFlight) {
+  auto repo = Open();
+  pg::PgConnection foreign(url_);
+  foreign.Exec("BEGIN");
+  foreign.Exec("SELECT pg_advisory_xact_lock_shared(" +
+               std::to_string(internal::kAuditOrderLockKey) + ")");
+  foreign.Exec(
+      "INSERT INTO audit_log (at, actor, action, object) VALUES (1, 'other', 'test.append', "
+      "'entry:1')");
+  std::atomic<bool> done{false};
+  std::vector<AuditEntry> page;
+  std::thread reader([&] {
+    try {
+      page = repo->ListAudit({"", 0, 10});
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << e.what();
+    }
+    done = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  EXPECT_FALSE(done.load()) << "the page did not wait for the audit order lock";
+  foreign.Exec("COMMIT");
+  reader.join();
+  ASSERT_EQ(page.size(), 1u);
+  EXPECT_EQ(page[0].actor, "other");
 }
 
 // Four nodes append audit entries while a reader pages on with after_id = the last id it saw:
@@ -269,6 +301,7 @@ TEST_F(PostgresTest, PagingTheAuditLogByIdSkipsNoEntryCommittedLate) {
   constexpr int kNodes = 4;
   constexpr int kEntriesPerNode = 400;
   std::vector<std::unique_ptr<Repository>> nodes;
+  nodes.reserve(kNodes);
   for (int i = 0; i < kNodes; ++i) nodes.push_back(Open());
   auto reader = Open();
   std::atomic<int> writing{kNodes};
