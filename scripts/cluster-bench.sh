@@ -26,7 +26,8 @@ declare -A rate
 printf '%-6s %-12s %-14s %-14s %-10s\n' nodes captures/min "node CPU/cap" "PG CPU/cap" "vs 1 node"
 for nodes in 1 2 3; do
   before=$(pg_cpu)
-  out="$(SKINTRACK_CLUSTER_NODES=$nodes SKINTRACK_CLUSTER_NO_KILL=1 SKINTRACK_TEST_PG_DIR="$pg" \
+  out="$(SKINTRACK_CLUSTER_NODES=$nodes SKINTRACK_CLUSTER_NO_KILL=1 SKINTRACK_CLUSTER_PAUSE_MS=0 \
+    SKINTRACK_TEST_PG_DIR="$pg" \
     bash "$root/tests/storage/cluster_test.sh" "$build/skintrack" "$devices" "$per_device")" ||
     { echo "$out" >&2; exit 1; }
   after=$(pg_cpu)

@@ -362,6 +362,45 @@ TEST_P(StoreTest, TimeSeriesIsInTimeOrderWithTheLatestScoreVersion) {
   EXPECT_EQ(CodeOf([&] { repo().TimeSeries({"P404", {}, {}, "", 0, 1}); }), ErrorCode::kNotFound);
 }
 
+// The pipeline reads a site's quality verdicts, baseline choices and registrations through
+// TimeSeries (one query per series, issue 15): the lookup must take the asked kind only.
+TEST_P(StoreTest, TimeSeriesLooksUpTheLatestResultOfTheAskedKind) {
+  AddPatient("P001");
+  const Capture first = Ingest("P001", "scalp", 1000, 1);
+  const Capture second = Ingest("P001", "scalp", 2000, 2);
+  const Capture elsewhere = Ingest("P001", "left-forearm", 1500, 3);
+  NewResult quality = MakeScore(first.id, 0.0);
+  quality.kind = ResultKind::kMeasurement;
+  quality.name = "quality";
+  store_->AppendResult(quality, std::nullopt, kActor);
+  quality.value = 1.0;
+  store_->AppendResult(quality, std::nullopt, kActor);  // version 2 passes
+  quality.capture_id = elsewhere.id;
+  store_->AppendResult(quality, std::nullopt, kActor);
+  NewResult same_name = MakeScore(second.id, 7.0);  // a score that happens to share the name
+  same_name.name = "quality";
+  store_->AppendResult(same_name, std::nullopt, kActor);
+
+  SeriesQuery q{"P001", std::string("scalp"), std::nullopt, "quality", 0, kMaxTimeMs};
+  q.score_kind = ResultKind::kMeasurement;
+  for (bool one_site : {true, false}) {
+    if (!one_site) q.site.reset();
+    const auto series = repo().TimeSeries(q);
+    ASSERT_EQ(series.size(), one_site ? 2u : 3u);
+    ASSERT_TRUE(series[0].score);
+    EXPECT_EQ(series[0].score->kind, ResultKind::kMeasurement);
+    EXPECT_EQ(series[0].score->version, 2);
+    EXPECT_DOUBLE_EQ(*series[0].score->value, 1.0);
+    EXPECT_FALSE(series.back().score) << "the score named quality is not a measurement";
+  }
+  q.score_kind = ResultKind::kScore;
+  q.site = "scalp";
+  const auto scores = repo().TimeSeries(q);
+  EXPECT_FALSE(scores[0].score);
+  ASSERT_TRUE(scores[1].score);
+  EXPECT_DOUBLE_EQ(*scores[1].score->value, 7.0);
+}
+
 TEST_P(StoreTest, WorkQueueClaimsRetriesAndRecoversExpiredLeases) {
   StoreOptions options;
   options.repository.max_attempts = 3;
