@@ -32,6 +32,12 @@ int RunPatient(Args& args, std::ostream& out) {
   const std::string database = DatabaseOption(args);
   if (pos[0] == "list") {
     args.CheckNoneLeft();
+    if (!database.empty()) {  // listing creates no schema in a database given by mistake
+      for (const storage::Patient& p : OpenExistingMetadata(dir, database)->ListPatients()) {
+        out << p.info.id << "\n";
+      }
+      return 0;
+    }
     auto access = OpenMetadata(dir, database);
     for (const storage::Patient& p : access.get().ListPatients()) out << p.info.id << "\n";
     return 0;

@@ -75,11 +75,13 @@ inline MetadataAccess OpenMetadata(const std::string& dir, const std::string& da
 }
 
 // The repository of an existing database only: Error(kNotFound) for a data directory without
-// one (nothing is created), the PostgreSQL database when `database` is set.
+// one or a PostgreSQL database without the skintrack schema (nothing is created), the
+// PostgreSQL database when `database` is set.
 inline std::unique_ptr<storage::Repository> OpenExistingMetadata(const std::string& dir,
                                                                  const std::string& database) {
   storage::RepositoryOptions options;
   options.database = database;
+  options.create_schema = false;  // a wrong URL must not get a skintrack schema
   return storage::OpenDataDirRepository(dir, options);
 }
 

@@ -213,6 +213,12 @@ int PgRepository::Migrate(PgConnection& c) {
   try {
     c.Exec("BEGIN");
     c.Exec(kMigrationLock);
+    if (!options_.create_schema &&
+        c.Exec("SELECT to_regclass('schema_version') IS NULL").Text(0, 0) == "t") {
+      throw Error(ErrorCode::kNotFound,
+                  "the PostgreSQL database has no skintrack schema (a node's first start, or a "
+                  "command that writes, creates it): is the URL the cluster's?");
+    }
     c.Exec(
         "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, name TEXT NOT "
         "NULL, applied_at BIGINT NOT NULL)");

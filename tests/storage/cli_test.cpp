@@ -8,6 +8,7 @@
 
 #include "../support/pg_cluster.h"
 #include "../support/run_cli.h"
+#include "pg_connection.h"
 #include "skintrack/storage/store.h"
 
 namespace skintrack::storage {
@@ -130,6 +131,15 @@ TEST(MetadataCli, ADatabaseThatIsNoPostgresUrlIsRefusedBeforeAnythingIsCreated) 
   EXPECT_FALSE(fs::exists(data));
 }
 
+// Tables in the database's default schema, through a plain connection (no repository, which
+// would create the schema).
+int CountTables(const std::string& url) {
+  pg::PgConnection c(url);
+  return static_cast<int>(c.Exec("SELECT count(*) FROM information_schema.tables WHERE "
+                                 "table_schema = current_schema()")
+                              .Int(0, 0));
+}
+
 class MetadataCliPostgresTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -170,6 +180,27 @@ TEST_F(MetadataCliPostgresTest, ATokenCreatedWithTheDatabaseIsListedAndVerifiedT
   EXPECT_EQ(audit[1].actor, "cli");
   // Without --database the data directory's own (absent) database is asked, not PostgreSQL's.
   EXPECT_EQ(RunCli("token list --data-dir " + data).exit_code, 1);
+}
+
+// A command that only reads, pointed at a database without the skintrack schema (a mistyped
+// URL), is refused and creates nothing there; one that writes creates the schema, as a node's
+// first start would.
+TEST_F(MetadataCliPostgresTest, AReadingCommandOnADatabaseWithoutTheSchemaCreatesNothing) {
+  TempDir dir("no-schema-pg");
+  const std::string data = (dir.path() / "data").string();
+  const std::string where = " --data-dir " + data + Database();
+  for (const char* command : {"token list", "patient list", "db info"}) {
+    const auto run = RunCli(command + where);
+    EXPECT_EQ(run.exit_code, 1) << command << ": " << run.err;
+    EXPECT_NE(run.err.find("has no skintrack schema"), std::string::npos) << run.err;
+  }
+  EXPECT_EQ(CountTables(url_), 0) << "a reading command created tables";
+  EXPECT_FALSE(fs::exists(data));
+  ASSERT_EQ(RunCli("patient add --id P1 --data-dir " + data + Database()).exit_code, 0);
+  EXPECT_GT(CountTables(url_), 5);
+  const auto listed = RunCli("patient list --data-dir " + data + Database());
+  EXPECT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_EQ(listed.out, "P1\n");
 }
 
 TEST_F(MetadataCliPostgresTest, DbCheckAndInfoReadTheDatabaseAndTheDirectorysBlobs) {

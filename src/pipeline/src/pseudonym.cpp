@@ -166,7 +166,7 @@ PseudonymKey NewKey() {
 PseudonymKey LoadOrCreatePseudonymKey(const std::string& dir) {
   const std::filesystem::path path = std::filesystem::path(dir) / "pseudonym.key";
   if (std::optional<PseudonymKey> existing = ReadKeyFile(path)) return *existing;
-  const PseudonymKey key = NewKey();
+  PseudonymKey key = NewKey();
   // Anyone who can read the key can recompute every subject id: owner-only from its creation.
   const std::string tmp = path.string() + ".tmp";
   WriteSecretFile(tmp, KeyText(key));

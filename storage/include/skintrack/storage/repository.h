@@ -42,6 +42,11 @@ struct RepositoryOptions {
   // directory's own SQLite file (the default), or a PostgreSQL URL "postgresql://..." (issue 17;
   // docs/storage.md). The blobs stay in the data directory either way.
   std::string database;
+  // PostgreSQL: false refuses a database without the skintrack schema (Error(kNotFound)) instead
+  // of creating it, for the commands that only read, so that a mistyped URL changes nothing.
+  // (A database with the schema still gets this build's pending migrations, as a node's start
+  // would apply them.) SQLite: OpenDataDirRepository never creates a database anyway.
+  bool create_schema = true;
   void Check() const;  // throws Error(kInvalidArgument)
 };
 
