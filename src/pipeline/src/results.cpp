@@ -3,8 +3,10 @@
 #include <cmath>
 #include <opencv2/imgcodecs.hpp>
 
+#include "decoded_blobs.h"
 #include "skintrack/core/error.h"
 #include "skintrack/core/oriented_image.h"
+#include "skintrack/storage/sha256.h"
 
 namespace skintrack::pipeline {
 
@@ -39,12 +41,18 @@ cv::Mat Decode(const std::string& bytes, int flags) {
   return cv::imdecode(raw, flags);
 }
 
+std::string MaskKey(const std::string& sha256) { return sha256 + ":gray"; }
+
 }  // namespace
 
 cv::Mat DecodeStoredImage(storage::Store& store, const storage::Capture& capture) {
+  const std::string key = capture.blob.sha256 + ":colour:" + std::to_string(capture.orientation);
+  if (auto cached = detail::ProcessDecodedBlobs().Get(key)) return *cached;
   try {
-    return DecodeOriented(store.ReadBlob(capture.blob.sha256), capture.orientation,
-                          cv::IMREAD_COLOR);
+    cv::Mat image =
+        DecodeOriented(store.ReadBlob(capture.blob.sha256), capture.orientation, cv::IMREAD_COLOR);
+    detail::ProcessDecodedBlobs().Put(key, image);
+    return image;
   } catch (const Error& e) {
     if (e.code() != ErrorCode::kImageDecode) throw;
     throw Error(ErrorCode::kImageDecode,
@@ -55,7 +63,12 @@ cv::Mat DecodeStoredImage(storage::Store& store, const storage::Capture& capture
 std::string EncodePng(const cv::Mat& mask) {
   std::vector<unsigned char> bytes;
   if (!cv::imencode(".png", mask, bytes)) throw Error(ErrorCode::kInternal, "PNG encoding failed");
-  return std::string(bytes.begin(), bytes.end());
+  std::string png(bytes.begin(), bytes.end());
+  // A mask is read back by later stages and by the site's follow-ups (LatestMask): its PNG is
+  // lossless, so the pixels it will decode to are these.
+  if (mask.type() == CV_8UC1)
+    detail::ProcessDecodedBlobs().Put(MaskKey(storage::Sha256Hex(png)), mask);
+  return png;
 }
 
 std::optional<storage::Result> LatestResult(storage::Store& store, std::int64_t capture_id,
@@ -70,8 +83,11 @@ std::optional<cv::Mat> LatestMask(storage::Store& store, std::int64_t capture_id
                                   const std::string& name) {
   for (const storage::Result& r : store.repository().LatestResults(capture_id)) {
     if (r.kind != storage::ResultKind::kMask || r.name != name || r.blob_sha256.empty()) continue;
+    if (auto cached = detail::ProcessDecodedBlobs().Get(MaskKey(r.blob_sha256))) return *cached;
     cv::Mat m = Decode(store.ReadBlob(r.blob_sha256), cv::IMREAD_GRAYSCALE);
-    if (!m.empty()) return m;
+    if (m.empty()) continue;
+    detail::ProcessDecodedBlobs().Put(MaskKey(r.blob_sha256), m);
+    return m;
   }
   return std::nullopt;
 }
