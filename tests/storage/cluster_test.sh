@@ -38,11 +38,20 @@ db="cluster_$$_$RANDOM"
 url="${base_url/\/postgres\?//$db?}"
 pids=()
 cleanup() {
+  local status=$?
+  # A failure says where: the line that failed and the tails of every log.
+  if [[ $status -ne 0 ]]; then
+    echo "cluster test failed (exit $status); logs:" >&2
+    for log in "$work"/node*.log "$work"/loadtest.log; do
+      [[ -f "$log" ]] && { echo "--- $log" >&2; tail -n 20 "$log" >&2; }
+    done
+  fi
   for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
   "$psql_bin" -q "$base_url" -c "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1 || true
   if [[ "${SKINTRACK_KEEP_CLUSTER_TEST:-0}" != 1 ]]; then rm -rf "$work"; fi
 }
 trap cleanup EXIT
+trap 'echo "cluster_test.sh: line $LINENO failed: $BASH_COMMAND" >&2' ERR
 sql() { "$psql_bin" -qAt "$url" -c "$1"; }
 "$psql_bin" -q "$base_url" -c "CREATE DATABASE $db" >/dev/null
 shared="$work/shared-blobs"
@@ -57,16 +66,17 @@ token="$("$bin" token create --data-dir "$work/node1" --database "$url" --role a
 # start_node N: starts node N on a free port; sets port[N] and pid[N].
 declare -a port pid
 start_node() {
-  local n=$1 log="$work/node$1.log"
+  local n=$1 log="$work/node$1.log" before
+  # A restarted node appends to its log, and port 0 may give it its old port again: wait for a
+  # new "serving" line, not for another port.
+  before=$( { grep -c '^skintrack serving' "$log" 2>/dev/null || true; } )
   "$bin" serve --data-dir "$work/node$n" --database "$url" --blob-dir "$shared" --port 0 \
     --workers 1 --lease-s 20 --quiet >>"$log" 2>&1 &
   pid[$n]=$!
   pids+=("${pid[$n]}")
   for _ in $(seq 1 300); do
-    local p
-    p="$(sed -n 's|^skintrack serving http://127.0.0.1:\([0-9]*\) .*|\1|p' "$log" | tail -n 1)"
-    if [[ -n "$p" && "$p" != "${port[$n]:-}" ]]; then
-      port[$n]=$p
+    if [[ $( { grep -c '^skintrack serving' "$log" || true; } ) -gt ${before:-0} ]]; then
+      port[$n]="$(sed -n 's|^skintrack serving http://127.0.0.1:\([0-9]*\) .*|\1|p' "$log" | tail -n 1)"
       return 0
     fi
     kill -0 "${pid[$n]}" 2>/dev/null || { cat "$log" >&2; echo "node $n died" >&2; exit 1; }
