@@ -74,6 +74,7 @@ Sample Median(int repeats, int who, const std::function<void(int)>& fn) {
 }
 
 void Run(const std::string& command) {
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): the bench runs its commands from one thread
   if (std::system((command + " >/dev/null").c_str()) != 0) {
     throw skintrack::Error(skintrack::ErrorCode::kInternal, "failed: " + command);
   }
@@ -145,6 +146,8 @@ int main(int argc, char** argv) {
     const std::string base = o.dir + "/baseline.jpg";
     const std::string base_bytes = WriteJpeg(series.visits[0].image, base);
     std::vector<std::string> follow, follow_bytes;
+    follow.reserve(static_cast<std::size_t>(o.repeats));
+    follow_bytes.reserve(static_cast<std::size_t>(o.repeats));
     for (int r = 0; r < o.repeats; ++r) {
       follow.push_back(o.dir + "/follow-up-" + std::to_string(r) + ".jpg");
       follow_bytes.push_back(
@@ -170,6 +173,7 @@ int main(int argc, char** argv) {
     skintrack::pipeline::ProcessCapture(*store, Ingest(*store, base_bytes, o.size, 0), options,
                                         "worker:bench");
     std::vector<skintrack::storage::Capture> captures;
+    captures.reserve(static_cast<std::size_t>(o.repeats));
     for (int r = 0; r < o.repeats; ++r) {
       captures.push_back(Ingest(*store, follow_bytes[static_cast<std::size_t>(r)], o.size, 7 + r));
     }
