@@ -18,6 +18,21 @@ using skintrack::testing::RunCli;
 using skintrack::testing::TempDir;
 namespace fs = std::filesystem;
 
+// A data directory (or its node, with `options`) holding patient P1 with one capture; returns
+// the capture's blob hash.
+std::string StoreOneCapture(const std::string& dir, const StoreOptions& options = {}) {
+  auto store = Store::OpenDataDir(dir, options);
+  PatientInfo p;
+  p.id = "P1";
+  store->repository().CreatePatient(p, "test");
+  NewCapture c;
+  c.patient_id = "P1";
+  c.site = "scalp";
+  c.captured_at = 1;
+  c.width = c.height = 8;
+  return store->IngestCapture(c, "some image bytes", "test").capture.blob.sha256;
+}
+
 // The token of `token create`'s output: its last line.
 std::string CreatedTokenOf(const std::string& out) {
   const std::size_t start = out.rfind('\n', out.size() - 2);
@@ -28,19 +43,7 @@ void Write(const fs::path& path, const std::string& text) { std::ofstream(path) 
 
 TEST(DbCli, CheckPassesOnAHealthyDirectoryAndFailsOnADamagedOne) {
   TempDir dir("dbcli");
-  std::string sha;
-  {
-    auto store = Store::OpenDataDir(dir.str());
-    PatientInfo p;
-    p.id = "P1";
-    store->repository().CreatePatient(p, "test");
-    NewCapture c;
-    c.patient_id = "P1";
-    c.site = "scalp";
-    c.captured_at = 1;
-    c.width = c.height = 8;
-    sha = store->IngestCapture(c, "some image bytes", "test").capture.blob.sha256;
-  }
+  const std::string sha = StoreOneCapture(dir.str());
   auto ok = RunCli("db check --data-dir " + dir.str() + " --json");
   ASSERT_EQ(ok.exit_code, 0) << ok.err;
   const auto report = nlohmann::json::parse(ok.out);
@@ -207,19 +210,7 @@ TEST_F(MetadataCliPostgresTest, DbCheckAndInfoReadTheDatabaseAndTheDirectorysBlo
   TempDir dir("db-pg");
   StoreOptions options;
   options.repository.database = url_;
-  std::string sha;
-  {
-    auto store = Store::OpenDataDir(dir.str(), options);
-    PatientInfo p;
-    p.id = "P1";
-    store->repository().CreatePatient(p, "test");
-    NewCapture c;
-    c.patient_id = "P1";
-    c.site = "scalp";
-    c.captured_at = 1;
-    c.width = c.height = 8;
-    sha = store->IngestCapture(c, "some image bytes", "test").capture.blob.sha256;
-  }
+  const std::string sha = StoreOneCapture(dir.str(), options);
   const auto ok = RunCli("db check --json --data-dir " + dir.str() + Database());
   ASSERT_EQ(ok.exit_code, 0) << ok.err << ok.out;
   const auto report = nlohmann::json::parse(ok.out);
