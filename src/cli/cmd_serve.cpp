@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <iostream>
 #include <ostream>
+#include <thread>
 
 #include "command.h"
 #include "skintrack/core/error.h"
@@ -37,7 +38,8 @@ options:
                       shared mount; default DATA-DIR/blobs), docs/storage.md "Cluster set-up"
   --bind ADDR         address to listen on (default 127.0.0.1)
   --port N            TCP port, 0 = any free port (default 8080)
-  --workers N         processing threads (default 1)
+  --workers N         processing threads (default 2, or 1 on a one-core machine: two
+                      workers processed 1.7x the captures per minute of one on 2 cores)
   --lease-s S         seconds a claimed capture stays leased to its worker, renewed every third
                       while it is processed (default 600); a dead node's capture is taken over
                       by another node after at most this long
@@ -66,7 +68,10 @@ int RunServe(Args& args, std::ostream& out) {
   o.blob_dir = args.Get("blob-dir").value_or("");
   o.server.bind = args.Get("bind").value_or(o.server.bind);
   o.server.port = static_cast<int>(args.GetInt("port", o.server.port, 0, 65535));
-  o.pipeline.workers = static_cast<int>(args.GetInt("workers", 1, 0, 64));
+  // Two workers keep both cores of the usual 2-core node busy while one waits for its database
+  // writes (docs/service.md, scripts/pipeline-bench.sh: 92 against 53 captures per minute at 2 MP).
+  const int default_workers = std::thread::hardware_concurrency() >= 2 ? 2 : 1;
+  o.pipeline.workers = static_cast<int>(args.GetInt("workers", default_workers, 0, 64));
   o.pipeline.lease_ms =
       static_cast<std::int64_t>(args.GetDouble("lease-s", 600, 1, 24 * 3600) * 1000);
   o.server.handler_threads = static_cast<int>(args.GetInt("http-threads", 4, 1, 256));
