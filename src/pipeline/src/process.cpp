@@ -162,13 +162,15 @@ int ProcessCapture(storage::Store& store, const storage::Capture& capture,
                        {"scoring", scoring::kScoringVersion}};
   // 2. Quality gate: a failing capture is kept and marked, not scored.
   if (!PassesQualityGate(store, capture, image, options, inputs, actor)) return 0;
+  // The site's baseline (this capture's quality verdict is stored: it may be the one), read
+  // once for the segmenter choice and the registration.
+  const auto baseline_id =
+      FindBaseline(store, capture.patient_id, capture.site, capture.condition, options.quality);
   // 3. Segment skin and lesions (the segmenter choice: segmenter_choice.h).
-  const CaptureSegmenter segmenter = SegmenterFor(store, capture, options);
+  const CaptureSegmenter segmenter = SegmenterFor(store, capture, options, baseline_id);
   const scoring::Segmentation seg = Segment(store, capture, image, segmenter, inputs, actor);
   // 4. Register to the site's baseline and measure the change against it.
   int requeued = 0;
-  const auto baseline_id =
-      FindBaseline(store, capture.patient_id, capture.site, capture.condition, options.quality);
   if (baseline_id && *baseline_id == capture.id) {
     requeued = StoreAsBaseline(store, capture, inputs, actor);
   } else if (baseline_id) {

@@ -97,10 +97,9 @@ std::optional<CaptureSegmenter> ClinicianMask(storage::Store& store, const stora
 
 // The reference segmenter of a follow-up whose site baseline has a reviewed lesion mask.
 std::optional<CaptureSegmenter> PatientReference(
-    storage::Store& store, const storage::Capture& capture, const PipelineOptions& options,
+    storage::Store& store, const storage::Capture& capture,
+    const std::optional<std::int64_t>& baseline_id,
     const std::shared_ptr<const scoring::LearnedModel>& general) {
-  const auto baseline_id =
-      FindBaseline(store, capture.patient_id, capture.site, capture.condition, options.quality);
   if (!baseline_id || *baseline_id == capture.id) return std::nullopt;
   const auto mask = LatestResult(store, *baseline_id, result::kLesionMask);
   if (!mask || !IsReviewedMask(*mask)) return std::nullopt;
@@ -148,9 +147,17 @@ std::size_t CachedReferenceSegmenters() { return Cache().size(); }
 
 CaptureSegmenter SegmenterFor(storage::Store& store, const storage::Capture& capture,
                               const PipelineOptions& options) {
+  return SegmenterFor(
+      store, capture, options,
+      FindBaseline(store, capture.patient_id, capture.site, capture.condition, options.quality));
+}
+
+CaptureSegmenter SegmenterFor(storage::Store& store, const storage::Capture& capture,
+                              const PipelineOptions& options,
+                              const std::optional<std::int64_t>& site_baseline) {
   if (auto own = ClinicianMask(store, capture)) return std::move(*own);
   const auto general = options.models ? options.models->For(capture.condition) : nullptr;
-  if (auto reference = PatientReference(store, capture, options, general)) {
+  if (auto reference = PatientReference(store, capture, site_baseline, general)) {
     return std::move(*reference);
   }
   CaptureSegmenter out;

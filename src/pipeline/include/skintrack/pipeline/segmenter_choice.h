@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "skintrack/pipeline/pipeline.h"
@@ -31,6 +32,11 @@ struct CaptureSegmenter {
 };
 CaptureSegmenter SegmenterFor(storage::Store& store, const storage::Capture& capture,
                               const PipelineOptions& options);
+// The same with the site's baseline already found (FindBaseline), as ProcessCapture has it: the
+// series is not read a second time for the patient reference.
+CaptureSegmenter SegmenterFor(storage::Store& store, const storage::Capture& capture,
+                              const PipelineOptions& options,
+                              const std::optional<std::int64_t>& site_baseline);
 
 // The patient model id of a reference fitted on `baseline_capture_id`'s corrected mask version
 // `mask_version`: "patient-c<capture>-m<version>" (+ "+<general model id>" when combined).
