@@ -420,8 +420,6 @@ std::string ReadPseudonymKeyFile(const std::string& dir) {
   return text.str();
 }
 
-constexpr char kPseudonymKeySetting[] = "pseudonym_key";
-
 void CopyPseudonymKey(const std::string& dir, PgConnection& target) {
   const std::string key = ReadPseudonymKeyFile(dir);
   // A row here means a node has already started on the target and made its own key.

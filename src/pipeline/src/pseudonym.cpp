@@ -178,7 +178,7 @@ PseudonymKey LoadOrCreatePseudonymKey(const std::string& dir, storage::Repositor
   const std::filesystem::path path = std::filesystem::path(dir) / "pseudonym.key";
   const std::optional<PseudonymKey> own = ReadKeyFile(path);
   const std::optional<std::string> shared =
-      repository.SharedSetting(kSharedKeySetting, KeyText(own ? *own : NewKey()));
+      repository.SharedSetting(storage::kPseudonymKeySetting, KeyText(own ? *own : NewKey()));
   if (!shared) return LoadOrCreatePseudonymKey(dir);  // one node: the directory's file
   const std::optional<PseudonymKey> key = ParseKeyText(*shared, "the database's pseudonym key");
   if (!key) {

@@ -28,6 +28,9 @@ namespace skintrack::storage {
 
 // The actor charset check used by every mutating call. Throws Error(kInvalidArgument).
 void ValidateActor(std::string_view actor);
+// The SharedSetting that holds a cluster's pseudonym key (pipeline::LoadOrCreatePseudonymKey
+// reads it; db migrate copies a data directory's pseudonym.key into it).
+inline constexpr char kPseudonymKeySetting[] = "pseudonym_key";
 // The rules of Repository::SharedSetting's name and value. Throws Error(kInvalidArgument).
 void ValidateSharedSetting(std::string_view name, std::string_view value);
 

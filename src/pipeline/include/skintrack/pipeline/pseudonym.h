@@ -38,8 +38,6 @@ PseudonymKey LoadOrCreatePseudonymKey(const std::string& data_dir);
 // own pseudonym.key differs from the database's is refused (Error(kConflict)): its subject ids
 // would not be the cluster's. On SQLite: LoadOrCreatePseudonymKey(data_dir).
 PseudonymKey LoadOrCreatePseudonymKey(const std::string& data_dir, storage::Repository& repository);
-// The SharedSetting name of the pseudonym key (db migrate copies a directory's key there).
-inline constexpr char kSharedKeySetting[] = "pseudonym_key";
 
 // "S-" + 12 hex digits (see above). Throws Error(kInternal) if OpenSSL fails. Thread-safe.
 std::string SubjectId(const PseudonymKey& key, const std::string& patient_id);
