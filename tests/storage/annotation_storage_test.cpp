@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "../support/error_code_of.h"
 #include "../support/full_disk.h"
 #include "../support/run_cli.h"
 #include "../support/storage_backends.h"
@@ -32,16 +33,7 @@ constexpr char kAnn1[] = "token:aaaaaaaaaaaaaaaa";
 constexpr char kAnn2[] = "token:bbbbbbbbbbbbbbbb";
 constexpr char kReviewer[] = "token:cccccccccccccccc";
 
-template <typename F>
-ErrorCode CodeOf(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.code();
-  }
-  ADD_FAILURE() << "no skintrack::Error thrown";
-  return ErrorCode::kInternal;
-}
+using skintrack::testing::CodeOf;
 
 // Stand-in document bytes: the store keeps them as they are (the codec is annotation/document.h).
 std::string Doc(int seed) { return R"({"labels":{"image_quality":)" + std::to_string(seed) + "}}"; }

@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "../support/error_code_of.h"
 #include "../support/pg_cluster.h"
 #include "../support/storage_backends.h"
 #include "pg_internal.h"
@@ -22,15 +23,7 @@ namespace {
 
 using skintrack::testing::TempDir;
 
-ErrorCode CodeOf(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.code();
-  }
-  ADD_FAILURE() << "no skintrack::Error thrown";
-  return ErrorCode::kInternal;
-}
+using skintrack::testing::CodeOf;
 
 TEST(SharedSettings, SqliteHasNoneButChecksTheNameAndValue) {
   auto store = Store::OpenInMemory();

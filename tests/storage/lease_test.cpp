@@ -6,6 +6,7 @@
 
 #include <fstream>
 
+#include "../support/error_code_of.h"
 #include "../support/storage_backends.h"
 #include "skintrack/core/error.h"
 #include "skintrack/storage/sha256.h"
@@ -18,16 +19,7 @@ using skintrack::testing::Backend;
 using skintrack::testing::BackendFactory;
 using skintrack::testing::TempDir;
 
-template <typename F>
-ErrorCode CodeOf(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.code();
-  }
-  ADD_FAILURE() << "no skintrack::Error thrown";
-  return ErrorCode::kInternal;
-}
+using skintrack::testing::CodeOf;
 
 std::int64_t AddCapture(Store& store, int seed) {
   if (!store.repository().FindPatient("P001")) {

@@ -12,6 +12,7 @@
 #include <set>
 #include <thread>
 
+#include "../support/error_code_of.h"
 #include "../support/pg_cluster.h"
 #include "../support/run_cli.h"
 #include "pg_connection.h"
@@ -23,16 +24,7 @@
 namespace skintrack::storage {
 namespace {
 
-template <typename F>
-ErrorCode CodeOf(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.code();
-  }
-  ADD_FAILURE() << "no skintrack::Error thrown";
-  return ErrorCode::kInternal;
-}
+using skintrack::testing::CodeOf;
 
 class PostgresTest : public ::testing::Test {
  protected:

@@ -13,6 +13,7 @@
 #include <sstream>
 #include <thread>
 
+#include "../support/error_code_of.h"
 #include "../support/run_cli.h"
 #include "../support/storage_backends.h"
 #include "skintrack/core/error.h"
@@ -67,16 +68,7 @@ NewResult MakeScore(std::int64_t capture_id, double value,
   return r;
 }
 
-template <typename F>
-ErrorCode CodeOf(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.code();
-  }
-  ADD_FAILURE() << "no skintrack::Error thrown";
-  return ErrorCode::kInternal;
-}
+using skintrack::testing::CodeOf;
 
 class StoreTest : public ::testing::TestWithParam<Backend> {
  protected:
