@@ -102,6 +102,10 @@ FeatureInputs PrepareInputs(const cv::Mat& bgr, LearnedTarget target, int work_m
     so.condition =
         target == LearnedTarget::kPsoriasis ? Condition::kPsoriasis : Condition::kVitiligo;
     so.work_max_side = classical_side;
+    // The 1.1 rules: 1.2's extensive-disease rules mark far more of real photos (palms, lighter
+    // hairless skin) and made the feature worthless, DermX 5-fold Dice 0.661 -> 0.602
+    // (docs/learned-segmentation.md, "Feature version 2").
+    so.extensive_disease_rules = false;
     const Segmentation seg = MakeClassicalSegmenter(so)->Segment(in.work_bgr);
     in.classical_skin = seg.skin_mask;
     in.classical_lesion = seg.lesion_mask;

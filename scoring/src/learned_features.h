@@ -9,8 +9,10 @@
 
 namespace skintrack::scoring::learned {
 
-// Bump whenever a feature is added, removed, reordered or computed differently.
-constexpr uint32_t kFeatureVersion = 1;
+// Bump whenever a feature is added, removed, reordered or computed differently, including when
+// the classical segmenter whose masks are features changes its output (2: pinned to the 1.1
+// psoriasis rules after 1.2 had changed the lesion feature under version 1).
+constexpr uint32_t kFeatureVersion = 2;
 
 // What the features of one image are computed from: the working copy and the classical
 // segmenter's masks on it (cached during training, because they cost most of the time).

@@ -72,6 +72,7 @@ struct LesionParams {
   double min_contrast;
   double min_area_pixels;
   int longest;
+  bool fill_every_hole = false;  // psoriasis without the extensive-disease rules (1.1)
 };
 
 // Per-pixel lesion score (higher = more lesion-like) relative to the local normal-skin reference.
@@ -161,7 +162,10 @@ cv::Mat Clean(const cv::Mat& raw, const cv::Mat& skin, const cv::Mat& membership
     cv::morphologyEx(m, m, cv::MORPH_CLOSE, Disk(std::max(1, p.longest / 300)));
     // Holes up to a plaque's own size are scale or texture inside it; larger ones are islands
     // of normal skin within extensive plaques and stay out.
-    m = detail::FillSmallHoles(m, kMaxPlaqueHoleShare * static_cast<double>(m.total())) & skin;
+    m = p.fill_every_hole
+            ? FillHoles(m) & skin
+            : detail::FillSmallHoles(m, kMaxPlaqueHoleShare * static_cast<double>(m.total())) &
+                  skin;
   }
   return RemoveSmall(m, p.min_area_pixels);
 }
@@ -269,8 +273,11 @@ class ClassicalSegmenter : public Segmenter {
   std::string Name() const override {
     // Psoriasis 1.2: plaques told from diffuse erythema by their border, the first reference from
     // the less red skin without scale (extensive disease). Vitiligo masks are unchanged.
-    return std::string("classical-") + ConditionName(options_.condition) +
-           (options_.condition == Condition::kPsoriasis ? "/1.2" : "/1.1");
+    if (options_.condition != Condition::kPsoriasis) {
+      return std::string("classical-") + ConditionName(options_.condition) + "/1.1";
+    }
+    return options_.extensive_disease_rules ? "classical-psoriasis/1.2"
+                                            : "classical-psoriasis/1.2-no-extensive-rules";
   }
 
   Segmentation Segment(const cv::Mat& bgr) const override {
@@ -290,7 +297,7 @@ class ClassicalSegmenter : public Segmenter {
     }
     LesionParams p{options_.condition, min_contrast,
                    std::max(4.0, options_.min_lesion_area * static_cast<double>(work.total())),
-                   Longest(work)};
+                   Longest(work), !options_.extensive_disease_rules};
 
     Segmentation out;
     out.segmenter = Name();
@@ -333,7 +340,7 @@ class ClassicalSegmenter : public Segmenter {
   cv::Mat LesionAt(const LesionState& s, const cv::Mat& skin, const LesionParams& p,
                    double level) const {
     cv::Mat m = Clean(s.membership > level, skin, s.membership, p);
-    if (options_.condition != Condition::kPsoriasis) return m;
+    if (options_.condition != Condition::kPsoriasis || !options_.extensive_disease_rules) return m;
     const detail::EdgeSplit edge{s.split.normal_mode, s.split.contrast, level,
                                  kMinBorderStepOfContrast * p.min_contrast,
                                  kMildRednessOfMinContrast * p.min_contrast};
@@ -347,11 +354,12 @@ class ClassicalSegmenter : public Segmenter {
     LesionState s;
     s.lesion = cv::Mat::zeros(skin.size(), CV_8UC1);
     const bool psoriasis = options_.condition == Condition::kPsoriasis;
+    const bool extensive_rules = psoriasis && options_.extensive_disease_rules;
     const int passes = psoriasis ? 2 : kVitiligoPasses;
     for (int pass = 0; pass < passes && cv::countNonZero(skin) > 0; ++pass) {
       // Whitish scale is not normal skin, however much of the skin it covers (thick scale on
       // extensive plaques): with its low a* it would be taken as the normal mode.
-      cv::Mat normal = psoriasis ? skin & ~ScaleLike(w, skin) : skin.clone();
+      cv::Mat normal = extensive_rules ? skin & ~ScaleLike(w, skin) : skin.clone();
       if (cv::countNonZero(normal) < kMinNormalShare * cv::countNonZero(skin)) normal = skin;
       if (pass > 0) {
         cv::Mat grown;
@@ -359,7 +367,8 @@ class ClassicalSegmenter : public Segmenter {
         cv::Mat rest = skin & ~grown;
         if (cv::countNonZero(rest) > kMinNormalShare * cv::countNonZero(skin)) normal = rest;
       }
-      const cv::Mat reference = pass == 0 ? FirstReference(w, normal, options_.condition) : normal;
+      const cv::Mat reference =
+          pass == 0 && extensive_rules ? FirstReference(w, normal, options_.condition) : normal;
       cv::Mat score = ScoreMap(options_.condition, w, reference, skin);
       cv::Mat scale_candidates;
       if (psoriasis) scale_candidates = ScaleCandidates(w, pass == 0 ? skin : normal);
@@ -367,7 +376,7 @@ class ClassicalSegmenter : public Segmenter {
       // covering up to nine tenths of it do not become "normal"; the second pass uses the
       // median of the skin outside the first pass's lesions.
       const Split found = FindSplit(score, normal, skin, p, pass == 0 ? 0.10 : 0.5,
-                                    pass == 0 && psoriasis ? reference : cv::Mat());
+                                    pass == 0 && extensive_rules ? reference : cv::Mat());
       // A second pass that loses a lesion population the first one found keeps the first's.
       if (pass > 0 && s.split.found && !found.found) break;
       LesionState next;

@@ -267,6 +267,23 @@ TEST(Psoriasis, DiffuseBlotchyRednessIsNotAPlaque) {
   EXPECT_LT(a.predicted_fraction, 0.01);  // segmenter 1.1: 37 % of the skin
 }
 
+// The learned segmenter's features use the classical masks without the extensive-disease rules
+// (they made the feature worthless on real photos): switched off, the blotches are marked again,
+// as by segmenter 1.1, and the name says which rules made the mask.
+TEST(Psoriasis, WithoutExtensiveDiseaseRulesBlotchesAreMarkedAsIn11) {
+  const Scene s = MakeLabScene({640, 480}, {62, 12, 17}, [](int x, int y, cv::Vec3f v) {
+    v[1] += Blotches(x, y);
+    return v;
+  });
+  ClassicalSegmenterOptions o;
+  o.condition = Condition::kPsoriasis;
+  o.extensive_disease_rules = false;
+  const auto segmenter = MakeClassicalSegmenter(o);
+  EXPECT_EQ(segmenter->Name(), "classical-psoriasis/1.2-no-extensive-rules");
+  const Segmentation seg = segmenter->Segment(s.image);
+  EXPECT_GT(CompareToTruth(seg.lesion_mask, s.lesion, s.skin).predicted_fraction, 0.05);
+}
+
 // Extensive disease: a plaque field over 55 % of the skin around an island of normal skin (a
 // quarter of it), a third of the plaque covered by thick white scale, on brown skin (delta a* 8).
 // The normal skin is the minority and the scale is the least red part of the skin.

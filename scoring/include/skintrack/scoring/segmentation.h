@@ -53,6 +53,12 @@ struct ClassicalSegmenterOptions {
   double min_contrast = 0;         // 0 = the condition's default (psoriasis 5, vitiligo 7)
   double sensitivity_step = 0.15;  // threshold shift for the uncertainty, share of the contrast
   double min_lesion_area = 2e-4;   // smallest lesion kept, share of the image area
+  // Psoriasis 1.2's rules for extensive disease and diffuse erythema: the first reference from the
+  // less red skin without scale, plaques kept only with a step border, large holes (islands of
+  // normal skin) left open. Off: the 1.1 rules (reference from the whole skin, every candidate
+  // kept, every hole filled), which mark only the clearly red cores; the learned segmenter's
+  // features use them (docs/learned-segmentation.md, "Feature version 2").
+  bool extensive_disease_rules = true;
   // Throws Error(kInvalidArgument) naming the first bad field.
   void Check() const;
 };
