@@ -6,10 +6,13 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <future>
+#include <memory>
 #include <numeric>
 #include <opencv2/calib3d.hpp>
 #include <opencv2/features2d.hpp>
 #include <opencv2/imgproc.hpp>
+#include <optional>
 #include <sstream>
 #include <tuple>
 #include <vector>
@@ -19,6 +22,29 @@
 #include "skintrack/core/error.h"
 
 namespace skintrack::registration {
+
+// SIFT keypoints of a reduced grey copy, in a fixed order, with their descriptors.
+struct Features {
+  std::vector<cv::KeyPoint> keypoints;
+  cv::Mat descriptors;
+};
+
+// What RegisterToBaseline computes from the baseline alone (registration.h).
+struct PreparedBaseline {
+  cv::Size full_size;
+  int type = 0;  // the baseline image's OpenCV type
+  int working_long_side = 0, feature_long_side = 0;
+  bool use_features = true;
+  bool masked = false;  // prepared with a fixed mask
+  cv::Mat working;      // CV_32FC1 grey working copy
+  double working_factor = 1;
+  cv::Mat working_mask;  // the fixed mask at the working size; empty = none
+  cv::Mat working_roi;   // the same, all set when there is no mask
+  cv::Mat feature8;      // CV_8UC1 copy for the feature start (use_features only)
+  double feature_factor = 1;
+  Features features;  // of feature8 within the fixed mask
+};
+
 namespace {
 
 using detail::WorkingPair;
@@ -116,8 +142,7 @@ struct FeatureStart {
 
 // Keypoints with their descriptors in an order that does not depend on thread scheduling (the
 // detector collects them per thread): RANSAC samples by index, so order matters for determinism.
-void Detect(const cv::Mat& grey8, const cv::Mat& mask, std::vector<cv::KeyPoint>* keypoints,
-            cv::Mat* descriptors) {
+Features Detect(const cv::Mat& grey8, const cv::Mat& mask) {
   // Skin texture (pores, hair, creases) is faint: OpenCV's default contrast threshold (0.04)
   // keeps almost only lesion borders, which change by definition. Measured on phantom pairs at
   // 800 px: 0.04 gave 8 matches, 0.005 gave 159 (140 RANSAC inliers).
@@ -131,12 +156,13 @@ void Detect(const cv::Mat& grey8, const cv::Mat& mask, std::vector<cv::KeyPoint>
     return std::make_tuple(kp[a].pt.y, kp[a].pt.x, kp[a].size, kp[a].angle, kp[a].response) <
            std::make_tuple(kp[b].pt.y, kp[b].pt.x, kp[b].size, kp[b].angle, kp[b].response);
   });
-  keypoints->clear();
-  descriptors->create(static_cast<int>(kp.size()), desc.cols, desc.type());
+  Features f;
+  f.descriptors.create(static_cast<int>(kp.size()), desc.cols, desc.type());
   for (std::size_t i = 0; i < order.size(); ++i) {
-    keypoints->push_back(kp[order[i]]);
-    desc.row(order[i]).copyTo(descriptors->row(static_cast<int>(i)));
+    f.keypoints.push_back(kp[order[i]]);
+    desc.row(order[i]).copyTo(f.descriptors.row(static_cast<int>(i)));
   }
+  return f;
 }
 
 // Least-squares rotation + translation (no scale) from moving to fixed points.
@@ -159,15 +185,13 @@ cv::Matx23d FitRigid(const std::vector<cv::Point2d>& from, const std::vector<cv:
   return cv::Matx23d(c, -s, ct.x - (c * cf.x - s * cf.y), s, c, ct.y - (s * cf.x + c * cf.y));
 }
 
-FeatureStart StartFromFeatures(const cv::Mat& fixed8, const cv::Mat& moving8,
-                               const cv::Mat& fixed_mask, const cv::Mat& moving_mask,
-                               double fixed_factor, double moving_factor,
-                               const RegistrationOptions& options) {
+FeatureStart StartFromFeatures(const Features& fixed, const Features& moving, double fixed_factor,
+                               double moving_factor, const RegistrationOptions& options) {
   FeatureStart start;
-  std::vector<cv::KeyPoint> kf, km;
-  cv::Mat df, dm;
-  Detect(fixed8, fixed_mask, &kf, &df);
-  Detect(moving8, moving_mask, &km, &dm);
+  const std::vector<cv::KeyPoint>& kf = fixed.keypoints;
+  const std::vector<cv::KeyPoint>& km = moving.keypoints;
+  const cv::Mat& df = fixed.descriptors;
+  const cv::Mat& dm = moving.descriptors;
   if (kf.size() < 3 || km.size() < 3) {
     start.reason = "too few keypoints (" + std::to_string(kf.size()) + " fixed, " +
                    std::to_string(km.size()) + " moving)";
@@ -369,31 +393,50 @@ cv::Mat ResizeMask(const cv::Mat& mask, cv::Size size) {
   return out;
 }
 
-RegistrationResult Register(const cv::Mat& baseline, const cv::Mat& moving,
+PreparedBaseline Prepare(const cv::Mat& baseline, const RegistrationOptions& options) {
+  PreparedBaseline b;
+  b.full_size = baseline.size();
+  b.type = baseline.type();
+  b.working_long_side = options.working_long_side;
+  b.feature_long_side = options.feature_long_side;
+  b.use_features = options.use_features;
+  b.masked = !options.fixed_mask.empty();
+  const cv::Mat grey = ToGreyFloat(baseline);
+  b.working = HalveToFit(grey, options.working_long_side, &b.working_factor);
+  if (b.masked) b.working_mask = ResizeMask(options.fixed_mask, b.working.size());
+  b.working_roi = ResizeMask(options.fixed_mask, b.working.size());
+  if (options.use_features) {
+    b.feature8 =
+        ToGrey8(Reduce(grey, options.feature_long_side, &b.feature_factor, cv::INTER_AREA));
+    b.features = Detect(b.feature8,
+                        b.masked ? ResizeMask(options.fixed_mask, b.feature8.size()) : cv::Mat());
+  }
+  return b;
+}
+
+RegistrationResult Register(const PreparedBaseline& baseline, const cv::Mat& moving,
                             const RegistrationOptions& options) {
   RegistrationResult r;
   r.model = options.model;
-  r.fixed_size = baseline.size();
+  r.fixed_size = baseline.full_size;
   r.moving_size = moving.size();
 
-  const cv::Mat fixed_grey = ToGreyFloat(baseline);
   const cv::Mat moving_grey = ToGreyFloat(moving);
 
   // Working copies (refinement and quality score).
   WorkingPair pair;
-  pair.fixed = HalveToFit(fixed_grey, options.working_long_side, &pair.fixed_factor);
+  pair.fixed = baseline.working;
+  pair.fixed_factor = baseline.working_factor;
   pair.moving = HalveToFit(moving_grey, options.working_long_side, &pair.moving_factor);
-  if (!options.fixed_mask.empty()) {
-    pair.fixed_mask = ResizeMask(options.fixed_mask, pair.fixed.size());
-  }
+  pair.fixed_mask = baseline.working_mask;
   if (!options.moving_mask.empty()) {
     pair.moving_mask = ResizeMask(options.moving_mask, pair.moving.size());
   }
-  pair.fixed_full_size = baseline.size();
+  pair.fixed_full_size = baseline.full_size;
   QualityFrame q;
   q.fixed = pair.fixed;
   q.moving = pair.moving;
-  q.fixed_roi = ResizeMask(options.fixed_mask, q.fixed.size());
+  q.fixed_roi = baseline.working_roi;
   q.moving_roi = ResizeMask(options.moving_mask, q.moving.size());
   q.fixed_to_full = cv::Matx33d(pair.fixed_factor, 0, 0, 0, pair.fixed_factor, 0, 0, 0, 1);
   q.moving_to_full = cv::Matx33d(pair.moving_factor, 0, 0, 0, pair.moving_factor, 0, 0, 0, 1);
@@ -401,20 +444,23 @@ RegistrationResult Register(const cv::Mat& baseline, const cv::Mat& moving,
   FeatureStart start;
   std::string start_note;  // how the start was found, when not the usual way
   if (options.use_features) {
-    double ff = 1, fm = 1;
-    const cv::Mat f8 = ToGrey8(Reduce(fixed_grey, options.feature_long_side, &ff, cv::INTER_AREA));
+    const double ff = baseline.feature_factor;
+    double fm = 1;
     const cv::Mat m8 = ToGrey8(Reduce(moving_grey, options.feature_long_side, &fm, cv::INTER_AREA));
     start = StartFromFeatures(
-        f8, m8, options.fixed_mask.empty() ? cv::Mat() : ResizeMask(options.fixed_mask, f8.size()),
-        options.moving_mask.empty() ? cv::Mat() : ResizeMask(options.moving_mask, m8.size()), ff,
-        fm, options);
+        baseline.features,
+        Detect(m8, options.moving_mask.empty() ? cv::Mat()
+                                               : ResizeMask(options.moving_mask, m8.size())),
+        ff, fm, options);
     // Dark skin with large vitiligo patches can leave too little texture outside the lesions for
     // a start (3 of 240 phantom pairs with the pipeline's masks, all Fitzpatrick 6 vitiligo). The
     // lesions move with the skin and RANSAC tolerates the part of them that changed, so try the
     // whole images before falling back to intensity alone; the refinement and the polish still
     // use the regions of interest.
-    if (!start.ok && (!options.fixed_mask.empty() || !options.moving_mask.empty())) {
-      FeatureStart whole = StartFromFeatures(f8, m8, cv::Mat(), cv::Mat(), ff, fm, options);
+    if (!start.ok && (baseline.masked || !options.moving_mask.empty())) {
+      FeatureStart whole = StartFromFeatures(
+          baseline.masked ? Detect(baseline.feature8, cv::Mat()) : baseline.features,
+          Detect(m8, cv::Mat()), ff, fm, options);
       if (whole.ok) {
         start_note =
             "feature start on the whole images (within the regions of interest: " + start.reason +
@@ -429,28 +475,54 @@ RegistrationResult Register(const cv::Mat& baseline, const cv::Mat& moving,
   }
   if (!start.ok) {
     // Without a feature start, begin from the map that puts the image centres on each other.
-    start.matrix = cv::Matx23d(1, 0, (baseline.cols - moving.cols) / 2.0, 0, 1,
-                               (baseline.rows - moving.rows) / 2.0);
+    start.matrix = cv::Matx23d(1, 0, (baseline.full_size.width - moving.cols) / 2.0, 0, 1,
+                               (baseline.full_size.height - moving.rows) / 2.0);
   }
   r.matrix = start.matrix;
-  const Score start_score = ScoreMatrix(q, start.matrix);
-  r.quality_features = start_score.quality;
-  Score score = start_score;
-
-  std::string optimiser_stop;
+  // The start's quality score and the polish's smoothed copies do not depend on the ITK stage
+  // (single-threaded for reproducibility): they are computed on other threads while it runs
+  // (issue 15). Same values, in less time.
+  std::future<Score> start_score_later =
+      std::async(std::launch::async, [&q, m = start.matrix] { return ScoreMatrix(q, m); });
+  std::shared_future<LocalFrame> local_later;
+  if (options.polish) {
+    local_later = std::async(std::launch::async, [&q] { return MakeLocalFrame(q); }).share();
+  }
+  std::optional<detail::RefineOutcome> refined;
   if (options.refine) {
     // Without a feature start the refinement must find the basin itself: add coarse levels.
     RegistrationOptions refine_options = options;
     if (!start.ok) refine_options.levels = std::max(options.levels, 3);
-    const detail::RefineOutcome refined =
-        detail::RefineLinear(pair, options.model, To33(start.matrix).inv(), refine_options);
-    r.iterations = refined.iterations;
-    r.metric = refined.metric;
-    optimiser_stop = refined.stop_reason;
-    if (!refined.ok) {
-      r.refinement_note = "not kept: " + refined.stop_reason;
+    refined = detail::RefineLinear(pair, options.model, To33(start.matrix).inv(), refine_options);
+  }
+  const Score start_score = start_score_later.get();
+  r.quality_features = start_score.quality;
+  Score score = start_score;
+
+  std::string optimiser_stop;
+  // The polish from `m` (moving -> fixed, full pixels).
+  const auto polish_from = [&q, &options](const cv::Matx23d& m) {
+    const cv::Matx33d a_w = q.moving_to_full.inv() * To33(m).inv() * q.fixed_to_full;
+    return detail::PolishLinear(q.fixed, q.moving, q.fixed_roi, q.moving_roi, options.model, a_w,
+                                options.polish_points);
+  };
+  // The polish starts from the refined alignment when the guard keeps it, which it nearly always
+  // does: it is started from there while the guard scores the refinement, and thrown away when
+  // the guard does not keep it.
+  std::future<detail::PolishOutcome> polish_of_refined;
+  cv::Matx23d refined_matrix;
+  if (refined) {
+    r.iterations = refined->iterations;
+    r.metric = refined->metric;
+    optimiser_stop = refined->stop_reason;
+    if (!refined->ok) {
+      r.refinement_note = "not kept: " + refined->stop_reason;
     } else {
-      const cv::Matx23d candidate = To23(refined.fixed_to_moving.inv());
+      const cv::Matx23d candidate = To23(refined->fixed_to_moving.inv());
+      if (options.polish) {
+        refined_matrix = candidate;
+        polish_of_refined = std::async(std::launch::async, polish_from, candidate);
+      }
       const Score candidate_score = ScoreMatrix(q, candidate);
       const double moved =
           start.ok ? Residual(start, candidate).first - Residual(start, start.matrix).first : 0;
@@ -472,9 +544,14 @@ RegistrationResult Register(const cv::Mat& baseline, const cv::Mat& moving,
     }
 
     if (options.polish && (r.refined || start.ok || !options.use_features)) {
-      const cv::Matx33d a_w = q.moving_to_full.inv() * To33(r.matrix).inv() * q.fixed_to_full;
-      const detail::PolishOutcome polished = detail::PolishLinear(
-          q.fixed, q.moving, q.fixed_roi, q.moving_roi, options.model, a_w, options.polish_points);
+      // The local score of the alignment before the polish, beside the polish.
+      std::future<double> before_later = std::async(
+          std::launch::async,
+          [&q, &local_later, m = r.matrix] { return LocalScore(q, local_later.get(), m); });
+      const bool from_refined =
+          polish_of_refined.valid() && r.refined && r.matrix == refined_matrix;
+      const detail::PolishOutcome polished =
+          from_refined ? polish_of_refined.get() : polish_from(r.matrix);
       std::ostringstream note;
       note.precision(4);
       if (!polished.ok) {
@@ -482,12 +559,13 @@ RegistrationResult Register(const cv::Mat& baseline, const cv::Mat& moving,
       } else {
         const cv::Matx23d candidate =
             To23(q.fixed_to_full * polished.fixed_to_moving.inv() * q.moving_to_full.inv());
-        const Score candidate_score = ScoreMatrix(q, candidate);
+        std::future<Score> candidate_score_later =
+            std::async(std::launch::async, [&q, candidate] { return ScoreMatrix(q, candidate); });
         const double moved =
             start.ok ? Residual(start, candidate).first - Residual(start, start.matrix).first : 0;
-        const LocalFrame local = MakeLocalFrame(q);
-        const double before = LocalScore(q, local, r.matrix);
-        const double after = LocalScore(q, local, candidate);
+        const double after = LocalScore(q, local_later.get(), candidate);
+        const double before = before_later.get();
+        const Score candidate_score = candidate_score_later.get();
         if (moved > options.guard_px) {
           note << "not kept: moves matched features away by " << moved << " px";
         } else if (!(after > before)) {
@@ -528,7 +606,7 @@ RegistrationResult Register(const cv::Mat& baseline, const cv::Mat& moving,
         note.precision(4);
         if (deformed_score.quality > score.quality) {
           note << "applied: quality " << score.quality << " -> " << deformed_score.quality;
-          r.field = FieldMap(deformed, fixed_to_moving, baseline.size(), cv::Matx33d::eye(),
+          r.field = FieldMap(deformed, fixed_to_moving, baseline.full_size, cv::Matx33d::eye(),
                              cv::Matx33d::eye());
           r.deformable_applied = true;
           score = deformed_score;
@@ -623,6 +701,57 @@ void RegistrationOptions::Check() const {
   need(use_features || refine, "use_features and refine cannot both be off");
 }
 
+std::shared_ptr<const PreparedBaseline> PrepareBaseline(const cv::Mat& baseline,
+                                                        const RegistrationOptions& options) {
+  options.Check();
+  CheckImage(baseline, "baseline");
+  CheckMask(options.fixed_mask, baseline.size(), "fixed_mask");
+  try {
+    return std::make_shared<const PreparedBaseline>(Prepare(baseline, options));
+  } catch (const cv::Exception& e) {
+    throw Error(ErrorCode::kInternal, std::string("registration: OpenCV failed: ") + e.what());
+  }
+}
+
+cv::Size PreparedSize(const PreparedBaseline& baseline) { return baseline.full_size; }
+
+std::size_t PreparedBytes(const PreparedBaseline& b) {
+  const auto bytes = [](const cv::Mat& m) { return m.total() * m.elemSize(); };
+  return bytes(b.working) + bytes(b.working_mask) + bytes(b.working_roi) + bytes(b.feature8) +
+         bytes(b.features.descriptors) + b.features.keypoints.size() * sizeof(cv::KeyPoint);
+}
+
+RegistrationResult RegisterToBaseline(const PreparedBaseline& baseline, const cv::Mat& moving,
+                                      const RegistrationOptions& options) {
+  const auto t0 = std::chrono::steady_clock::now();
+  options.Check();
+  CheckImage(moving, "moving");
+  if (baseline.type != moving.type()) {
+    const cv::Mat probe(1, 1, baseline.type);
+    Bad("baseline and moving images differ in type (" + std::to_string(probe.channels()) + " vs " +
+        std::to_string(moving.channels()) + " channels, depth " + std::to_string(probe.depth()) +
+        " vs " + std::to_string(moving.depth()) + ")");
+  }
+  if (options.working_long_side != baseline.working_long_side ||
+      options.feature_long_side != baseline.feature_long_side ||
+      options.use_features != baseline.use_features) {
+    Bad("the baseline was prepared with other working_long_side, feature_long_side or "
+        "use_features options");
+  }
+  if (!options.fixed_mask.empty()) {
+    Bad("fixed_mask belongs to PrepareBaseline, not to a registration with a prepared baseline");
+  }
+  CheckMask(options.moving_mask, moving.size(), "moving_mask");
+  RegistrationResult r;
+  try {
+    r = Register(baseline, moving, options);
+  } catch (const cv::Exception& e) {
+    throw Error(ErrorCode::kInternal, std::string("registration: OpenCV failed: ") + e.what());
+  }
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return r;
+}
+
 RegistrationResult RegisterToBaseline(const cv::Mat& baseline, const cv::Mat& moving,
                                       const RegistrationOptions& options) {
   const auto t0 = std::chrono::steady_clock::now();
@@ -638,7 +767,7 @@ RegistrationResult RegisterToBaseline(const cv::Mat& baseline, const cv::Mat& mo
   CheckMask(options.moving_mask, moving.size(), "moving_mask");
   RegistrationResult r;
   try {
-    r = Register(baseline, moving, options);
+    r = Register(Prepare(baseline, options), moving, options);
   } catch (const cv::Exception& e) {
     throw Error(ErrorCode::kInternal, std::string("registration: OpenCV failed: ") + e.what());
   }
@@ -687,9 +816,10 @@ double NormalizedMutualInformation(const cv::Mat& a, const cv::Mat& b, const cv:
     Bad("NMI mask must be CV_8UC1 of the images' size");
   }
   if (bins < 2 || bins > 1024) Bad("NMI bins must be in 2..1024");
-  cv::Mat fa, fb;
-  a.convertTo(fa, CV_32F);
-  b.convertTo(fb, CV_32F);
+  // The working copies are float already: no copy of them (three scores per registration).
+  cv::Mat fa = a, fb = b;
+  if (a.type() != CV_32F) a.convertTo(fa, CV_32F);
+  if (b.type() != CV_32F) b.convertTo(fb, CV_32F);
   const cv::Mat m = mask.empty() ? cv::Mat(a.size(), CV_8UC1, cv::Scalar(255)) : mask;
   if (cv::countNonZero(m) < 64) return 0;
   double alo, ahi, blo, bhi;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <future>
 #include <limits>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -308,22 +309,29 @@ class ClassicalSegmenter : public Segmenter {
     out.contrast = split.contrast;
     out.threshold = split.threshold;
     const double skin_work = cv::countNonZero(skin);
+    out.fraction_low = 0.0;
+    out.fraction_high = 0.0;
+    // The sensitivity band (the lesions one step above and below the border level) does not
+    // depend on the full-size masks: its two levels run on their own threads meanwhile (a third
+    // of a 12 MP segmentation's time, issue 15).
+    std::future<double> low, high;
     if (out.lesion_found && skin_work > 0) {
       const double step = options_.sensitivity_step;
-      out.fraction_low = cv::countNonZero(LesionAt(found, skin, p, split.level + step)) / skin_work;
-      out.fraction_high =
-          cv::countNonZero(LesionAt(found, skin, p, std::max(0.05, split.level - step))) /
-          skin_work;
-    } else {
-      out.fraction_low = 0.0;
-      out.fraction_high = 0.0;
+      const auto share_at = [&](double level) {
+        return cv::countNonZero(LesionAt(found, skin, p, level)) / skin_work;
+      };
+      low = std::async(std::launch::async, share_at, split.level + step);
+      high = std::async(std::launch::async, share_at, std::max(0.05, split.level - step));
     }
-
     out.skin_mask = ExpandMask(skin, bgr.size());
     out.lesion_mask = ExpandMask(lesion, bgr.size()) & out.skin_mask;
     if (options_.condition == Condition::kVitiligo) {
       out.envelope_mask = ExpandMask(VitiligoEnvelope(lesion), bgr.size()) & out.skin_mask;
       out.envelope_mask |= out.lesion_mask;
+    }
+    if (low.valid()) {
+      out.fraction_low = low.get();
+      out.fraction_high = high.get();
     }
     return out;
   }

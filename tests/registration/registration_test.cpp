@@ -168,6 +168,59 @@ TEST(Registration, SameResultTwiceForASeed) {
   }
 }
 
+// The pipeline prepares a site's baseline once for all its follow-ups: registering with the
+// prepared baseline must give exactly what the images give, with and without masks, with and
+// without the feature start, for two follow-ups in turn (nothing of one stays in the other).
+TEST(Registration, PreparedBaselineGivesTheSameResultBitForBit) {
+  const Pair a = MakePair(Similarity(12, 1.05, {3, -2}, kCentre), 7, 0.9, 10);
+  const Pair b = MakePair(Similarity(-20, 0.95, {-4, 6}, kCentre), 7, 1.1, -5);
+  cv::Mat fixed_mask(kSize, CV_8UC1, cv::Scalar(255));
+  cv::rectangle(fixed_mask, cv::Rect(40, 30, 60, 50), cv::Scalar(0), cv::FILLED);
+  cv::Mat moving_mask(kSize, CV_8UC1, cv::Scalar(255));
+  cv::circle(moving_mask, {220, 160}, 30, cv::Scalar(0), cv::FILLED);
+  for (bool masked : {false, true}) {
+    for (bool features : {true, false}) {
+      RegistrationOptions options;
+      options.use_features = features;
+      if (masked) options.fixed_mask = fixed_mask;
+      const auto prepared = PrepareBaseline(a.fixed, options);
+      EXPECT_EQ(PreparedSize(*prepared), kSize);
+      EXPECT_GT(PreparedBytes(*prepared), kSize.area() * sizeof(float) / 2);
+      for (const Pair* p : {&a, &b}) {
+        RegistrationOptions plain = options;
+        if (masked) plain.moving_mask = moving_mask;
+        RegistrationOptions with_prepared = plain;
+        with_prepared.fixed_mask = cv::Mat();
+        const RegistrationResult x = RegisterToBaseline(a.fixed, p->moving, plain);
+        const RegistrationResult y = RegisterToBaseline(*prepared, p->moving, with_prepared);
+        const std::string what =
+            "masked " + std::to_string(masked) + " features " + std::to_string(features);
+        for (int i = 0; i < 6; ++i) EXPECT_EQ(x.matrix.val[i], y.matrix.val[i]) << what;
+        EXPECT_EQ(x.quality, y.quality) << what;
+        EXPECT_EQ(x.iterations, y.iterations) << what;
+        EXPECT_EQ(x.feature_inliers, y.feature_inliers) << what;
+        EXPECT_EQ(x.converged, y.converged) << what;
+        EXPECT_EQ(x.fixed_size, y.fixed_size) << what;
+      }
+    }
+  }
+}
+
+TEST(Registration, PreparedBaselineRefusesOptionsItWasNotPreparedWith) {
+  const Pair p = MakePair(Similarity(5, 1.0, {2, 1}, kCentre));
+  const auto prepared = PrepareBaseline(p.fixed);
+  RegistrationOptions other;
+  other.working_long_side = 128;
+  EXPECT_THROW(RegisterToBaseline(*prepared, p.moving, other), Error);
+  RegistrationOptions with_mask;
+  with_mask.fixed_mask = cv::Mat(kSize, CV_8UC1, cv::Scalar(255));
+  EXPECT_THROW(RegisterToBaseline(*prepared, p.moving, with_mask), Error);
+  cv::Mat grey;
+  cv::cvtColor(p.moving, grey, cv::COLOR_BGR2GRAY);
+  EXPECT_THROW(RegisterToBaseline(*prepared, grey), Error);
+  EXPECT_THROW(PrepareBaseline(cv::Mat()), Error);
+}
+
 TEST(Registration, MasksWarpConsistentlyWithImages) {
   const Pair p = MakePair(Similarity(25, 1.1, {6, -3}, kCentre));
   const RegistrationResult r = RegisterToBaseline(p.fixed, p.moving);

@@ -6,13 +6,24 @@
 
 namespace skintrack::pipeline {
 
+MasksInBaselineFrame WarpToBaselineFrame(const cv::Mat& lesion,
+                                         const registration::RegistrationResult& reg) {
+  MasksInBaselineFrame out;
+  out.lesion = registration::WarpMaskToBaseline(lesion, reg);
+  out.seen = registration::WarpMaskToBaseline(cv::Mat(lesion.size(), CV_8U, cv::Scalar(255)), reg);
+  return out;
+}
+
+scoring::MaskChange ChangeInBaselineFrame(const cv::Mat& baseline_lesion,
+                                          const cv::Mat& baseline_skin,
+                                          const MasksInBaselineFrame& warped) {
+  return scoring::CompareMasks(baseline_lesion, warped.lesion, warped.seen & baseline_skin);
+}
+
 scoring::MaskChange ChangeInBaselineFrame(const cv::Mat& baseline_lesion,
                                           const cv::Mat& baseline_skin, const cv::Mat& lesion,
                                           const registration::RegistrationResult& reg) {
-  const cv::Mat warped = registration::WarpMaskToBaseline(lesion, reg);
-  const cv::Mat seen =
-      registration::WarpMaskToBaseline(cv::Mat(lesion.size(), CV_8U, cv::Scalar(255)), reg);
-  return scoring::CompareMasks(baseline_lesion, warped, seen & baseline_skin);
+  return ChangeInBaselineFrame(baseline_lesion, baseline_skin, WarpToBaselineFrame(lesion, reg));
 }
 
 std::optional<StoredChangeResult> StoredChange(storage::Store& store,

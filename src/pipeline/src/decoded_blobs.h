@@ -6,12 +6,11 @@
 #pragma once
 
 #include <cstddef>
-#include <list>
-#include <mutex>
 #include <opencv2/core.hpp>
 #include <optional>
 #include <string>
-#include <unordered_map>
+
+#include "lru_cache.h"
 
 namespace skintrack::pipeline::detail {
 
@@ -20,21 +19,13 @@ namespace skintrack::pipeline::detail {
 // the copy costs a few ms where the decode costs tens to hundreds.
 class DecodedBlobs {
  public:
-  explicit DecodedBlobs(std::size_t budget_bytes) : budget_(budget_bytes) {}
+  explicit DecodedBlobs(std::size_t budget_bytes) : cache_(budget_bytes) {}
   // `key`: the blob's SHA-256 and how it was decoded (gray, colour + orientation).
   std::optional<cv::Mat> Get(const std::string& key);
   void Put(const std::string& key, const cv::Mat& image);
 
  private:
-  struct Entry {
-    std::string key;
-    cv::Mat image;
-  };
-  std::mutex mutex_;
-  std::size_t budget_;
-  std::size_t bytes_ = 0;
-  std::list<Entry> order_;  // most recently used first
-  std::unordered_map<std::string, std::list<Entry>::iterator> index_;
+  LruByBytes<cv::Mat> cache_;
 };
 
 // The process's cache: 256 MB, about four 12 MP photos and their masks (two workers' sites).

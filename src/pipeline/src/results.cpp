@@ -60,9 +60,27 @@ cv::Mat DecodeStoredImage(storage::Store& store, const storage::Capture& capture
   }
 }
 
+namespace {
+bool IsBinaryMask(const cv::Mat& m) {
+  if (m.type() != CV_8UC1) return false;
+  for (int y = 0; y < m.rows; ++y) {
+    const unsigned char* p = m.ptr<unsigned char>(y);
+    for (int x = 0; x < m.cols; ++x) {
+      if (p[x] != 0 && p[x] != 255) return false;
+    }
+  }
+  return true;
+}
+}  // namespace
+
 std::string EncodePng(const cv::Mat& mask) {
   std::vector<unsigned char> bytes;
-  if (!cv::imencode(".png", mask, bytes)) throw Error(ErrorCode::kInternal, "PNG encoding failed");
+  // A 0/255 mask is written as a 1-bit PNG (issue 15: 12 MP encodes in 11 ms instead of 24 and
+  // decodes in 15 instead of 37, a quarter smaller); it decodes to the same 0/255 pixels.
+  std::vector<int> params;
+  if (IsBinaryMask(mask)) params = {cv::IMWRITE_PNG_BILEVEL, 1};
+  if (!cv::imencode(".png", mask, bytes, params))
+    throw Error(ErrorCode::kInternal, "PNG encoding failed");
   std::string png(bytes.begin(), bytes.end());
   // A mask is read back by later stages and by the site's follow-ups (LatestMask): its PNG is
   // lossless, so the pixels it will decode to are these.
@@ -79,17 +97,26 @@ std::optional<storage::Result> LatestResult(storage::Store& store, std::int64_t 
   return std::nullopt;
 }
 
-std::optional<cv::Mat> LatestMask(storage::Store& store, std::int64_t capture_id,
-                                  const std::string& name) {
+std::optional<StoredMask> LatestStoredMask(storage::Store& store, std::int64_t capture_id,
+                                           const std::string& name) {
   for (const storage::Result& r : store.repository().LatestResults(capture_id)) {
     if (r.kind != storage::ResultKind::kMask || r.name != name || r.blob_sha256.empty()) continue;
-    if (auto cached = detail::ProcessDecodedBlobs().Get(MaskKey(r.blob_sha256))) return *cached;
+    if (auto cached = detail::ProcessDecodedBlobs().Get(MaskKey(r.blob_sha256))) {
+      return StoredMask{r.blob_sha256, *cached};
+    }
     cv::Mat m = Decode(store.ReadBlob(r.blob_sha256), cv::IMREAD_GRAYSCALE);
     if (m.empty()) continue;
     detail::ProcessDecodedBlobs().Put(MaskKey(r.blob_sha256), m);
-    return m;
+    return StoredMask{r.blob_sha256, m};
   }
   return std::nullopt;
+}
+
+std::optional<cv::Mat> LatestMask(storage::Store& store, std::int64_t capture_id,
+                                  const std::string& name) {
+  auto stored = LatestStoredMask(store, capture_id, name);
+  if (!stored) return std::nullopt;
+  return std::move(stored->mask);
 }
 
 }  // namespace skintrack::pipeline

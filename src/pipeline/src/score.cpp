@@ -32,7 +32,8 @@ ClinicianInput LatestClinicianInput(storage::Store& store, std::int64_t capture_
 }
 
 SiteAreaOfCapture MeasureSiteArea(storage::Store& store, const storage::Capture& capture,
-                                  const scoring::Segmentation& seg) {
+                                  const scoring::Segmentation& seg,
+                                  const MasksInBaselineFrame* warped) {
   SiteAreaOfCapture out;
   const auto reg = StoredRegistration(store, capture);
   if (!reg) {
@@ -52,8 +53,10 @@ SiteAreaOfCapture MeasureSiteArea(storage::Store& store, const storage::Capture&
   scoring::SiteAreaInput in;
   in.baseline_skin = *base_skin;
   in.baseline_lesion = *base_lesion;
-  in.seen = warp(cv::Mat(seg.lesion_mask.size(), CV_8U, cv::Scalar(255)));
-  in.lesion = warp(seg.lesion_mask);
+  const MasksInBaselineFrame own =
+      warped ? *warped : WarpToBaselineFrame(seg.lesion_mask, reg->result);
+  in.seen = own.seen;
+  in.lesion = own.lesion;
   if (capture.condition == Condition::kVitiligo) {
     // The envelopes as Measure() forms them; the baseline's from its stored lesion mask alone.
     in.envelope = warp(scoring::VasiEnvelope(seg.lesion_mask, seg.skin_mask, seg.envelope_mask));
@@ -149,17 +152,26 @@ ResultSource SourceOf(scoring::Provenance area) {
 
 }  // namespace
 
-void ScoreCapture(storage::Store& store, const storage::Capture& capture, const cv::Mat& image,
-                  const scoring::Segmentation& segmentation, const std::string& actor,
-                  const json& inputs, const json& segmenter) {
-  const ClinicianInput clinician = LatestClinicianInput(store, capture.id);
+scoring::Measurements MeasureCapture(const storage::Capture& capture, const cv::Mat& image,
+                                     const scoring::Segmentation& segmentation,
+                                     const ClinicianInput& clinician) {
   scoring::MeasureOptions mo;
   mo.condition = capture.condition;
   mo.clinician_induration = clinician.induration;
-  const scoring::Measurements m = scoring::Measure(image, segmentation, mo);
+  return scoring::Measure(image, segmentation, mo);
+}
+
+void ScoreCapture(storage::Store& store, const storage::Capture& capture, const cv::Mat& image,
+                  const scoring::Segmentation& segmentation, const std::string& actor,
+                  const json& inputs, const json& segmenter, const ScoreShortcuts* computed) {
+  const ClinicianInput clinician =
+      computed ? computed->clinician : LatestClinicianInput(store, capture.id);
+  const scoring::Measurements m =
+      computed ? computed->measurements : MeasureCapture(capture, image, segmentation, clinician);
   // Scores use the site's area in the baseline frame (independent of the photo's field of view);
   // the measurements keep the photo's own fractions beside it.
-  const SiteAreaOfCapture site = MeasureSiteArea(store, capture, segmentation);
+  const SiteAreaOfCapture site = MeasureSiteArea(
+      store, capture, segmentation, computed && computed->warped ? &*computed->warped : nullptr);
   const bool in_baseline_frame = site.area.used;
   const double lesion_fraction = in_baseline_frame ? site.area.lesion_fraction : m.lesion_fraction;
   const double envelope_fraction = in_baseline_frame && site.area.envelope_fraction

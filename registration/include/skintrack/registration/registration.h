@@ -20,7 +20,9 @@
 // With threads = 1 (the default) the same inputs and seed give the same result bit for bit.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <opencv2/core.hpp>
 #include <string>
 
@@ -132,6 +134,23 @@ struct RegistrationResult {
 // images, mismatched types or channels, masks of the wrong size or type, bad options;
 // Error(kInternal) when OpenCV or ITK fail unexpectedly.
 RegistrationResult RegisterToBaseline(const cv::Mat& baseline, const cv::Mat& moving,
+                                      const RegistrationOptions& options = {});
+
+// The baseline's side of a registration: its grey working copy, its reduced copy for the feature
+// start and that copy's SIFT features, within `options.fixed_mask`. A site's follow-ups are all
+// registered to one baseline, so the pipeline prepares it once (issue 15); registering with it
+// gives the same result, bit for bit, as RegisterToBaseline with the image and mask. Immutable:
+// one prepared baseline may serve several registrations at once.
+struct PreparedBaseline;
+// Throws as RegisterToBaseline does for the baseline, its mask and the options.
+std::shared_ptr<const PreparedBaseline> PrepareBaseline(const cv::Mat& baseline,
+                                                        const RegistrationOptions& options = {});
+cv::Size PreparedSize(const PreparedBaseline& baseline);      // the baseline's full size
+std::size_t PreparedBytes(const PreparedBaseline& baseline);  // memory it holds
+// RegisterToBaseline with a prepared baseline. `options.fixed_mask` must be empty (the prepared
+// baseline holds it) and working_long_side, feature_long_side and use_features those it was
+// prepared with; Error(kInvalidArgument) otherwise.
+RegistrationResult RegisterToBaseline(const PreparedBaseline& baseline, const cv::Mat& moving,
                                       const RegistrationOptions& options = {});
 
 // Resamples a capture (any type OpenCV can remap) into the baseline frame of `result` (size

@@ -13,6 +13,21 @@
 
 namespace skintrack::pipeline {
 
+// A capture's lesion mask and its field of view (an all-set mask of its size), warped with its
+// registration into the baseline's frame: what the change and the site area both compare, warped
+// once per capture (two full-resolution warps each).
+struct MasksInBaselineFrame {
+  cv::Mat lesion;  // CV_8UC1 of reg.fixed_size
+  cv::Mat seen;    // CV_8UC1 of reg.fixed_size: 255 where the photo sees the baseline frame
+};
+MasksInBaselineFrame WarpToBaselineFrame(const cv::Mat& lesion,
+                                         const registration::RegistrationResult& reg);
+
+// ChangeInBaselineFrame below, from masks already warped.
+scoring::MaskChange ChangeInBaselineFrame(const cv::Mat& baseline_lesion,
+                                          const cv::Mat& baseline_skin,
+                                          const MasksInBaselineFrame& warped);
+
 // The capture's `lesion` mask (its own frame) warped with `reg` and compared with the baseline's
 // lesion mask where the photo sees the baseline's skin (the warped field of view AND the
 // baseline's skin mask). Masks CV_8UC1, non-zero = set; `baseline_lesion` and `baseline_skin` of

@@ -68,7 +68,15 @@ std::string EncodePng(const cv::Mat& mask);
 std::optional<storage::Result> LatestResult(storage::Store& store, std::int64_t capture_id,
                                             const std::string& name);
 
-// The latest version of the capture's mask result `name` (result::kLesionMask, kSkinMask), if any.
+// The latest version of the capture's mask result `name` (result::kLesionMask, kSkinMask), if any,
+// with the SHA-256 of its PNG, which names its pixels for ever (a cache key).
+struct StoredMask {
+  std::string sha256;
+  cv::Mat mask;  // CV_8UC1
+};
+std::optional<StoredMask> LatestStoredMask(storage::Store& store, std::int64_t capture_id,
+                                           const std::string& name);
+// The same, the mask alone.
 std::optional<cv::Mat> LatestMask(storage::Store& store, std::int64_t capture_id,
                                   const std::string& name);
 

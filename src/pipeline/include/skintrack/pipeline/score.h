@@ -8,6 +8,8 @@
 #include <optional>
 #include <string>
 
+#include "skintrack/pipeline/change.h"
+#include "skintrack/scoring/measure.h"
 #include "skintrack/scoring/segmentation.h"
 #include "skintrack/scoring/site_area.h"
 #include "skintrack/storage/store.h"
@@ -29,8 +31,25 @@ struct SiteAreaOfCapture {
   scoring::SiteArea area;
   std::int64_t baseline_capture_id = 0;
 };
+// `warped`, when given, is the capture's lesion mask and field of view already warped with the
+// registration just stored (ProcessCapture has them from the change).
 SiteAreaOfCapture MeasureSiteArea(storage::Store& store, const storage::Capture& capture,
-                                  const scoring::Segmentation& segmentation);
+                                  const scoring::Segmentation& segmentation,
+                                  const MasksInBaselineFrame* warped = nullptr);
+
+// The measurements of the photo with its masks (scoring::Measure with the clinician's induration,
+// when entered). Touches no store: ProcessCapture runs it beside the registration.
+scoring::Measurements MeasureCapture(const storage::Capture& capture, const cv::Mat& image,
+                                     const scoring::Segmentation& segmentation,
+                                     const ClinicianInput& clinician);
+
+// What ProcessCapture has already computed for ScoreCapture, so that it is not computed twice.
+// All three come together or not at all: the measurements were made with this clinician input.
+struct ScoreShortcuts {
+  ClinicianInput clinician;
+  scoring::Measurements measurements;
+  std::optional<MasksInBaselineFrame> warped;  // absent: not registered to another capture
+};
 
 // Measurements and scores of a capture from its image and masks, appended as new result versions
 // (clinician grades and a supplied mask give clinician provenance). `inputs` is stored with each;
@@ -38,6 +57,7 @@ SiteAreaOfCapture MeasureSiteArea(storage::Store& store, const storage::Capture&
 // provenance.
 void ScoreCapture(storage::Store& store, const storage::Capture& capture, const cv::Mat& image,
                   const scoring::Segmentation& segmentation, const std::string& actor,
-                  const nlohmann::json& inputs, const nlohmann::json& segmenter);
+                  const nlohmann::json& inputs, const nlohmann::json& segmenter,
+                  const ScoreShortcuts* computed = nullptr);
 
 }  // namespace skintrack::pipeline
