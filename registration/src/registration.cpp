@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <functional>
 #include <future>
 #include <memory>
 #include <numeric>
@@ -29,20 +30,25 @@ struct Features {
   cv::Mat descriptors;
 };
 
-// What RegisterToBaseline computes from the baseline alone (registration.h).
-struct PreparedBaseline {
+// What RegisterToBaseline computes from an image alone, before any mask (registration.h).
+struct PreparedCapture {
   cv::Size full_size;
-  int type = 0;  // the baseline image's OpenCV type
+  int type = 0;  // the image's OpenCV type
   int working_long_side = 0, feature_long_side = 0;
   bool use_features = true;
-  bool masked = false;  // prepared with a fixed mask
-  cv::Mat working;      // CV_32FC1 grey working copy
+  cv::Mat working;  // CV_32FC1 grey working copy
   double working_factor = 1;
+  cv::Mat feature8;  // CV_8UC1 copy for the feature start (use_features only)
+  double feature_factor = 1;
+};
+
+// ... and from the baseline with its mask.
+struct PreparedBaseline {
+  PreparedCapture image;
+  bool masked = false;   // prepared with a fixed mask
   cv::Mat working_mask;  // the fixed mask at the working size; empty = none
   cv::Mat working_roi;   // the same, all set when there is no mask
-  cv::Mat feature8;      // CV_8UC1 copy for the feature start (use_features only)
-  double feature_factor = 1;
-  Features features;  // of feature8 within the fixed mask
+  Features features;     // of image.feature8 within the fixed mask
 };
 
 namespace {
@@ -393,46 +399,54 @@ cv::Mat ResizeMask(const cv::Mat& mask, cv::Size size) {
   return out;
 }
 
+PreparedCapture PrepareImage(const cv::Mat& image, const RegistrationOptions& options) {
+  PreparedCapture c;
+  c.full_size = image.size();
+  c.type = image.type();
+  c.working_long_side = options.working_long_side;
+  c.feature_long_side = options.feature_long_side;
+  c.use_features = options.use_features;
+  const cv::Mat grey = ToGreyFloat(image);
+  c.working = HalveToFit(grey, options.working_long_side, &c.working_factor);
+  if (options.use_features) {
+    c.feature8 =
+        ToGrey8(Reduce(grey, options.feature_long_side, &c.feature_factor, cv::INTER_AREA));
+  }
+  return c;
+}
+
 PreparedBaseline Prepare(const cv::Mat& baseline, const RegistrationOptions& options) {
   PreparedBaseline b;
-  b.full_size = baseline.size();
-  b.type = baseline.type();
-  b.working_long_side = options.working_long_side;
-  b.feature_long_side = options.feature_long_side;
-  b.use_features = options.use_features;
+  b.image = PrepareImage(baseline, options);
   b.masked = !options.fixed_mask.empty();
-  const cv::Mat grey = ToGreyFloat(baseline);
-  b.working = HalveToFit(grey, options.working_long_side, &b.working_factor);
-  if (b.masked) b.working_mask = ResizeMask(options.fixed_mask, b.working.size());
-  b.working_roi = ResizeMask(options.fixed_mask, b.working.size());
+  if (b.masked) b.working_mask = ResizeMask(options.fixed_mask, b.image.working.size());
+  b.working_roi = ResizeMask(options.fixed_mask, b.image.working.size());
   if (options.use_features) {
-    b.feature8 =
-        ToGrey8(Reduce(grey, options.feature_long_side, &b.feature_factor, cv::INTER_AREA));
-    b.features = Detect(b.feature8,
-                        b.masked ? ResizeMask(options.fixed_mask, b.feature8.size()) : cv::Mat());
+    b.features =
+        Detect(b.image.feature8,
+               b.masked ? ResizeMask(options.fixed_mask, b.image.feature8.size()) : cv::Mat());
   }
   return b;
 }
 
-RegistrationResult Register(const PreparedBaseline& baseline, const cv::Mat& moving,
+RegistrationResult Register(const PreparedBaseline& baseline, const PreparedCapture& moving,
                             const RegistrationOptions& options) {
   RegistrationResult r;
   r.model = options.model;
-  r.fixed_size = baseline.full_size;
-  r.moving_size = moving.size();
-
-  const cv::Mat moving_grey = ToGreyFloat(moving);
+  r.fixed_size = baseline.image.full_size;
+  r.moving_size = moving.full_size;
 
   // Working copies (refinement and quality score).
   WorkingPair pair;
-  pair.fixed = baseline.working;
-  pair.fixed_factor = baseline.working_factor;
-  pair.moving = HalveToFit(moving_grey, options.working_long_side, &pair.moving_factor);
+  pair.fixed = baseline.image.working;
+  pair.fixed_factor = baseline.image.working_factor;
+  pair.moving = moving.working;
+  pair.moving_factor = moving.working_factor;
   pair.fixed_mask = baseline.working_mask;
   if (!options.moving_mask.empty()) {
     pair.moving_mask = ResizeMask(options.moving_mask, pair.moving.size());
   }
-  pair.fixed_full_size = baseline.full_size;
+  pair.fixed_full_size = baseline.image.full_size;
   QualityFrame q;
   q.fixed = pair.fixed;
   q.moving = pair.moving;
@@ -444,9 +458,8 @@ RegistrationResult Register(const PreparedBaseline& baseline, const cv::Mat& mov
   FeatureStart start;
   std::string start_note;  // how the start was found, when not the usual way
   if (options.use_features) {
-    const double ff = baseline.feature_factor;
-    double fm = 1;
-    const cv::Mat m8 = ToGrey8(Reduce(moving_grey, options.feature_long_side, &fm, cv::INTER_AREA));
+    const double ff = baseline.image.feature_factor, fm = moving.feature_factor;
+    const cv::Mat& m8 = moving.feature8;
     start = StartFromFeatures(
         baseline.features,
         Detect(m8, options.moving_mask.empty() ? cv::Mat()
@@ -459,7 +472,7 @@ RegistrationResult Register(const PreparedBaseline& baseline, const cv::Mat& mov
     // use the regions of interest.
     if (!start.ok && (baseline.masked || !options.moving_mask.empty())) {
       FeatureStart whole = StartFromFeatures(
-          baseline.masked ? Detect(baseline.feature8, cv::Mat()) : baseline.features,
+          baseline.masked ? Detect(baseline.image.feature8, cv::Mat()) : baseline.features,
           Detect(m8, cv::Mat()), ff, fm, options);
       if (whole.ok) {
         start_note =
@@ -475,8 +488,9 @@ RegistrationResult Register(const PreparedBaseline& baseline, const cv::Mat& mov
   }
   if (!start.ok) {
     // Without a feature start, begin from the map that puts the image centres on each other.
-    start.matrix = cv::Matx23d(1, 0, (baseline.full_size.width - moving.cols) / 2.0, 0, 1,
-                               (baseline.full_size.height - moving.rows) / 2.0);
+    start.matrix =
+        cv::Matx23d(1, 0, (baseline.image.full_size.width - moving.full_size.width) / 2.0, 0, 1,
+                    (baseline.image.full_size.height - moving.full_size.height) / 2.0);
   }
   r.matrix = start.matrix;
   // The start's quality score and the polish's smoothed copies do not depend on the ITK stage
@@ -606,8 +620,8 @@ RegistrationResult Register(const PreparedBaseline& baseline, const cv::Mat& mov
         note.precision(4);
         if (deformed_score.quality > score.quality) {
           note << "applied: quality " << score.quality << " -> " << deformed_score.quality;
-          r.field = FieldMap(deformed, fixed_to_moving, baseline.full_size, cv::Matx33d::eye(),
-                             cv::Matx33d::eye());
+          r.field = FieldMap(deformed, fixed_to_moving, baseline.image.full_size,
+                             cv::Matx33d::eye(), cv::Matx33d::eye());
           r.deformable_applied = true;
           score = deformed_score;
         } else {
@@ -701,78 +715,113 @@ void RegistrationOptions::Check() const {
   need(use_features || refine, "use_features and refine cannot both be off");
 }
 
+namespace {
+
+template <typename Fn>
+auto OpenCvAsInternal(Fn&& fn) {
+  try {
+    return fn();
+  } catch (const cv::Exception& e) {
+    throw Error(ErrorCode::kInternal, std::string("registration: OpenCV failed: ") + e.what());
+  }
+}
+
+void CheckSameType(int baseline_type, const cv::Mat& moving) {
+  if (baseline_type == moving.type()) return;
+  const cv::Mat probe(1, 1, baseline_type);
+  Bad("baseline and moving images differ in type (" + std::to_string(probe.channels()) + " vs " +
+      std::to_string(moving.channels()) + " channels, depth " + std::to_string(probe.depth()) +
+      " vs " + std::to_string(moving.depth()) + ")");
+}
+
+void CheckPreparedWith(const PreparedCapture& c, const RegistrationOptions& options,
+                       const char* what) {
+  if (options.working_long_side != c.working_long_side ||
+      options.feature_long_side != c.feature_long_side || options.use_features != c.use_features) {
+    Bad(std::string("the ") + what +
+        " was prepared with other working_long_side, feature_long_side or use_features options");
+  }
+}
+
+RegistrationResult Timed(const std::function<RegistrationResult()>& run) {
+  const auto t0 = std::chrono::steady_clock::now();
+  RegistrationResult r = OpenCvAsInternal(run);
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return r;
+}
+
+}  // namespace
+
 std::shared_ptr<const PreparedBaseline> PrepareBaseline(const cv::Mat& baseline,
                                                         const RegistrationOptions& options) {
   options.Check();
   CheckImage(baseline, "baseline");
   CheckMask(options.fixed_mask, baseline.size(), "fixed_mask");
-  try {
-    return std::make_shared<const PreparedBaseline>(Prepare(baseline, options));
-  } catch (const cv::Exception& e) {
-    throw Error(ErrorCode::kInternal, std::string("registration: OpenCV failed: ") + e.what());
-  }
+  return OpenCvAsInternal(
+      [&] { return std::make_shared<const PreparedBaseline>(Prepare(baseline, options)); });
 }
 
-cv::Size PreparedSize(const PreparedBaseline& baseline) { return baseline.full_size; }
+std::shared_ptr<const PreparedCapture> PrepareCapture(const cv::Mat& moving,
+                                                      const RegistrationOptions& options) {
+  options.Check();
+  CheckImage(moving, "moving");
+  return OpenCvAsInternal(
+      [&] { return std::make_shared<const PreparedCapture>(PrepareImage(moving, options)); });
+}
+
+cv::Size PreparedSize(const PreparedBaseline& baseline) { return baseline.image.full_size; }
 
 std::size_t PreparedBytes(const PreparedBaseline& b) {
   const auto bytes = [](const cv::Mat& m) { return m.total() * m.elemSize(); };
-  return bytes(b.working) + bytes(b.working_mask) + bytes(b.working_roi) + bytes(b.feature8) +
-         bytes(b.features.descriptors) + b.features.keypoints.size() * sizeof(cv::KeyPoint);
+  return bytes(b.image.working) + bytes(b.working_mask) + bytes(b.working_roi) +
+         bytes(b.image.feature8) + bytes(b.features.descriptors) +
+         b.features.keypoints.size() * sizeof(cv::KeyPoint);
+}
+
+RegistrationResult RegisterToBaseline(const PreparedBaseline& baseline,
+                                      const PreparedCapture& moving,
+                                      const RegistrationOptions& options) {
+  return Timed([&] {
+    options.Check();
+    CheckSameType(baseline.image.type, cv::Mat(1, 1, moving.type));
+    CheckPreparedWith(baseline.image, options, "baseline");
+    CheckPreparedWith(moving, options, "capture");
+    if (!options.fixed_mask.empty()) {
+      Bad("fixed_mask belongs to PrepareBaseline, not to a registration with a prepared "
+          "baseline");
+    }
+    CheckMask(options.moving_mask, moving.full_size, "moving_mask");
+    return Register(baseline, moving, options);
+  });
 }
 
 RegistrationResult RegisterToBaseline(const PreparedBaseline& baseline, const cv::Mat& moving,
                                       const RegistrationOptions& options) {
-  const auto t0 = std::chrono::steady_clock::now();
-  options.Check();
-  CheckImage(moving, "moving");
-  if (baseline.type != moving.type()) {
-    const cv::Mat probe(1, 1, baseline.type);
-    Bad("baseline and moving images differ in type (" + std::to_string(probe.channels()) + " vs " +
-        std::to_string(moving.channels()) + " channels, depth " + std::to_string(probe.depth()) +
-        " vs " + std::to_string(moving.depth()) + ")");
-  }
-  if (options.working_long_side != baseline.working_long_side ||
-      options.feature_long_side != baseline.feature_long_side ||
-      options.use_features != baseline.use_features) {
-    Bad("the baseline was prepared with other working_long_side, feature_long_side or "
-        "use_features options");
-  }
-  if (!options.fixed_mask.empty()) {
-    Bad("fixed_mask belongs to PrepareBaseline, not to a registration with a prepared baseline");
-  }
-  CheckMask(options.moving_mask, moving.size(), "moving_mask");
-  RegistrationResult r;
-  try {
-    r = Register(baseline, moving, options);
-  } catch (const cv::Exception& e) {
-    throw Error(ErrorCode::kInternal, std::string("registration: OpenCV failed: ") + e.what());
-  }
-  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  return r;
+  return Timed([&] {
+    options.Check();
+    CheckImage(moving, "moving");
+    CheckSameType(baseline.image.type, moving);
+    CheckPreparedWith(baseline.image, options, "baseline");
+    if (!options.fixed_mask.empty()) {
+      Bad("fixed_mask belongs to PrepareBaseline, not to a registration with a prepared "
+          "baseline");
+    }
+    CheckMask(options.moving_mask, moving.size(), "moving_mask");
+    return Register(baseline, PrepareImage(moving, options), options);
+  });
 }
 
 RegistrationResult RegisterToBaseline(const cv::Mat& baseline, const cv::Mat& moving,
                                       const RegistrationOptions& options) {
-  const auto t0 = std::chrono::steady_clock::now();
-  options.Check();
-  CheckImage(baseline, "baseline");
-  CheckImage(moving, "moving");
-  if (baseline.type() != moving.type()) {
-    Bad("baseline and moving images differ in type (" + std::to_string(baseline.channels()) +
-        " vs " + std::to_string(moving.channels()) + " channels, depth " +
-        std::to_string(baseline.depth()) + " vs " + std::to_string(moving.depth()) + ")");
-  }
-  CheckMask(options.fixed_mask, baseline.size(), "fixed_mask");
-  CheckMask(options.moving_mask, moving.size(), "moving_mask");
-  RegistrationResult r;
-  try {
-    r = Register(Prepare(baseline, options), moving, options);
-  } catch (const cv::Exception& e) {
-    throw Error(ErrorCode::kInternal, std::string("registration: OpenCV failed: ") + e.what());
-  }
-  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  return r;
+  return Timed([&] {
+    options.Check();
+    CheckImage(baseline, "baseline");
+    CheckImage(moving, "moving");
+    CheckSameType(baseline.type(), moving);
+    CheckMask(options.fixed_mask, baseline.size(), "fixed_mask");
+    CheckMask(options.moving_mask, moving.size(), "moving_mask");
+    return Register(Prepare(baseline, options), PrepareImage(moving, options), options);
+  });
 }
 
 namespace {

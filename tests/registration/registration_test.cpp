@@ -193,14 +193,19 @@ TEST(Registration, PreparedBaselineGivesTheSameResultBitForBit) {
         with_prepared.fixed_mask = cv::Mat();
         const RegistrationResult x = RegisterToBaseline(a.fixed, p->moving, plain);
         const RegistrationResult y = RegisterToBaseline(*prepared, p->moving, with_prepared);
+        const RegistrationResult z =
+            RegisterToBaseline(*prepared, *PrepareCapture(p->moving, with_prepared), with_prepared);
         const std::string what =
             "masked " + std::to_string(masked) + " features " + std::to_string(features);
-        for (int i = 0; i < 6; ++i) EXPECT_EQ(x.matrix.val[i], y.matrix.val[i]) << what;
-        EXPECT_EQ(x.quality, y.quality) << what;
-        EXPECT_EQ(x.iterations, y.iterations) << what;
-        EXPECT_EQ(x.feature_inliers, y.feature_inliers) << what;
-        EXPECT_EQ(x.converged, y.converged) << what;
-        EXPECT_EQ(x.fixed_size, y.fixed_size) << what;
+        for (const RegistrationResult* other : {&y, &z}) {
+          for (int i = 0; i < 6; ++i) EXPECT_EQ(x.matrix.val[i], other->matrix.val[i]) << what;
+          EXPECT_EQ(x.quality, other->quality) << what;
+          EXPECT_EQ(x.iterations, other->iterations) << what;
+          EXPECT_EQ(x.feature_inliers, other->feature_inliers) << what;
+          EXPECT_EQ(x.converged, other->converged) << what;
+          EXPECT_EQ(x.fixed_size, other->fixed_size) << what;
+          EXPECT_EQ(x.moving_size, other->moving_size) << what;
+        }
       }
     }
   }
@@ -218,7 +223,13 @@ TEST(Registration, PreparedBaselineRefusesOptionsItWasNotPreparedWith) {
   cv::Mat grey;
   cv::cvtColor(p.moving, grey, cv::COLOR_BGR2GRAY);
   EXPECT_THROW(RegisterToBaseline(*prepared, grey), Error);
+  EXPECT_THROW(RegisterToBaseline(*prepared, *PrepareCapture(grey)), Error);
+  EXPECT_THROW(RegisterToBaseline(*prepared, *PrepareCapture(p.moving, other)), Error);
+  RegistrationOptions wrong_mask;
+  wrong_mask.moving_mask = cv::Mat(10, 10, CV_8UC1, cv::Scalar(255));
+  EXPECT_THROW(RegisterToBaseline(*prepared, *PrepareCapture(p.moving), wrong_mask), Error);
   EXPECT_THROW(PrepareBaseline(cv::Mat()), Error);
+  EXPECT_THROW(PrepareCapture(cv::Mat()), Error);
 }
 
 TEST(Registration, MasksWarpConsistentlyWithImages) {

@@ -151,23 +151,41 @@ RegistrationBaseline BaselineForRegistration(storage::Store& store,
   return out;
 }
 
+// What the registration of a follow-up needs before its masks: the prepared baseline and the
+// capture's own prepared side. Prepared on another thread while the capture is segmented.
+struct RegistrationSides {
+  RegistrationBaseline baseline;
+  std::shared_ptr<const registration::PreparedCapture> capture;
+};
+
+registration::RegistrationOptions RegistrationOptionsOf(const PipelineOptions& options) {
+  registration::RegistrationOptions ro;
+  ro.threads = options.registration_threads;
+  return ro;
+}
+
+RegistrationSides PrepareRegistration(storage::Store& store, std::int64_t baseline_id,
+                                      const cv::Mat& image, const PipelineOptions& options) {
+  const auto baseline = store.repository().FindCapture(baseline_id);
+  if (!baseline) throw Error(ErrorCode::kNotFound, "baseline capture vanished");
+  const registration::RegistrationOptions ro = RegistrationOptionsOf(options);
+  return {BaselineForRegistration(store, *baseline, ro), registration::PrepareCapture(image, ro)};
+}
+
 // The registration of a capture that is not its site's baseline, found while its masks are
 // stored on another thread (`masks_stored` waits for them); then the registration and the change
 // against the baseline are stored, after the masks as before. Returns the masks in the baseline
 // frame when the registration converged.
 std::optional<MasksInBaselineFrame> RegisterAndCompare(
-    storage::Store& store, const storage::Capture& capture, const cv::Mat& image,
-    const scoring::Segmentation& seg, std::int64_t baseline_id, const PipelineOptions& options,
+    storage::Store& store, const storage::Capture& capture, const scoring::Segmentation& seg,
+    std::int64_t baseline_id, const RegistrationSides& sides, const PipelineOptions& options,
     const json& inputs, const std::string& actor, const std::function<void()>& masks_stored) {
-  const auto baseline = store.repository().FindCapture(baseline_id);
-  if (!baseline) throw Error(ErrorCode::kNotFound, "baseline capture vanished");
-  registration::RegistrationOptions ro;
-  ro.threads = options.registration_threads;
-  const RegistrationBaseline base = BaselineForRegistration(store, *baseline, ro);
+  const RegistrationBaseline& base = sides.baseline;
+  registration::RegistrationOptions ro = RegistrationOptionsOf(options);
   ro.moving_mask = seg.skin_mask & ~seg.lesion_mask;
   BaselineRegistration stored;
   stored.baseline_capture_id = baseline_id;
-  stored.result = registration::RegisterToBaseline(*base.prepared, image, ro);
+  stored.result = registration::RegisterToBaseline(*base.prepared, *sides.capture, ro);
   masks_stored();
   ResultRecord reg;
   reg.kind = ResultKind::kRegistration;
@@ -231,6 +249,13 @@ int ProcessCapture(storage::Store& store, const storage::Capture& capture,
   // once for the segmenter choice and the registration.
   const auto baseline_id =
       FindBaseline(store, capture.patient_id, capture.site, capture.condition, options.quality);
+  // A follow-up's registration inputs that need no masks are prepared meanwhile.
+  const bool follow_up = baseline_id && *baseline_id != capture.id;
+  std::future<RegistrationSides> sides;
+  if (follow_up) {
+    sides = std::async(std::launch::async, PrepareRegistration, std::ref(store), *baseline_id,
+                       std::cref(image), std::cref(options));
+  }
   // 3. Segment skin and lesions (the segmenter choice: segmenter_choice.h). What follows from the
   // masks alone (PNGs, measurements) runs on another thread from here on.
   const CaptureSegmenter segmenter = SegmenterFor(store, capture, options, baseline_id);
@@ -246,9 +271,9 @@ int ProcessCapture(storage::Store& store, const storage::Capture& capture,
   // 4. Register to the site's baseline and measure the change against it.
   int requeued = 0;
   std::optional<MasksInBaselineFrame> warped;
-  if (baseline_id && *baseline_id != capture.id) {
-    warped = RegisterAndCompare(store, capture, image, seg, *baseline_id, options, inputs, actor,
-                                masks_stored);
+  if (follow_up) {
+    warped = RegisterAndCompare(store, capture, seg, *baseline_id, sides.get(), options, inputs,
+                                actor, masks_stored);
   } else {
     masks_stored();
     if (baseline_id) requeued = StoreAsBaseline(store, capture, inputs, actor);

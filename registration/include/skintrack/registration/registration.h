@@ -153,6 +153,17 @@ std::size_t PreparedBytes(const PreparedBaseline& baseline);  // memory it holds
 RegistrationResult RegisterToBaseline(const PreparedBaseline& baseline, const cv::Mat& moving,
                                       const RegistrationOptions& options = {});
 
+// The moving capture's side before its mask is known (grey working copy, feature copy): the
+// pipeline prepares it while the capture is being segmented, whose masks make the moving mask.
+// The same result, bit for bit, as registering the image; the same checks as above (the capture
+// prepared with the same options; `options.moving_mask` of the capture's size).
+struct PreparedCapture;
+std::shared_ptr<const PreparedCapture> PrepareCapture(const cv::Mat& moving,
+                                                      const RegistrationOptions& options = {});
+RegistrationResult RegisterToBaseline(const PreparedBaseline& baseline,
+                                      const PreparedCapture& moving,
+                                      const RegistrationOptions& options = {});
+
 // Resamples a capture (any type OpenCV can remap) into the baseline frame of `result` (size
 // result.fixed_size), bilinear, zero outside the capture. Uses `field` when present, else
 // `matrix`. Throws Error(kInvalidArgument) when the image size is not result.moving_size.
