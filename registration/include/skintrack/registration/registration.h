@@ -16,8 +16,9 @@
 // docs/registration.md for the measurements behind the defaults.
 //
 // Thread safety: all functions are reentrant; RegisterToBaseline uses `threads` work units inside
-// ITK and OpenCV's own thread pool for feature detection (keypoints are put in a fixed order).
-// With threads = 1 (the default) the same inputs and seed give the same result bit for bit.
+// ITK, OpenCV's own thread pool for feature detection (keypoints are put in a fixed order), and
+// short-lived threads of its own for the quality scores that do not feed the ITK stage. With
+// threads = 1 (the default) the same inputs and seed give the same result bit for bit.
 #pragma once
 
 #include <cstddef>
@@ -153,8 +154,9 @@ std::size_t PreparedBytes(const PreparedBaseline& baseline);  // memory it holds
 RegistrationResult RegisterToBaseline(const PreparedBaseline& baseline, const cv::Mat& moving,
                                       const RegistrationOptions& options = {});
 
-// The moving capture's side before its mask is known (grey working copy, feature copy): the
-// pipeline prepares it while the capture is being segmented, whose masks make the moving mask.
+// The moving capture's side before its mask is known (grey working copy, feature copy and its
+// SIFT features, which the moving mask then filters): the pipeline prepares it while the capture
+// is being segmented, whose masks make the moving mask.
 // The same result, bit for bit, as registering the image; the same checks as above (the capture
 // prepared with the same options; `options.moving_mask` of the capture's size).
 struct PreparedCapture;
