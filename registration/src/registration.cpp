@@ -185,8 +185,12 @@ Features WithinMask(const Features& all, const cv::Mat& mask) {
   f.descriptors = cv::Mat(0, all.descriptors.cols, all.descriptors.type());
   for (std::size_t i = 0; i < all.keypoints.size(); ++i) {
     const cv::KeyPoint& k = all.keypoints[i];
-    const int y = std::clamp(static_cast<int>(k.pt.y + 0.5f), 0, mask.rows - 1);
-    const int x = std::clamp(static_cast<int>(k.pt.x + 0.5f), 0, mask.cols - 1);
+    // OpenCV's own rounding (truncation after +0.5), not lround: the test must be the same.
+    // NOLINTNEXTLINE(bugprone-incorrect-roundings)
+    const int row = static_cast<int>(k.pt.y + 0.5f);
+    // NOLINTNEXTLINE(bugprone-incorrect-roundings)
+    const int col = static_cast<int>(k.pt.x + 0.5f);
+    const int y = std::clamp(row, 0, mask.rows - 1), x = std::clamp(col, 0, mask.cols - 1);
     if (mask.at<unsigned char>(y, x) == 0) continue;
     f.keypoints.push_back(k);
     f.descriptors.push_back(all.descriptors.row(static_cast<int>(i)));
