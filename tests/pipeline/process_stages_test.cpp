@@ -35,8 +35,20 @@ registration::RegistrationResult RegisterFromTheStore(storage::Store& store, std
                                           DecodeStoredImage(store, *f), ro);
 }
 
-void ExpectSameMatrix(const cv::Matx23d& a, const cv::Matx23d& b, const std::string& what) {
-  for (int i = 0; i < 6; ++i) EXPECT_EQ(a.val[i], b.val[i]) << what << " element " << i;
+// Each follow-up's stored registration is the one recomputed from the store, bit for bit.
+void ExpectStoredRegistrationsRecomputed(storage::Store& store, std::int64_t baseline,
+                                         const std::vector<std::int64_t>& follow_ups,
+                                         const std::string& when) {
+  for (const std::int64_t id : follow_ups) {
+    const auto stored = StoredRegistration(store, *store.repository().FindCapture(id));
+    ASSERT_TRUE(stored.has_value()) << when;
+    EXPECT_EQ(stored->baseline_capture_id, baseline) << when;
+    const cv::Matx23d fresh = RegisterFromTheStore(store, baseline, id).matrix;
+    for (int i = 0; i < 6; ++i) {
+      EXPECT_EQ(stored->result.matrix.val[i], fresh.val[i])
+          << when << ", follow-up " << id << ", element " << i;
+    }
+  }
 }
 
 TEST(ProcessStages, RegistrationEqualsTheOneFromTheStoredPhotosAndMasksAfterACorrection) {
@@ -45,13 +57,7 @@ TEST(ProcessStages, RegistrationEqualsTheOneFromTheStoredPhotosAndMasksAfterACor
   const auto ids = StoreSeries(*store, "P1", "left-forearm", s);
   const PipelineOptions options;
   ASSERT_EQ(DrainQueue(*store, options), 3);
-  for (const std::int64_t id : {ids[1], ids[2]}) {
-    const auto stored = StoredRegistration(*store, *store->repository().FindCapture(id));
-    ASSERT_TRUE(stored.has_value());
-    EXPECT_EQ(stored->baseline_capture_id, ids[0]);
-    ExpectSameMatrix(stored->result.matrix, RegisterFromTheStore(*store, ids[0], id).matrix,
-                     "follow-up " + std::to_string(id));
-  }
+  ExpectStoredRegistrationsRecomputed(*store, ids[0], {ids[1], ids[2]}, "first processing");
   // A corrected baseline mask changes the baseline's region of interest: the prepared baseline
   // kept for the first registrations must not be used again.
   cv::Mat corrected;
@@ -60,12 +66,7 @@ TEST(ProcessStages, RegistrationEqualsTheOneFromTheStoredPhotosAndMasksAfterACor
   AppendCorrectedMask(*store, ids[0], corrected);
   ASSERT_EQ(OnCorrectedMask(*store, *store->repository().FindCapture(ids[0]), options, "c"), 2);
   ASSERT_EQ(DrainQueue(*store, options), 2);
-  for (const std::int64_t id : {ids[1], ids[2]}) {
-    const auto stored = StoredRegistration(*store, *store->repository().FindCapture(id));
-    ASSERT_TRUE(stored.has_value());
-    ExpectSameMatrix(stored->result.matrix, RegisterFromTheStore(*store, ids[0], id).matrix,
-                     "after the correction, follow-up " + std::to_string(id));
-  }
+  ExpectStoredRegistrationsRecomputed(*store, ids[0], {ids[1], ids[2]}, "after the correction");
 }
 
 TEST(ProcessStages, MasksAreStoredBeforeTheRegistrationAndScoresEqualARescore) {
