@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
-#include "lru_cache.h"
+#include "registration_sides.h"
 #include "skintrack/core/error.h"
 #include "skintrack/pipeline/baseline.h"
 #include "skintrack/pipeline/change.h"
@@ -19,6 +19,9 @@
 
 namespace skintrack::pipeline {
 
+using detail::PrepareRegistration;
+using detail::RegistrationOptionsOf;
+using detail::RegistrationSides;
 using nlohmann::json;
 using storage::ResultKind;
 using storage::ResultSource;
@@ -99,79 +102,6 @@ void StoreMasks(storage::Store& store, const storage::Capture& capture,
   Append(store, capture.id, mask, actor);
 }
 
-// The site's baseline as the registration needs it: prepared (its grey working copy and SIFT
-// features within its skin minus its lesions), and its masks for the change.
-struct RegistrationBaseline {
-  std::shared_ptr<const registration::PreparedBaseline> prepared;
-  cv::Mat skin, lesion;
-};
-
-// Prepared baselines, kept by what they are made of (the hashes of the photo and of its two
-// masks: a new mask version is a new entry). A site's follow-ups all register to one baseline,
-// whose preparation costs about 0.1 s at 12 MP. 128 MB: about six 12 MP baselines.
-detail::LruByBytes<std::shared_ptr<const registration::PreparedBaseline>>& PreparedBaselines() {
-  static detail::LruByBytes<std::shared_ptr<const registration::PreparedBaseline>> cache(
-      std::size_t{128} * 1024 * 1024);
-  return cache;
-}
-
-// The baseline's stored masks (clinician-corrected ones included) when it has been processed;
-// otherwise it is segmented here with the classical segmenter (and not kept prepared: its masks
-// are not stored yet). `options`: the pipeline's registration options, the same for every call.
-RegistrationBaseline BaselineForRegistration(storage::Store& store,
-                                             const storage::Capture& baseline,
-                                             const registration::RegistrationOptions& options) {
-  const auto skin = LatestStoredMask(store, baseline.id, result::kSkinMask);
-  const auto lesion = LatestStoredMask(store, baseline.id, result::kLesionMask);
-  const std::string key =
-      skin && lesion ? baseline.blob.sha256 + "/" + skin->sha256 + "/" + lesion->sha256 : "";
-  if (!key.empty()) {
-    if (auto prepared = PreparedBaselines().Get(key)) return {*prepared, skin->mask, lesion->mask};
-  }
-  const cv::Mat image = DecodeStoredImage(store, baseline);
-  RegistrationBaseline out;
-  const bool stored_masks =
-      skin && lesion && skin->mask.size() == image.size() && lesion->mask.size() == image.size();
-  if (stored_masks) {
-    out.skin = skin->mask;
-    out.lesion = lesion->mask;
-  } else {
-    scoring::ClassicalSegmenterOptions so;
-    so.condition = baseline.condition;
-    const scoring::Segmentation seg = scoring::MakeClassicalSegmenter(so)->Segment(image);
-    out.skin = seg.skin_mask;
-    out.lesion = seg.lesion_mask;
-  }
-  registration::RegistrationOptions ro = options;
-  ro.fixed_mask = out.skin & ~out.lesion;
-  out.prepared = registration::PrepareBaseline(image, ro);
-  if (stored_masks) {
-    PreparedBaselines().Put(key, out.prepared, registration::PreparedBytes(*out.prepared));
-  }
-  return out;
-}
-
-// What the registration of a follow-up needs before its masks: the prepared baseline and the
-// capture's own prepared side. Prepared on another thread while the capture is segmented.
-struct RegistrationSides {
-  RegistrationBaseline baseline;
-  std::shared_ptr<const registration::PreparedCapture> capture;
-};
-
-registration::RegistrationOptions RegistrationOptionsOf(const PipelineOptions& options) {
-  registration::RegistrationOptions ro;
-  ro.threads = options.registration_threads;
-  return ro;
-}
-
-RegistrationSides PrepareRegistration(storage::Store& store, std::int64_t baseline_id,
-                                      const cv::Mat& image, const PipelineOptions& options) {
-  const auto baseline = store.repository().FindCapture(baseline_id);
-  if (!baseline) throw Error(ErrorCode::kNotFound, "baseline capture vanished");
-  const registration::RegistrationOptions ro = RegistrationOptionsOf(options);
-  return {BaselineForRegistration(store, *baseline, ro), registration::PrepareCapture(image, ro)};
-}
-
 // The registration of a capture that is not its site's baseline, found while its masks are
 // stored on another thread (`masks_stored` waits for them); then the registration and the change
 // against the baseline are stored, after the masks as before. Returns the masks in the baseline
@@ -180,7 +110,7 @@ std::optional<MasksInBaselineFrame> RegisterAndCompare(
     storage::Store& store, const storage::Capture& capture, const scoring::Segmentation& seg,
     std::int64_t baseline_id, const RegistrationSides& sides, const PipelineOptions& options,
     const json& inputs, const std::string& actor, const std::function<void()>& masks_stored) {
-  const RegistrationBaseline& base = sides.baseline;
+  const detail::RegistrationBaseline& base = sides.baseline;
   registration::RegistrationOptions ro = RegistrationOptionsOf(options);
   ro.moving_mask = seg.skin_mask & ~seg.lesion_mask;
   BaselineRegistration stored;
