@@ -177,8 +177,9 @@ Features Detect(const cv::Mat& grey8, const cv::Mat& mask) {
 // The keypoints of `all` (Detect without a mask) whose pixel is set in `mask`, in their order:
 // the same keypoints and descriptors as Detect with the mask, because OpenCV's SIFT keeps its
 // `nfeatures` best before it applies a mask, with this very test (KeyPointsFilter::
-// runByPixelsMask), and describes each keypoint on its own. Measured on OpenCV 4.6 with 3000 of
-// more candidates kept; the unit test that registers with and without a prepared capture checks it.
+// runByPixelsMask), and describes each keypoint on its own. Measured on OpenCV 4.6 when the 3000
+// kept are fewer than the candidates; the unit tests that register with and without a prepared
+// capture check it.
 Features WithinMask(const Features& all, const cv::Mat& mask) {
   if (mask.empty()) return all;
   Features f;
