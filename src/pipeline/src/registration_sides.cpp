@@ -14,8 +14,8 @@ namespace {
 // masks: a new mask version is a new entry). A site's follow-ups all register to one baseline,
 // whose preparation costs about 0.1 s at 12 MP. 128 MB: about six 12 MP baselines.
 LruByBytes<std::shared_ptr<const registration::PreparedBaseline>>& PreparedBaselines() {
-  static LruByBytes<std::shared_ptr<const registration::PreparedBaseline>> cache(
-      std::size_t{128} * 1024 * 1024);
+  static LruByBytes<std::shared_ptr<const registration::PreparedBaseline>> cache(std::size_t{128} *
+                                                                                 1024 * 1024);
   return cache;
 }
 
