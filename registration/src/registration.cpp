@@ -760,12 +760,12 @@ auto OpenCvAsInternal(Fn&& fn) {
   }
 }
 
-void CheckSameType(int baseline_type, const cv::Mat& moving) {
-  if (baseline_type == moving.type()) return;
-  const cv::Mat probe(1, 1, baseline_type);
-  Bad("baseline and moving images differ in type (" + std::to_string(probe.channels()) + " vs " +
-      std::to_string(moving.channels()) + " channels, depth " + std::to_string(probe.depth()) +
-      " vs " + std::to_string(moving.depth()) + ")");
+void CheckSameType(int baseline_type, int moving_type) {
+  if (baseline_type == moving_type) return;
+  Bad("baseline and moving images differ in type (" + std::to_string(CV_MAT_CN(baseline_type)) +
+      " vs " + std::to_string(CV_MAT_CN(moving_type)) + " channels, depth " +
+      std::to_string(CV_MAT_DEPTH(baseline_type)) + " vs " +
+      std::to_string(CV_MAT_DEPTH(moving_type)) + ")");
 }
 
 void CheckPreparedWith(const PreparedCapture& c, const RegistrationOptions& options,
@@ -775,6 +775,18 @@ void CheckPreparedWith(const PreparedCapture& c, const RegistrationOptions& opti
     Bad(std::string("the ") + what +
         " was prepared with other working_long_side, feature_long_side or use_features options");
   }
+}
+
+// The checks of a registration to a prepared baseline, once both sides are prepared.
+void CheckUse(const PreparedBaseline& baseline, const PreparedCapture& moving,
+              const RegistrationOptions& options) {
+  CheckSameType(baseline.image.type, moving.type);
+  CheckPreparedWith(baseline.image, options, "baseline");
+  CheckPreparedWith(moving, options, "capture");
+  if (!options.fixed_mask.empty()) {
+    Bad("fixed_mask belongs to PrepareBaseline, not to a registration with a prepared baseline");
+  }
+  CheckMask(options.moving_mask, moving.full_size, "moving_mask");
 }
 
 RegistrationResult Timed(const std::function<RegistrationResult()>& run) {
@@ -820,14 +832,7 @@ RegistrationResult RegisterToBaseline(const PreparedBaseline& baseline,
                                       const RegistrationOptions& options) {
   return Timed([&] {
     options.Check();
-    CheckSameType(baseline.image.type, cv::Mat(1, 1, moving.type));
-    CheckPreparedWith(baseline.image, options, "baseline");
-    CheckPreparedWith(moving, options, "capture");
-    if (!options.fixed_mask.empty()) {
-      Bad("fixed_mask belongs to PrepareBaseline, not to a registration with a prepared "
-          "baseline");
-    }
-    CheckMask(options.moving_mask, moving.full_size, "moving_mask");
+    CheckUse(baseline, moving, options);
     return Register(baseline, moving, options);
   });
 }
@@ -837,14 +842,10 @@ RegistrationResult RegisterToBaseline(const PreparedBaseline& baseline, const cv
   return Timed([&] {
     options.Check();
     CheckImage(moving, "moving");
-    CheckSameType(baseline.image.type, moving);
-    CheckPreparedWith(baseline.image, options, "baseline");
-    if (!options.fixed_mask.empty()) {
-      Bad("fixed_mask belongs to PrepareBaseline, not to a registration with a prepared "
-          "baseline");
-    }
-    CheckMask(options.moving_mask, moving.size(), "moving_mask");
-    return Register(baseline, PrepareImage(moving, options), options);
+    CheckSameType(baseline.image.type, moving.type());  // before the work of preparing it
+    const PreparedCapture prepared = PrepareImage(moving, options);
+    CheckUse(baseline, prepared, options);
+    return Register(baseline, prepared, options);
   });
 }
 
@@ -854,7 +855,7 @@ RegistrationResult RegisterToBaseline(const cv::Mat& baseline, const cv::Mat& mo
     options.Check();
     CheckImage(baseline, "baseline");
     CheckImage(moving, "moving");
-    CheckSameType(baseline.type(), moving);
+    CheckSameType(baseline.type(), moving.type());
     CheckMask(options.fixed_mask, baseline.size(), "fixed_mask");
     CheckMask(options.moving_mask, moving.size(), "moving_mask");
     return Register(Prepare(baseline, options), PrepareImage(moving, options), options);

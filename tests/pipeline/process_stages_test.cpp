@@ -4,6 +4,7 @@
 // change a result: these tests compare with the stages run one by one, from the stored inputs.
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <opencv2/imgproc.hpp>
 
@@ -51,12 +52,25 @@ void ExpectStoredRegistrationsRecomputed(storage::Store& store, std::int64_t bas
   }
 }
 
+// A phantom series of one site, stored and processed as the workers would.
+struct ProcessedSeries {
+  std::unique_ptr<storage::Store> store = storage::Store::OpenInMemory();
+  phantom::Series series;
+  std::vector<std::int64_t> ids;
+  PipelineOptions options;
+
+  ProcessedSeries(std::uint64_t seed, int visits) : series(SmallSeries(seed, visits)) {
+    ids = StoreSeries(*store, "P1", "left-forearm", series);
+    EXPECT_EQ(DrainQueue(*store, options), visits);
+  }
+};
+
 TEST(ProcessStages, RegistrationEqualsTheOneFromTheStoredPhotosAndMasksAfterACorrection) {
-  auto store = storage::Store::OpenInMemory();
-  const phantom::Series s = SmallSeries(41, 3);
-  const auto ids = StoreSeries(*store, "P1", "left-forearm", s);
-  const PipelineOptions options;
-  ASSERT_EQ(DrainQueue(*store, options), 3);
+  ProcessedSeries p(41, 3);
+  auto& store = p.store;
+  const auto& s = p.series;
+  const auto& ids = p.ids;
+  const PipelineOptions& options = p.options;
   ExpectStoredRegistrationsRecomputed(*store, ids[0], {ids[1], ids[2]}, "first processing");
   // A corrected baseline mask changes the baseline's region of interest: the prepared baseline
   // kept for the first registrations must not be used again.
@@ -70,11 +84,10 @@ TEST(ProcessStages, RegistrationEqualsTheOneFromTheStoredPhotosAndMasksAfterACor
 }
 
 TEST(ProcessStages, MasksAreStoredBeforeTheRegistrationAndScoresEqualARescore) {
-  auto store = storage::Store::OpenInMemory();
-  const phantom::Series s = SmallSeries(43, 2);
-  const auto ids = StoreSeries(*store, "P2", "left-forearm", s);
-  const PipelineOptions options;
-  ASSERT_EQ(DrainQueue(*store, options), 2);
+  ProcessedSeries p(43, 2);
+  auto& store = p.store;
+  const auto& ids = p.ids;
+  const PipelineOptions& options = p.options;
   const auto mask = LatestResult(*store, ids[1], result::kLesionMask);
   const auto skin = LatestResult(*store, ids[1], result::kSkinMask);
   const auto reg = LatestResult(*store, ids[1], result::kToBaseline);

@@ -52,35 +52,12 @@ bool PassesQualityGate(storage::Store& store, const storage::Capture& capture, c
   return quality.passed;
 }
 
-// What follows from the capture's own masks without the registration: the masks' PNGs (none when
-// a reviewed mask is in force: it is stored already) and the photo's measurements. Computed and
-// the masks stored (the store is thread-safe) on another thread while the registration runs
-// (issue 15: independent stages in parallel).
-struct OwnMaskWork {
-  std::optional<std::string> lesion_png, skin_png;
-  ClinicianInput clinician;
-  scoring::Measurements measurements;
-};
-
-OwnMaskWork DoOwnMaskWork(const storage::Capture& capture, const cv::Mat& image,
-                          const scoring::Segmentation& seg, bool reviewed_mask,
-                          const ClinicianInput& clinician) {
-  OwnMaskWork w;
-  if (!reviewed_mask) {
-    w.lesion_png = EncodePng(seg.lesion_mask);
-    w.skin_png = EncodePng(seg.skin_mask);
-  }
-  w.clinician = clinician;
-  w.measurements = MeasureCapture(capture, image, seg, clinician);
-  return w;
-}
-
 // New automated masks are stored (a clinician's corrected mask stays in force). The masks'
 // provenance and payload name the segmenter, its version and the model id.
 void StoreMasks(storage::Store& store, const storage::Capture& capture,
                 const scoring::Segmentation& seg, const CaptureSegmenter& segmenter,
-                const OwnMaskWork& work, const json& inputs, const std::string& actor) {
-  if (!work.lesion_png || !work.skin_png) return;
+                const json& inputs, const std::string& actor) {
+  if (segmenter.clinician_mask) return;
   ResultRecord mask;
   mask.kind = ResultKind::kMask;
   mask.algorithm = "segment";
@@ -94,11 +71,11 @@ void StoreMasks(storage::Store& store, const storage::Capture& capture,
                   {"model_id", model_id},
                   {"contrast", seg.contrast},
                   {"threshold", seg.threshold}};
-  mask.blob = work.lesion_png;
+  mask.blob = EncodePng(seg.lesion_mask);
   Append(store, capture.id, mask, actor);
   mask.name = result::kSkinMask;
   mask.payload = {{"segmenter", seg.segmenter}, {"model_id", model_id}};
-  mask.blob = work.skin_png;
+  mask.blob = EncodePng(seg.skin_mask);
   Append(store, capture.id, mask, actor);
 }
 
@@ -187,17 +164,17 @@ int ProcessCapture(storage::Store& store, const storage::Capture& capture,
                        std::cref(image), std::cref(options));
   }
   // 3. Segment skin and lesions (the segmenter choice: segmenter_choice.h). What follows from the
-  // masks alone (PNGs, measurements) runs on another thread from here on.
+  // masks alone runs on another thread from here on, while the registration runs (issue 15): the
+  // masks are encoded and stored (the store is thread-safe) and the photo is measured.
   const CaptureSegmenter segmenter = SegmenterFor(store, capture, options, baseline_id);
   const scoring::Segmentation seg = segmenter.segmenter->Segment(image);
-  std::future<OwnMaskWork> own_work =
-      std::async(std::launch::async, [&, clinician = LatestClinicianInput(store, capture.id)] {
-        OwnMaskWork work = DoOwnMaskWork(capture, image, seg, segmenter.clinician_mask, clinician);
-        StoreMasks(store, capture, seg, segmenter, work, inputs, actor);
-        return work;
-      });
-  std::optional<OwnMaskWork> own;
-  const auto masks_stored = [&] { own = own_work.get(); };
+  const ClinicianInput clinician = LatestClinicianInput(store, capture.id);
+  std::future<scoring::Measurements> own_work = std::async(std::launch::async, [&] {
+    StoreMasks(store, capture, seg, segmenter, inputs, actor);
+    return MeasureCapture(capture, image, seg, clinician);
+  });
+  std::optional<scoring::Measurements> measurements;
+  const auto masks_stored = [&] { measurements = own_work.get(); };
   // 4. Register to the site's baseline and measure the change against it.
   int requeued = 0;
   std::optional<MasksInBaselineFrame> warped;
@@ -209,7 +186,7 @@ int ProcessCapture(storage::Store& store, const storage::Capture& capture,
     if (baseline_id) requeued = StoreAsBaseline(store, capture, inputs, actor);
   }
   // 5. Measure and score (site area in the baseline frame), store.
-  const ScoreShortcuts computed{own->clinician, own->measurements, std::move(warped)};
+  const ScoreShortcuts computed{clinician, *measurements, std::move(warped)};
   ScoreCapture(store, capture, image, seg, actor, inputs, segmenter.provenance, &computed);
   return requeued;
 }
