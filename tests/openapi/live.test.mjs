@@ -229,6 +229,17 @@ async function startServer() {
   return {child, url};
 }
 
+// SIGTERM, then wait for the exit: a worker still processing a capture writes under the data
+// directory until then, and removing it underneath made the clean-up fail (ENOTEMPTY).
+async function stopServer(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolveExit) => child.once('exit', resolveExit));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 30000);
+  await exited;
+  clearTimeout(timer);
+}
+
 // A mask document for a capture of w x h: rows [y0, y1) of columns [x0, x1) marked, as COCO run
 // lengths down each column.
 function rectDocument(w, h, [x0, y0, x1, y1]) {
@@ -503,6 +514,6 @@ try {
   console.log(`[openapi] ${checked} live answers of ${seen.size} operations matched ` +
               'docs/openapi.json');
 } finally {
-  if (server) server.child.kill('SIGTERM');
+  if (server) await stopServer(server.child);
   rmSync(work, {recursive: true, force: true});
 }

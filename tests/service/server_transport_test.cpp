@@ -1,20 +1,27 @@
 // The real server on 127.0.0.1 driven by raw sockets: request bytes that are not UTF-8 (they ended
 // the process), malformed framing (each answered with a JSON status, then closed), uploads refused
-// on their head before the body is read, the body memory budget, and the read timeout.
+// on their head before the body is read, the body memory budget, the read timeout, and upload
+// bodies spooled to disk.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <csignal>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 
 #include "../support/run_cli.h"
+#include "skintrack/service/server.h"
 #include "skintrack/service/service.h"
+#include "skintrack/storage/sha256.h"
 #include "skintrack/storage/store.h"
 
 namespace skintrack::service {
@@ -343,6 +350,124 @@ TEST_F(ServerTransport, SlowRequestsGet408AtTheReadTimeout) {
   EXPECT_TRUE(closed);
   EXPECT_NE(two.find("HTTP/1.1 200", 10), std::string::npos) << two;
   EXPECT_EQ(two.find("408"), std::string::npos) << two;
+}
+
+// Issue 15: an upload's body goes to an unnamed spool file while it arrives, hashed on the way, so
+// that a large photo is not held in memory as sent; JSON bodies stay in memory.
+class SpooledUploads : public ::testing::Test {
+ protected:
+  void Start(const std::string& spool_dir) {
+    ServerOptions o;
+    o.port = 0;
+    o.upload_spool_dir = spool_dir;
+    o.max_body_bytes = std::size_t{4} * 1024 * 1024;
+    o.max_body_memory_bytes = o.max_body_bytes * 2;
+    server_ = std::make_unique<HttpServer>(
+        o,
+        [this](const HttpRequest& req) {
+          ++handled_;
+          const json seen = {{"spooled", req.spooled != nullptr},
+                             {"in_body", req.body.size()},
+                             {"size", req.Body().size()},
+                             {"sha256", storage::Sha256Hex(req.Body())},
+                             {"spool_sha256", req.spooled ? req.spooled->sha256() : ""}};
+          HttpResponse r;
+          r.body = seen.dump();
+          return r;
+        },
+        AccessLog{},
+        [](const HttpRequest& head) {
+          Admission a;
+          a.body = head.path == "/upload" ? BodyClass::kUpload : BodyClass::kJson;
+          return a;
+        });
+    port_ = server_->Start();
+  }
+  void TearDown() override {
+    if (server_) server_->Stop(1.0);
+  }
+  Answer Exchange(const std::string& bytes) {
+    Raw c(port_);
+    EXPECT_TRUE(c.connected());
+    c.Send(bytes);
+    return ParseAnswer(c.Read(5.0));
+  }
+  static std::string Post(const std::string& path, const std::string& body) {
+    return "POST " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: " +
+           std::to_string(body.size()) + "\r\n\r\n" + body;
+  }
+  static std::string Bytes(std::size_t n) {
+    std::string b(n, '\0');
+    std::uint32_t x = 12345;
+    for (char& c : b) {
+      x = x * 1664525u + 1013904223u;
+      c = static_cast<char>(x >> 24);
+    }
+    return b;
+  }
+
+  skintrack::testing::TempDir dir_{"spool"};
+  std::unique_ptr<HttpServer> server_;
+  std::atomic<int> handled_{0};
+  int port_ = 0;
+};
+
+TEST_F(SpooledUploads, UploadBodiesReachTheHandlerFromTheSpoolWithTheirHash) {
+  Start(dir_.str());
+  const std::string photo = Bytes(std::size_t{3} * 1024 * 1024 + 17);
+  const Answer up = Exchange(Post("/upload", photo));
+  ASSERT_EQ(up.status, 200) << up.body;
+  const json seen = json::parse(up.body);
+  EXPECT_TRUE(seen["spooled"].get<bool>());
+  EXPECT_EQ(seen["in_body"], 0);  // not also in memory
+  EXPECT_EQ(seen["size"], photo.size());
+  EXPECT_EQ(seen["sha256"], storage::Sha256Hex(photo));
+  EXPECT_EQ(seen["spool_sha256"], storage::Sha256Hex(photo));  // hashed while it arrived
+
+  // Chunked: the same path.
+  const std::string part1 = photo.substr(0, 70000), part2 = photo.substr(70000, 5);
+  char size1[16], size2[16];
+  std::snprintf(size1, sizeof size1, "%zx", part1.size());
+  std::snprintf(size2, sizeof size2, "%zx", part2.size());
+  const Answer chunked = Exchange(
+      "POST /upload HTTP/1.1\r\nHost: x\r\nConnection: close\r\nTransfer-Encoding: "
+      "chunked\r\n\r\n" +
+      std::string(size1) + "\r\n" + part1 + "\r\n" + size2 + "\r\n" + part2 + "\r\n0\r\n\r\n");
+  ASSERT_EQ(chunked.status, 200) << chunked.body;
+  EXPECT_TRUE(json::parse(chunked.body)["spooled"].get<bool>());
+  EXPECT_EQ(json::parse(chunked.body)["sha256"], storage::Sha256Hex(part1 + part2));
+  EXPECT_EQ(json::parse(chunked.body)["spool_sha256"], storage::Sha256Hex(part1 + part2));
+
+  // JSON routes keep their body in memory.
+  const Answer small = Exchange(Post("/json", "{\"a\":1}"));
+  ASSERT_EQ(small.status, 200) << small.body;
+  EXPECT_FALSE(json::parse(small.body)["spooled"].get<bool>());
+  EXPECT_EQ(json::parse(small.body)["in_body"], 7);
+  // The spool files were unnamed: nothing is left in the directory.
+  EXPECT_TRUE(std::filesystem::is_empty(dir_.path()));
+}
+
+// The disk refusing the upload (here the file size limit, EFBIG, which the blob store also treats
+// as no room) is answered 507 before any handler runs; a spool directory that is gone, 500.
+TEST_F(SpooledUploads, AnUploadTheDiskCannotTakeIsAnsweredAndNotHandled) {
+  Start(dir_.str());
+  std::signal(SIGXFSZ, SIG_IGN);
+  rlimit old{};
+  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old), 0);
+  rlimit small = old;
+  small.rlim_cur = rlim_t{64} * 1024;
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &small), 0);
+  const Answer full = Exchange(Post("/upload", Bytes(std::size_t{1} * 1024 * 1024)));
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &old), 0);
+  EXPECT_EQ(full.status, 507) << full.body;
+  EXPECT_EQ(ErrorCode(full), "storage_full");
+  EXPECT_EQ(handled_.load(), 0);
+
+  std::filesystem::remove_all(dir_.path());
+  const Answer gone = Exchange(Post("/upload", Bytes(1000)));
+  EXPECT_EQ(gone.status, 500) << gone.body;
+  EXPECT_EQ(handled_.load(), 0);
+  EXPECT_EQ(Exchange(Post("/json", "{}")).status, 200);  // the server lives
 }
 
 }  // namespace

@@ -287,7 +287,7 @@ std::vector<HttpResponse> ServeBytes(std::string_view bytes, const ServerOptions
       BeastRequest request = parser.release();
       try {
         out.push_back(
-            HandleSafely(handler, ToRequest(request, std::move(request.body()), "127.0.0.1")));
+            HandleSafely(handler, ToRequest(request, std::move(request.body().text), "127.0.0.1")));
       } catch (const Error& e) {
         out.push_back(ErrorResponseFor(e, HttpRequest{}));
       }

@@ -6,20 +6,78 @@
 #include <atomic>
 #include <boost/asio/buffer.hpp>
 #include <boost/beast/core/error.hpp>
+#include <boost/beast/http/message.hpp>
 #include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/string_body.hpp>
+#include <boost/optional.hpp>
 #include <cstddef>
+#include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "skintrack/service/http.h"
 #include "skintrack/service/server.h"
+#include "upload_spool.h"
 
 namespace skintrack::service::detail {
 
-using RequestParser = boost::beast::http::request_parser<boost::beast::http::string_body>;
-using BeastRequest = boost::beast::http::request<boost::beast::http::string_body>;
+// A request body in memory (`text`), or, once the session gave it a spool (an upload admitted
+// while ServerOptions::upload_spool_dir is set), written to that spool as it arrives. A Beast
+// Body (value_type and reader); the server never sends one, so it has no writer.
+struct UploadBody {
+  // NOLINTNEXTLINE(readability-identifier-naming): the names Beast's Body concept requires
+  struct value_type {
+    std::string text;
+    std::shared_ptr<UploadSpool> spool;
+  };
+
+  class reader {  // NOLINT(readability-identifier-naming): Beast's name
+   public:
+    template <bool IsRequest, class Fields>
+    reader(boost::beast::http::header<IsRequest, Fields>&, value_type& body) : body_(body) {}
+
+    void init(const boost::optional<std::uint64_t>& length, boost::beast::error_code& ec) {
+      length_ = length.value_or(0);
+      ec = {};
+    }
+
+    // Whether the spool is set is decided per call, not at init: Beast may set up the reader as
+    // soon as the head is parsed, before the session decides where the body goes.
+    template <class ConstBufferSequence>
+    std::size_t put(const ConstBufferSequence& buffers, boost::beast::error_code& ec) {
+      ec = {};
+      std::size_t n = 0;
+      for (auto it = boost::asio::buffer_sequence_begin(buffers);
+           it != boost::asio::buffer_sequence_end(buffers); ++it) {
+        const boost::asio::const_buffer b = *it;
+        if (body_.spool) {
+          if (!body_.spool->Append(b.data(), b.size())) {
+            // Not an http::error (those are answered as framing errors): the session answers
+            // the spool's failure().
+            ec = boost::system::errc::make_error_code(boost::system::errc::io_error);
+            return n;
+          }
+        } else {
+          // Content-Length is within the route's limit (AfterAdmission): reserved once.
+          if (body_.text.empty() && length_ > 0) body_.text.reserve(length_);
+          body_.text.append(static_cast<const char*>(b.data()), b.size());
+        }
+        n += b.size();
+      }
+      return n;
+    }
+
+    void finish(boost::beast::error_code& ec) { ec = {}; }
+
+   private:
+    value_type& body_;
+    std::uint64_t length_ = 0;
+  };
+};
+
+using RequestParser = boost::beast::http::request_parser<UploadBody>;
+using BeastRequest = boost::beast::http::request<UploadBody>;
 
 // A parser with the server's head limit and no body limit yet: the route's limit is set once its
 // head is admitted (Admit below), so that a refusal (401, 403) comes before the 413.

@@ -95,7 +95,7 @@ HttpResponse ConflictResponse(const storage::Capture& stored, const Conflict& co
 // 3. The image: header checks and metadata stripped (the stored bytes); the full-stream check
 // runs while they are written (step 4).
 ValidatedUpload PrepareImage(ApiContext& ctx, const HttpRequest& req, storage::NewCapture& nc) {
-  ValidatedUpload img = PrepareUpload(req.body, req.Header("content-type"), ctx.limits);
+  ValidatedUpload img = PrepareUpload(req.Body(), req.Header("content-type"), ctx.limits);
   nc.media_type = img.media_type;
   nc.width = img.width;
   nc.height = img.height;
@@ -123,7 +123,8 @@ bool Finished(const storage::Capture& c) {
 HttpResponse PushCapture(ApiContext& ctx, const HttpRequest& req, const PathParams& params) {
   const auto token = Authorize(ctx, req, {Role::kDevice, Role::kClinician, Role::kAdmin});
   IngestRequest in = ParseIngest(ctx, req, params, token);
-  in.capture.upload_sha256 = storage::Sha256Hex(req.body);
+  // A spooled body was hashed while it arrived (server.h, upload_spool_dir).
+  in.capture.upload_sha256 = req.spooled ? req.spooled->sha256() : storage::Sha256Hex(req.Body());
   storage::IngestResult result;
   bool validated = false;
   if (auto stored = ctx.store.repository().FindCaptureByUpload(in.capture.patient_id,
@@ -132,7 +133,7 @@ HttpResponse PushCapture(ApiContext& ctx, const HttpRequest& req, const PathPara
     result.capture = std::move(*stored);
   } else {
     // The cheap refusals first, so that a bad upload never waits for a decode slot.
-    InspectUpload(req.body, req.Header("content-type"), ctx.limits);
+    InspectUpload(req.Body(), req.Header("content-type"), ctx.limits);
     const ConcurrencySlot slot(*ctx.decodes, ctx.decode_wait_s);
     if (!slot.held()) return DecodersBusy(ctx);
     const ValidatedUpload img = PrepareImage(ctx, req, in.capture);

@@ -43,7 +43,7 @@ json ValidateGrades(const json& body) {
 
 // A corrected mask: a PNG of the capture's size; non-zero in its first channel = lesion.
 cv::Mat ValidateMask(ApiContext& ctx, const HttpRequest& req, const storage::Capture& c) {
-  const DecodedImage img = DecodeUpload(req.body, req.Header("content-type"), ctx.limits);
+  const DecodedImage img = DecodeUpload(req.Body(), req.Header("content-type"), ctx.limits);
   if (img.media_type != "image/png") {
     throw Error(ErrorCode::kUnsupportedMedia, "a corrected mask must be a PNG");
   }

@@ -18,6 +18,7 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "request_parsing.h"
@@ -181,6 +182,14 @@ class Session : public std::enable_shared_from_this<Session> {
     if (!server_.budget->TryReserve(reserve))
       return SendEarly(detail::BusyResponse(server_.options));
     reserved_ = reserve;
+    if (admission.body == BodyClass::kUpload && !server_.options.upload_spool_dir.empty()) {
+      try {
+        parser_->get().body().spool =
+            std::make_shared<detail::UploadSpool>(server_.options.upload_spool_dir);
+      } catch (const Error& e) {
+        return SendEarly(ErrorResponseFor(e, HttpRequest{}));
+      }
+    }
     const auto& req = parser_->get();
     if (beast::iequals(req[http::field::expect], "100-continue")) {
       auto cont = std::make_shared<http::response<http::empty_body>>(http::status::continue_,
@@ -214,6 +223,10 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // --- read failures ---
   void OnReadFailed(beast::error_code ec, bool in_head) {
+    if (const auto& spool = parser_->get().body().spool; spool && spool->failure()) {
+      // The disk took no more of the upload (507 when it is full): nothing was stored.
+      return SendEarly(ErrorResponseFor(*spool->failure(), HttpRequest{}));
+    }
     if (timed_out_) {
       // An idle keep-alive connection is just closed; a request cut short is answered.
       const bool started = !in_head || buffer_.size() > 0 || parser_->got_some();
@@ -260,7 +273,8 @@ class Session : public std::enable_shared_from_this<Session> {
     HttpResponse resp;
     HttpRequest req;
     try {
-      req = detail::ToRequest(request_, std::move(request_.body()), remote_);
+      req = detail::ToRequest(request_, std::move(request_.body().text), remote_);
+      if (request_.body().spool) req.spooled = std::exchange(request_.body().spool, {})->Finish();
       resp = detail::HandleSafely(server_.handler, req);
     } catch (const Error& e) {
       resp = ErrorResponseFor(e, req);
@@ -275,7 +289,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     server_.Log(req, resp, Elapsed());
     req = HttpRequest();  // the body's memory goes back to the budget with it
-    request_.body() = std::string();
+    request_.body() = {};
     ReleaseBody();
     net::post(stream_.get_executor(),
               [self = shared_from_this(), resp = std::move(resp)]() mutable {
@@ -373,7 +387,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool timed_out_ = false;
   beast::flat_buffer buffer_;
   std::optional<detail::RequestParser> parser_;
-  http::request<http::string_body> request_;
+  detail::BeastRequest request_;
   HttpServer::Impl& server_;
   std::string remote_;
   std::chrono::steady_clock::time_point started_;

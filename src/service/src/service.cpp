@@ -81,6 +81,10 @@ Service::Service(ServiceOptions options) : options_(std::move(options)) {
   store_options.repository.database = options_.database;
   store_options.blob_dir = options_.blob_dir;
   store_ = storage::Store::OpenDataDir(options_.data_dir, store_options);
+  // Uploads are spooled beside the database (a local disk, also when the blobs are shared):
+  // docs/service.md, "Lossless intake (issue 15)".
+  if (options_.server.upload_spool_dir.empty())
+    options_.server.upload_spool_dir = options_.data_dir;
   // The data directory's active models (reloaded when its registry changes: pipeline/models.h).
   if (!options_.pipeline.models) {
     options_.pipeline.models = std::make_shared<pipeline::ActiveModels>(options_.data_dir);
@@ -158,7 +162,7 @@ int Service::Start() {
                                      {"path", req.path},
                                      {"status", resp.status},
                                      {"ms", seconds * 1000.0},
-                                     {"bytes_in", req.body.size()},
+                                     {"bytes_in", req.Body().size()},
                                      {"bytes_out", resp.body.size()},
                                      {"remote", req.remote}};
         // The path is the client's bytes: what is not UTF-8 is logged as U+FFFD, never thrown

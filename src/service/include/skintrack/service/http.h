@@ -5,8 +5,10 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -14,16 +16,29 @@
 
 namespace skintrack::service {
 
+// An upload body the server wrote to an unnamed file while it arrived, hashed on the way
+// (server.h, ServerOptions::upload_spool_dir): its bytes are a read-only mapping of that file (page
+// cache, not heap), the file disappears with the last reference.
+class SpooledBody {
+ public:
+  virtual ~SpooledBody() = default;
+  virtual std::string_view bytes() const = 0;
+  virtual const std::string& sha256() const = 0;  // lower-case hex, of bytes()
+};
+
 struct HttpRequest {
   std::string method;                          // "GET", "POST", ...
   std::string path;                            // percent-decoded path, no query
   std::map<std::string, std::string> query;    // decoded query parameters (last one wins)
   std::map<std::string, std::string> headers;  // lower-case names
-  std::string body;
-  std::string remote;  // peer address, for logs
+  std::string body;                            // empty when `spooled` holds it
+  std::shared_ptr<const SpooledBody> spooled;  // set only for spooled uploads
+  std::string remote;                          // peer address, for logs
 
   // The header's value, or "" when absent. `name` must be lower case.
   std::string Header(const std::string& name) const;
+  // The body's bytes wherever they are (routes of BodyClass::kUpload read them this way).
+  std::string_view Body() const { return spooled ? spooled->bytes() : std::string_view(body); }
 };
 
 struct HttpResponse {
@@ -49,7 +64,8 @@ using Handler = std::function<HttpResponse(const HttpRequest&, const PathParams&
 using Gate = std::function<void(const HttpRequest& head)>;
 
 // How large a route's body may be: kJson for JSON (or no) bodies, kUpload for image uploads; the
-// server maps each class to a byte limit (ServerOptions).
+// server maps each class to a byte limit (ServerOptions) and may spool kUpload bodies to a file
+// (HttpRequest::spooled): their handlers read HttpRequest::Body(), never `body`.
 enum class BodyClass { kJson, kUpload };
 
 // The router's answer on a request's head.

@@ -32,6 +32,11 @@ struct ServerOptions {
   // Seconds for a request's head to arrive (from the connection's previous answer), and again for
   // its body (from its admission); a request cut there gets 408, an idle connection is closed.
   int read_timeout_s = 60;
+  // Upload bodies (BodyClass::kUpload) are written to an unnamed file in this directory while they
+  // arrive, and hashed on the way (HttpRequest::spooled), so that a large photo is never held in
+  // memory as it was sent. Empty: they are read into memory (HttpRequest::body). Bodies on a spool
+  // still take their share of max_body_memory_bytes: their handler holds a stripped copy.
+  std::string upload_spool_dir;
   void Check() const;  // throws Error(kInvalidArgument)
 };
 
