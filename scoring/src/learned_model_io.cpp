@@ -1,6 +1,7 @@
 // The model file: "SKTLSEG\0", format version, feature version, target, training-set hash, the
-// training parameters, the threshold, the forests, then an FNV-1a checksum of everything before
-// it. The header is checked field by field so that the error says what does not fit.
+// training parameters (format 3 added the tone copies), the threshold, the forests, then an FNV-1a
+// checksum of everything before it. The header is checked field by field so that the error says
+// what does not fit.
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -32,9 +33,10 @@ void WriteOptions(std::ostream& out, const LearnedTrainOptions& o) {
   WritePod(out, o.min_component_share);
   WritePod(out, o.max_hole_share);
   WritePod(out, o.seed);
+  WritePod(out, static_cast<int32_t>(o.tone_copies));
 }
 
-LearnedTrainOptions ReadOptions(std::istream& in, const std::string& what) {
+LearnedTrainOptions ReadOptions(std::istream& in, const std::string& what, uint32_t format) {
   LearnedTrainOptions o;
   o.work_max_side = ReadPod<int32_t>(in, what);
   o.samples_per_image = ReadPod<int32_t>(in, what);
@@ -48,6 +50,7 @@ LearnedTrainOptions ReadOptions(std::istream& in, const std::string& what) {
   o.min_component_share = ReadPod<double>(in, what);
   o.max_hole_share = ReadPod<double>(in, what);
   o.seed = ReadPod<uint64_t>(in, what);
+  o.tone_copies = format >= 3 ? ReadPod<int32_t>(in, what) : 0;
   return o;
 }
 
@@ -87,8 +90,9 @@ LearnedModel LearnedModel::Deserialise(const std::string& bytes, const std::stri
   in.seekg(sizeof kMagic);
   const std::string where = "model file " + what;
   const auto format = ReadPod<uint32_t>(in, where);
-  if (format != learned::kFormatVersion) {
-    bad("format version " + std::to_string(format) + ", this build reads version " +
+  if (format < learned::kOldestFormatVersion || format > learned::kFormatVersion) {
+    bad("format version " + std::to_string(format) + ", this build reads versions " +
+        std::to_string(learned::kOldestFormatVersion) + " to " +
         std::to_string(learned::kFormatVersion));
   }
   const auto features = ReadPod<uint32_t>(in, where);
@@ -116,7 +120,7 @@ LearnedModel LearnedModel::Deserialise(const std::string& bytes, const std::stri
   i.target = static_cast<LearnedTarget>(target);
   i.training_set_hash = ReadPod<uint64_t>(in, where);
   i.training_images = ReadPod<uint32_t>(in, where);
-  i.options = ReadOptions(in, where);
+  i.options = ReadOptions(in, where, format);
   i.options.target = i.target;
   i.threshold = ReadPod<double>(in, where);
   i.smoothing_sigma = ReadPod<double>(in, where);

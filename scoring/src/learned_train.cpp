@@ -23,6 +23,7 @@ struct Prepared {
   cv::Mat truth;                // work size, 0/255
   std::vector<uint32_t> picks;  // sampled pixel indices (row-major, work size)
   int fold = 0;
+  bool copy = false;  // a tone-shifted copy: trained on, never scored for the decision
 };
 
 void CheckImages(const std::vector<LabelledImage>& images) {
@@ -56,6 +57,50 @@ uint64_t HashSet(const std::vector<LabelledImage>& images) {
     }
   }
   return h.value();
+}
+
+// The photo as the same skin with more (optical depth `depth` > 0) or less (< 0) melanin: linear
+// RGB times exp(-depth * mu_c), mu of melanin relative to red 1 : 1.44 : 2.52 for red, green and
+// blue (absorption ~ wavelength^-3.48 at 600, 540, 460 nm), weighted by `where` (0..1, the skin
+// that carries melanin). Teaches the trees colours the few photos of each tone do not show.
+cv::Mat ToneShifted(const cv::Mat& bgr, const cv::Mat& where, double depth) {
+  static const double kMu[3] = {2.52, 1.44, 1.0};  // B, G, R
+  cv::Mat lut_to_linear(1, 256, CV_32F);
+  for (int v = 0; v < 256; ++v) {
+    const double c = v / 255.0;
+    lut_to_linear.at<float>(v) =
+        static_cast<float>(c <= 0.04045 ? c / 12.92 : std::pow((c + 0.055) / 1.055, 2.4));
+  }
+  cv::Mat out(bgr.size(), CV_8UC3);
+  for (int y = 0; y < bgr.rows; ++y) {
+    const cv::Vec3b* in = bgr.ptr<cv::Vec3b>(y);
+    const float* w = where.ptr<float>(y);
+    cv::Vec3b* o = out.ptr<cv::Vec3b>(y);
+    for (int x = 0; x < bgr.cols; ++x) {
+      for (int c = 0; c < 3; ++c) {
+        const double lin = lut_to_linear.at<float>(in[x][c]) * std::exp(-depth * kMu[c] * w[x]);
+        const double l = std::min(1.0, lin);
+        const double srgb = l <= 0.0031308 ? 12.92 * l : 1.055 * std::pow(l, 1 / 2.4) - 0.055;
+        o[x][c] = cv::saturate_cast<uint8_t>(srgb * 255.0);
+      }
+    }
+  }
+  return out;
+}
+
+// Where melanin is added or removed: the classical skin mask, softened; for vitiligo without the
+// patches, which have none.
+cv::Mat MelaninWeight(const learned::FeatureInputs& in, const cv::Mat& truth,
+                      LearnedTarget target) {
+  cv::Mat skin;
+  in.classical_skin.convertTo(skin, CV_32F, 1 / 255.0);
+  if (target == LearnedTarget::kVitiligo) {
+    cv::Mat lesion;
+    truth.convertTo(lesion, CV_32F, 1 / 255.0);
+    skin = skin.mul(1.0f - lesion);
+  }
+  cv::GaussianBlur(skin, skin, cv::Size(), 2.0);
+  return skin;
 }
 
 // A photo's training pixels: `positive_share` of them from its mask (all of it when smaller),
@@ -129,6 +174,7 @@ void TuneDecision(const std::vector<cv::Mat>& oof, const std::vector<Prepared>& 
       std::vector<double> dice(oof.size());
       cv::parallel_for_(cv::Range(0, static_cast<int>(oof.size())), [&](const cv::Range& r) {
         for (int i = r.start; i < r.end; ++i) {
+          if (prep[i].copy) continue;
           const cv::Mat c =
               learned::CleanProbability(oof[i], t, sigma, o.min_component_share, o.max_hole_share);
           dice[i] = MaskDice(c >= t, prep[i].truth);
@@ -148,8 +194,10 @@ void TuneDecision(const std::vector<cv::Mat>& oof, const std::vector<Prepared>& 
 }  // namespace
 
 LearnedModel LearnedModel::Train(const std::vector<LabelledImage>& images,
-                                 const LearnedTrainOptions& o) {
-  o.Check();
+                                 const LearnedTrainOptions& options) {
+  options.Check();
+  LearnedTrainOptions o = options;
+  if (o.tone_copies < 0) o.tone_copies = DefaultToneCopies(o.target);
   CheckImages(images);
   auto impl = std::make_shared<Impl>();
   LearnedModelInfo& info = impl->info;
@@ -160,18 +208,25 @@ LearnedModel LearnedModel::Train(const std::vector<LabelledImage>& images,
   info.training_images = static_cast<uint32_t>(images.size());
   info.options = o;
 
-  const int per_image = std::max(
-      50, std::min(o.samples_per_image, o.max_total_samples / static_cast<int>(images.size())));
+  const int per_image =
+      std::max(50, std::min(o.samples_per_image,
+                            o.max_total_samples /
+                                static_cast<int>(images.size() * (1 + size_t(o.tone_copies)))));
   const int folds = std::min<int>(o.context_folds, static_cast<int>(images.size()));
   std::vector<size_t> order(images.size());
   std::iota(order.begin(), order.end(), 0);
   learned::SplitMix rng(o.seed ^ 0xF01D5EEDull);
   for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng.Below(i)]);
 
-  std::vector<Prepared> prep(images.size());
-  std::vector<SampleSet> rows1(images.size());
+  // Entries [0, n) are the photos; each then has o.tone_copies tone-shifted copies at
+  // n * (1 + c) + i, in its photo's fold (a copy's out-of-fold map must not come from a forest
+  // that saw its photo).
+  const size_t n = images.size();
+  const size_t copies = static_cast<size_t>(o.tone_copies);
+  std::vector<Prepared> prep(n * (1 + copies));
+  std::vector<SampleSet> rows1(prep.size());
   size_t positives = 0;
-  cv::parallel_for_(cv::Range(0, static_cast<int>(images.size())), [&](const cv::Range& r) {
+  cv::parallel_for_(cv::Range(0, static_cast<int>(n)), [&](const cv::Range& r) {
     for (int i = r.start; i < r.end; ++i) {
       Prepared& p = prep[i];
       p.in = learned::PrepareInputs(images[i].bgr, o.target, o.work_max_side);
@@ -179,11 +234,27 @@ LearnedModel LearnedModel::Train(const std::vector<LabelledImage>& images,
       p.truth = p.truth >= 128;
       p.picks = PickPixels(p.truth, per_image, o.positive_share, o.seed * 1000003ull + i);
       AppendRows(learned::BaseFeatures(p.in, o.target), p, rows1[i]);
+      if (copies == 0) continue;
+      const cv::Mat weight = MelaninWeight(p.in, p.truth, o.target);
+      for (size_t c = 1; c <= copies; ++c) {
+        // Alternately darker and lighter, further out with each pair (1, 1, 2, 2).
+        const size_t pair = (c + 1) / 2;
+        const double depth = (c % 2 == 1 ? 0.45 : -0.3) * static_cast<double>(pair);
+        Prepared& q = prep[n * c + i];
+        q.copy = true;
+        q.in = learned::PrepareInputs(ToneShifted(p.in.work_bgr, weight, depth), o.target,
+                                      o.work_max_side);
+        q.truth = p.truth;
+        q.picks = PickPixels(q.truth, per_image, o.positive_share, o.seed * 1000003ull + n * c + i);
+        AppendRows(learned::BaseFeatures(q.in, o.target), q, rows1[n * c + i]);
+      }
     }
   });
-  for (size_t i = 0; i < images.size(); ++i) {
-    prep[order[i]].fold = static_cast<int>(i % folds);
-    for (uint8_t l : rows1[i].labels) positives += l;
+  for (size_t i = 0; i < n; ++i) {
+    for (size_t c = 0; c <= copies; ++c) prep[n * c + order[i]].fold = static_cast<int>(i % folds);
+  }
+  for (const auto& r : rows1) {
+    for (uint8_t l : r.labels) positives += l;
   }
   size_t total = 0;
   for (const auto& r : rows1) total += r.size();
@@ -198,8 +269,8 @@ LearnedModel LearnedModel::Train(const std::vector<LabelledImage>& images,
   fo.min_leaf = o.min_leaf;
   fo.seed = o.seed;
   // Out-of-fold first-stage maps: what the second stage will see on photos it has not seen.
-  std::vector<cv::Mat> p1(images.size()), oof(images.size());
-  std::vector<SampleSet> rows2(images.size());
+  std::vector<cv::Mat> p1(prep.size()), oof(prep.size());
+  std::vector<SampleSet> rows2(prep.size());
   for (int k = 0; k < folds; ++k) {
     const Forest f = TrainOn(rows1, prep, k, fo);
     ForEachInFold(prep, k, [&](size_t i) {

@@ -254,6 +254,8 @@ int RunEval(Args& args, std::ostream& out) {
   lo.train.max_depth = static_cast<int>(args.GetInt("max-depth", lo.train.max_depth, 1, 30));
   lo.train.min_leaf = static_cast<int>(args.GetInt("min-leaf", lo.train.min_leaf, 1, 100000));
   lo.train.positive_share = args.GetDouble("positive-share", lo.train.positive_share, 0.0, 1.0);
+  lo.train.tone_copies = static_cast<int>(
+      args.GetInt("tone-copies", scoring::DefaultToneCopies(lo.train.target), 0, 4));
   lo.train.samples_per_image =
       static_cast<int>(args.GetInt("samples-per-image", lo.train.samples_per_image, 100, 1000000));
   lo.reference.positive_share =
@@ -415,7 +417,8 @@ const bool kRegistered = RegisterCommand(
      "         [--also-images DIR (--also-masks DIR | --also-annotators DIR)]\n"
      "         [--reference-mode halves] [--seed 1] [--model-work-size 320] [--trees 24]\n"
      "         [--no-context] [--positive-share 0.3] [--samples-per-image 4000]\n"
-     "         [--max-depth 14] [--min-leaf 12] [--reference-positive-share 0.5]\n"
+     "         [--max-depth 14] [--min-leaf 12] [--tone-copies N] [--reference-positive-share "
+     "0.5]\n"
      "         [--reference-threshold 0.5] [--reference-sigma 2]\n"
      "         [--overlays OUTDIR] [--work-size 768] [--binarize-masks] [--json]\n"
      "Pairs IMAGE.ext with MASK DIR/IMAGE{,_lesion,_mask,_segmentation,_gt}.png; prints one row\n"

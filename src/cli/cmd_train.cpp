@@ -32,6 +32,8 @@ int RunTrain(Args& args, std::ostream& out) {
   o.seed = static_cast<uint64_t>(args.GetInt("seed", 1, 0, 1LL << 40));
   o.work_max_side = static_cast<int>(args.GetInt("work-size", o.work_max_side, 128, 1024));
   o.trees = static_cast<int>(args.GetInt("trees", o.trees, 1, 512));
+  o.tone_copies =
+      static_cast<int>(args.GetInt("tone-copies", scoring::DefaultToneCopies(o.target), 0, 4));
   const double validation_share = args.GetDouble("validation-share", 0.2, 0.0, 0.5);
   const int threads = static_cast<int>(args.GetInt("threads", 0, 0, 256));
   const bool binarise = args.Flag("binarize-masks");
@@ -93,6 +95,7 @@ int RunTrain(Args& args, std::ostream& out) {
                         {"training_images", train.size()},
                         {"validation_images", n_val},
                         {"threshold", info.threshold},
+                        {"tone_copies", info.options.tone_copies},
                         {"train_seconds", train_s},
                         {"train_cpu_seconds", train_cpu_s},
                         {"threads", cv::getNumThreads()},
@@ -115,14 +118,15 @@ const bool kRegistered = RegisterCommand(
      "         (--masks DIR | --annotators DIR) --out MODEL\n"
      "         [--also-images DIR (--also-masks DIR | --also-annotators DIR)]\n"
      "         [--seed 1] [--validation-share 0.2] [--work-size 320] [--trees 24]\n"
-     "         [--threads N] [--binarize-masks] [--json]\n"
+     "         [--tone-copies N] [--threads N] [--binarize-masks] [--json]\n"
      "Masks: DIR/<stem>.png, 0/255, the image's size (skin masks for --condition skin);\n"
      "other values are refused unless --binarize-masks (threshold 128) is given.\n"
      "Annotators (DermX): DIR/<photo>/<annotator>_<Class>.png; the reference is what at least\n"
      "half of the annotators marked with a class of the condition (psoriasis Plaque, Scale,\n"
      "Papule; vitiligo Patch, Macule). A seeded share of the photos is held out and scored\n"
      "(Dice per photo and per ITA group); the model is trained on the rest. The same seed and\n"
-     "data give the same model file, whatever the thread count.\n",
+     "data give the same model file, whatever the thread count. --tone-copies: copies of each\n"
+     "training photo with more / less melanin on its skin (default 1 for psoriasis, else 0).\n",
      {"json", "binarize-masks"},
      RunTrain});
 

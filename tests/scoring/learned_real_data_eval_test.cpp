@@ -20,9 +20,9 @@ const fs::path kData = SKINTRACK_SHARED_DATA_DIR;
 
 // Floors: measured figure minus about 0.02 (the figures are deterministic for the seed and do not
 // depend on the thread count; the margin absorbs a different OpenCV build's JPEG decoder).
-// Measured: psoriasis 5-fold 0.661, halves 0.718; skin ECU 3-fold 0.741; vitiligo rough 5-fold
-// (+DermX) 0.545; vitiligo DermX 5-fold (+rough) 0.546.
-constexpr double kPsoriasisCvFloor = 0.64;
+// Measured: psoriasis 5-fold 0.669 (one tone copy; 0.661 without), halves 0.718; skin ECU 3-fold
+// 0.741; vitiligo rough 5-fold (+DermX) 0.545; vitiligo DermX 5-fold (+rough) 0.546.
+constexpr double kPsoriasisCvFloor = 0.65;
 constexpr double kPsoriasisHalvesFloor = 0.70;
 constexpr double kVitiligoDermxCvFloor = 0.52;
 constexpr double kVitiligoRoughCvFloor = 0.52;

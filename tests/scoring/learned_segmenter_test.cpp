@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <opencv2/core/utility.hpp>
@@ -135,6 +137,58 @@ TEST_F(LearnedModelFile, RefusesOtherVersionsTargetsAndGarbage) {
               LearnedModel::Load(dir_.str() + "/absent", LearnedTarget::kSkin);
             }).find("cannot read model file"),
             std::string::npos);
+}
+
+// Files of format 2 (before the tone copies were recorded) still load, as models trained
+// without copies: the same forests, the same masks.
+TEST_F(LearnedModelFile, ReadsFormat2AsAModelWithoutToneCopies) {
+  ASSERT_EQ(Model().info().options.tone_copies, 1);  // the psoriasis default, recorded
+  // Header: magic 8, format, features, target (3 x 4), hash 8, images 4, then the options, whose
+  // last field before format 3's tone copies is the seed (ends at byte 93).
+  constexpr size_t kToneCopiesAt = 93;
+  std::string v2 = good_.substr(0, good_.size() - 8);
+  int32_t copies = 0;
+  std::memcpy(&copies, v2.data() + kToneCopiesAt, sizeof copies);
+  ASSERT_EQ(copies, 1);
+  v2.erase(kToneCopiesAt, sizeof copies);
+  const uint32_t two = 2;
+  std::memcpy(v2.data() + 8, &two, sizeof two);
+  uint64_t h = 0xCBF29CE484222325ull;  // FNV-1a, the file's checksum
+  for (const unsigned char c : v2) h = (h ^ c) * 0x100000001B3ull;
+  v2.append(reinterpret_cast<const char*>(&h), sizeof h);
+  const LearnedModel old = LearnedModel::Load(Write(v2), LearnedTarget::kPsoriasis);
+  EXPECT_EQ(old.info().format_version, 2u);
+  EXPECT_EQ(old.info().options.tone_copies, 0);
+  EXPECT_EQ(old.info().threshold, Model().info().threshold);
+  const cv::Mat img = TextureScene(103).bgr;
+  EXPECT_EQ(cv::countNonZero(old.PredictMask(img) != Model().PredictMask(img)), 0);
+}
+
+// Tone copies teach skin tones the training photos do not show: trained on light skin only, the
+// model finds the same lesions on darker skin far better with them.
+TEST(LearnedSegmenter, ToneCopiesCarryTheModelToDarkerSkin) {
+  auto darker = [](LabelledImage im) {
+    cv::Mat f;
+    im.bgr.convertTo(f, CV_32FC3, 1 / 255.0);
+    cv::pow(f, 2.2, f);  // to linear, darkened as by melanin (more in blue), back to sRGB
+    cv::multiply(f, cv::Scalar(0.22, 0.35, 0.5), f);
+    cv::pow(f, 1 / 2.2, f);
+    f.convertTo(im.bgr, CV_8UC3, 255.0);
+    return im;
+  };
+  LearnedTrainOptions o = FastOptions();
+  double dice[2] = {0, 0};
+  for (int copies : {0, 1}) {
+    o.tone_copies = copies;
+    const LearnedModel m = LearnedModel::Train(TextureScenes(0, 6), o);
+    EXPECT_EQ(m.info().options.tone_copies, copies);
+    for (const LabelledImage& im : TextureScenes(100, 3)) {
+      const LabelledImage dark = darker(im);
+      dice[copies] += DiceOf(m.PredictMask(dark.bgr), dark.mask) / 3;
+    }
+  }
+  std::printf("dark-skin Dice: without tone copies %.3f, with %.3f\n", dice[0], dice[1]);
+  EXPECT_GT(dice[1], dice[0] + 0.1);
 }
 
 TEST(LearnedSegmenter, RefusesBadTrainingSets) {

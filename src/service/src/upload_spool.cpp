@@ -30,15 +30,16 @@ int OpenUnnamed(const std::string& dir) {
   int fd = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
   if (fd >= 0) return fd;
   if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL) {
-    throw Error(FileErrorCode(errno), "cannot create an upload spool file in " + dir + ": " +
-                                          ErrnoText(errno));
+    throw Error(FileErrorCode(errno),
+                "cannot create an upload spool file in " + dir + ": " + ErrnoText(errno));
   }
   static std::atomic<unsigned> counter{0};
   const std::string path = dir + "/.upload-" + std::to_string(::getpid()) + "-" +
                            std::to_string(counter.fetch_add(1)) + ".spool";
   fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) {
-    throw Error(FileErrorCode(errno), "cannot create upload spool " + path + ": " + ErrnoText(errno));
+    throw Error(FileErrorCode(errno),
+                "cannot create upload spool " + path + ": " + ErrnoText(errno));
   }
   ::unlink(path.c_str());
   return fd;

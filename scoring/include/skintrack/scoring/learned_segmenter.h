@@ -51,10 +51,16 @@ struct LearnedTrainOptions {
   int context_folds = 3;              // out-of-fold maps for the second stage and the threshold
   double min_component_share = 5e-4;  // components smaller than this share of the image dropped
   double max_hole_share = 2e-3;       // holes smaller than this share of the image filled
+  // Tone-shifted copies of each training photo (more, then less melanin on its skin), 0..4;
+  // -1: DefaultToneCopies(target). The model file records the number used.
+  int tone_copies = -1;
   uint64_t seed = 1;
   // Throws Error(kInvalidArgument) naming the first bad field.
   void Check() const;
 };
+
+// 1 for psoriasis (measured to help: docs/learned-segmentation.md, "Tone copies"), 0 otherwise.
+int DefaultToneCopies(LearnedTarget target);
 
 struct LearnedModelInfo {
   uint32_t format_version = 0;
