@@ -90,6 +90,7 @@ struct LearnedEvalOptions {
   scoring::ReferenceOptions reference;
   bool json = false;
   bool binarise = false;  // masks with other values than 0/255 thresholded at 128
+  int seeds = 1;          // > 1: the whole protocol once per seed (train.seed, +1, ...)
 };
 
 // The photo's left or right half with its masks, for the same-patient protocol.
@@ -174,6 +175,78 @@ std::vector<cv::Mat> Predict(const std::vector<scoring::AnnotatedPhoto>& photos,
   return out;
 }
 
+// The photos scored against their references (right halves under the same-patient protocol).
+std::vector<scoring::PhotoScore> ScoreAll(const std::vector<scoring::AnnotatedPhoto>& photos,
+                                          const std::vector<cv::Mat>& predicted,
+                                          const LearnedEvalOptions& o) {
+  std::vector<scoring::PhotoScore> scores;
+  for (size_t i = 0; i < photos.size(); ++i) {
+    const scoring::AnnotatedPhoto p = o.halves ? RightHalf(photos[i]) : photos[i];
+    scores.push_back(
+        scoring::ScorePhoto(p.image.name, p.image.bgr, predicted[i], p.image.mask, o.target));
+    scores.back().human = scoring::HumanAgreement(p);
+  }
+  return scores;
+}
+
+// --seeds N: the cross-validation (which photos share a fold, the forests' randomness) once per
+// seed. On a few dozen photos the seed moves the mean Dice by several points
+// (docs/learned-segmentation.md, "Tone copies"): the figure to quote is the mean over seeds.
+int RunOverSeeds(const std::vector<scoring::AnnotatedPhoto>& photos, const LearnedEvalOptions& o,
+                 std::ostream& out) {
+  nlohmann::json runs = nlohmann::json::array();
+  std::vector<double> dice, share, gaps;
+  std::string name;
+  for (int k = 0; k < o.seeds; ++k) {
+    LearnedEvalOptions run = o;
+    run.train.seed = o.train.seed + static_cast<uint64_t>(k);
+    double train_s = 0;
+    const auto summary =
+        scoring::Summarise(ScoreAll(photos, Predict(photos, run, name, train_s), run));
+    const auto gap = scoring::GroupGap(summary);
+    dice.push_back(summary[0].dice_mean);
+    share.push_back(summary[0].abs_share_error_points);
+    if (gap) gaps.push_back(*gap);
+    runs.push_back({{"seed", run.train.seed}, {"summary", SummaryJson(summary)}});
+    if (!o.json) {
+      char line[160];
+      std::snprintf(line, sizeof line,
+                    "seed %llu: dice mean %.3f median %.3f | |share err| %.1f pts | ITA gap %s\n",
+                    static_cast<unsigned long long>(run.train.seed), summary[0].dice_mean,
+                    summary[0].dice_median, summary[0].abs_share_error_points,
+                    gap ? std::to_string(*gap).substr(0, 5).c_str() : "n/a");
+      out << line << std::flush;
+    }
+  }
+  const auto [lo, hi] = std::minmax_element(dice.begin(), dice.end());
+  const nlohmann::json over = {
+      {"seeds", o.seeds},
+      {"dice_mean", Mean(dice)},
+      {"dice_min", *lo},
+      {"dice_max", *hi},
+      {"abs_share_error_points", Mean(share)},
+      {"ita_gap_mean", gaps.empty() ? nlohmann::json() : nlohmann::json(Mean(gaps))}};
+  if (o.json) {
+    out << nlohmann::json({{"condition", scoring::LearnedTargetName(o.target)},
+                           {"segmenter", name},
+                           {"protocol", o.halves ? "halves" : "cross-validation"},
+                           {"runs", runs},
+                           {"over_seeds", over}})
+               .dump(2)
+        << "\n";
+    return 0;
+  }
+  char line[200];
+  std::snprintf(line, sizeof line,
+                "segmenter: %s\nover %d seeds: dice mean %.3f (min %.3f, max %.3f) | |share err| "
+                "%.1f pts",
+                name.c_str(), o.seeds, Mean(dice), *lo, *hi, Mean(share));
+  out << line;
+  if (!gaps.empty()) out << " | ITA gap mean " << std::to_string(Mean(gaps)).substr(0, 5);
+  out << "\n";
+  return 0;
+}
+
 int RunLearnedEval(const std::string& images, const LearnedEvalOptions& o, std::ostream& out) {
   if (o.halves && o.target == scoring::LearnedTarget::kSkin) {
     throw Error(ErrorCode::kInvalidArgument,
@@ -186,8 +259,12 @@ int RunLearnedEval(const std::string& images, const LearnedEvalOptions& o, std::
   if (o.folds > 0 && o.model) {
     throw Error(ErrorCode::kInvalidArgument, "--folds trains its own models: drop --model");
   }
+  if (o.seeds > 1 && o.overlays) {
+    throw Error(ErrorCode::kInvalidArgument, "--overlays draws one run: drop --seeds");
+  }
   std::vector<scoring::AnnotatedPhoto> photos;
   LoadAnnotatedSet(images, o.masks, o.annotators, o.target, "", photos, o.binarise);
+  if (o.seeds > 1) return RunOverSeeds(photos, o, out);
   if (o.overlays) fs::create_directories(*o.overlays);
   std::string name;
   double train_s = 0;
@@ -195,19 +272,14 @@ int RunLearnedEval(const std::string& images, const LearnedEvalOptions& o, std::
   const std::vector<cv::Mat> predicted = Predict(photos, o, name, train_s);
   const double total_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::vector<scoring::PhotoScore> scores;
-  for (size_t i = 0; i < photos.size(); ++i) {
-    // The same-patient protocol scores the right halves only.
+  // The same-patient protocol scores the right halves only.
+  const std::vector<scoring::PhotoScore> scores = ScoreAll(photos, predicted, o);
+  for (size_t i = 0; o.overlays && i < photos.size(); ++i) {
     const scoring::AnnotatedPhoto p = o.halves ? RightHalf(photos[i]) : photos[i];
-    scores.push_back(
-        scoring::ScorePhoto(p.image.name, p.image.bgr, predicted[i], p.image.mask, o.target));
-    scores.back().human = scoring::HumanAgreement(p);
-    if (o.overlays) {
-      const fs::path f =
-          fs::path(*o.overlays) / (fs::path(p.image.name).stem().string() + ".overlay.png");
-      const cv::Mat ov = scoring::RenderOverlay(p.image.bgr, predicted[i], cv::Mat(), p.image.mask);
-      if (!cv::imwrite(f.string(), ov)) throw Error(ErrorCode::kIo, "cannot write " + f.string());
-    }
+    const fs::path f =
+        fs::path(*o.overlays) / (fs::path(p.image.name).stem().string() + ".overlay.png");
+    const cv::Mat ov = scoring::RenderOverlay(p.image.bgr, predicted[i], cv::Mat(), p.image.mask);
+    if (!cv::imwrite(f.string(), ov)) throw Error(ErrorCode::kIo, "cannot write " + f.string());
   }
   const auto summary = scoring::Summarise(scores);
   if (o.json) {
@@ -268,7 +340,12 @@ int RunEval(Args& args, std::ostream& out) {
   const int work = static_cast<int>(args.GetInt("work-size", 768, 128, 4096));
   lo.json = args.Flag("json");
   lo.binarise = args.Flag("binarize-masks");
+  lo.seeds = static_cast<int>(args.GetInt("seeds", 1, 1, 20));
   args.CheckNoneLeft();
+  if (lo.seeds > 1 && lo.folds == 0) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "--seeds repeats the training under other seeds: it needs --folds");
+  }
   if (lo.model || lo.folds > 0 || lo.halves || lo.annotators ||
       lo.target == scoring::LearnedTarget::kSkin) {
     return RunLearnedEval(images.string(), lo, out);
@@ -415,7 +492,8 @@ const bool kRegistered = RegisterCommand(
      "usage: skintrack eval --images DIR (--masks DIR | --annotators DIR)\n"
      "         --condition psoriasis|vitiligo|skin [--model MODEL | --folds K]\n"
      "         [--also-images DIR (--also-masks DIR | --also-annotators DIR)]\n"
-     "         [--reference-mode halves] [--seed 1] [--model-work-size 320] [--trees 24]\n"
+     "         [--reference-mode halves] [--seed 1] [--seeds N] [--model-work-size 320] [--trees "
+     "24]\n"
      "         [--no-context] [--positive-share 0.3] [--samples-per-image 4000]\n"
      "         [--max-depth 14] [--min-leaf 12] [--tone-copies N] [--reference-positive-share "
      "0.5]\n"
@@ -428,7 +506,8 @@ const bool kRegistered = RegisterCommand(
      "Learned segmenter: --model applies a trained model; --folds K trains one model per fold\n"
      "(k-fold over photos: every photo is scored by a model that did not see it; augmented\n"
      "copies of one photo, Roboflow-named, stay in one fold; --also-* photos are added to every\n"
-     "fold's training set and not scored);\n"
+     "fold's training set and not scored); --seeds N repeats it with seeds S..S+N-1 and prints\n"
+     "each seed's summary and their mean, min and max (which photos share a fold moves the Dice);\n"
      "--reference-mode halves fits a patient forest on the left half of each photo with its mask\n"
      "(plus --model when given) and scores the right half. --annotators reads DermX folders\n"
      "(DIR/<photo>/<annotator>_<Class>.png, reference = marked by at least half of them) and\n"

@@ -2,6 +2,7 @@
 // them, on small synthetic texture scenes: exit codes, files written (or not), JSON.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
@@ -124,6 +125,39 @@ TEST(EvalCli, CrossValidationScoresEveryPhoto) {
   r = RunCli("eval --condition psoriasis --images " + dir.str() + "/images --masks " + dir.str() +
              "/masks --reference-mode thirds");
   EXPECT_NE(r.err.find("must be 'halves'"), std::string::npos) << r.err;
+}
+
+// --seeds N: the cross-validation once per seed, each seed's summary and their mean / min / max.
+TEST(EvalCli, SeedsRepeatTheCrossValidationAndAverage) {
+  TempDir dir("eval_seeds");
+  WriteSet(dir, 4);
+  const std::string base = "eval --condition psoriasis --images " + dir.str() + "/images --masks " +
+                           dir.str() + "/masks --trees 4 --model-work-size 192 --seed 5 --seeds 3";
+  auto r = RunCli(base + " --folds 2 --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j["runs"].size(), 3u);
+  double sum = 0, lo = 1, hi = 0;
+  for (size_t k = 0; k < 3; ++k) {
+    EXPECT_EQ(j["runs"][k]["seed"], 5 + k);
+    const double d = j["runs"][k]["summary"]["groups"][0]["dice_mean"].get<double>();
+    sum += d;
+    lo = std::min(lo, d);
+    hi = std::max(hi, d);
+  }
+  EXPECT_NEAR(j["over_seeds"]["dice_mean"].get<double>(), sum / 3, 1e-9);
+  EXPECT_EQ(j["over_seeds"]["dice_min"].get<double>(), lo);
+  EXPECT_EQ(j["over_seeds"]["dice_max"].get<double>(), hi);
+  EXPECT_EQ(j["over_seeds"]["seeds"], 3);
+  r = RunCli(base + " --folds 2");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("seed 7: dice mean"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("over 3 seeds: dice mean"), std::string::npos) << r.out;
+  r = RunCli(base);  // a model applied, or the classical segmenter: no seed to vary
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("--seeds repeats the training under other seeds: it needs --folds"),
+            std::string::npos)
+      << r.err;
 }
 
 }  // namespace
