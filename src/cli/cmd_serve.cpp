@@ -111,6 +111,9 @@ int RunServe(Args& args, std::ostream& out) {
     return 0;
   }
 
+  // A file-size limit (ulimit -f) makes a write fail with EFBIG, answered 507 like a full disk
+  // (FileErrorCode), instead of ending the process with SIGXFSZ.
+  ::signal(SIGXFSZ, SIG_IGN);
   // Block the stop signals before any thread starts so that only sigwait below receives them.
   sigset_t signals;
   sigemptyset(&signals);

@@ -187,7 +187,7 @@ class Session : public std::enable_shared_from_this<Session> {
         parser_->get().body().spool =
             std::make_shared<detail::UploadSpool>(server_.options.upload_spool_dir);
       } catch (const Error& e) {
-        return SendEarly(ErrorResponseFor(e, HttpRequest{}));
+        return SendEarly(ErrorResponseFor(e, HeadOnly()));
       }
     }
     const auto& req = parser_->get();
@@ -203,6 +203,15 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     ReadBody();
+  }
+
+  // The method and raw target of the request being read, for the server-error log line.
+  HttpRequest HeadOnly() const {
+    HttpRequest head;
+    head.method = std::string(parser_->get().method_string());
+    head.path = std::string(parser_->get().target());
+    head.remote = remote_;
+    return head;
   }
 
   // --- the body ---
@@ -225,7 +234,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void OnReadFailed(beast::error_code ec, bool in_head) {
     if (const auto& spool = parser_->get().body().spool; spool && spool->failure()) {
       // The disk took no more of the upload (507 when it is full): nothing was stored.
-      return SendEarly(ErrorResponseFor(*spool->failure(), HttpRequest{}));
+      return SendEarly(ErrorResponseFor(*spool->failure(), HeadOnly()));
     }
     if (timed_out_) {
       // An idle keep-alive connection is just closed; a request cut short is answered.
