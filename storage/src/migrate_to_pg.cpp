@@ -38,16 +38,6 @@ using pg::PgResult;
 constexpr std::size_t kCopyChunkBytes = std::size_t{1} << 20;
 constexpr int kFetchRows = 5000;
 
-std::string Hex(const std::array<std::uint8_t, 32>& digest) {
-  static const char* digits = "0123456789abcdef";
-  std::string out;
-  for (const std::uint8_t b : digest) {
-    out += digits[b >> 4];
-    out += digits[b & 15];
-  }
-  return out;
-}
-
 // Holds DIR/LOCK (as a serving Store does) so that no server writes to the source during the
 // copy: a capture acknowledged after it would exist only in SQLite.
 class DirLock {
@@ -130,7 +120,7 @@ class Canonical {
   }
   Digest Finish() {
     Flush();
-    return Digest{rows_, Hex(hash_.Final())};
+    return Digest{rows_, hash_.FinalHex()};
   }
 
  private:

@@ -64,20 +64,26 @@ std::array<std::uint8_t, 32> Sha256::Final() {
   return digest;
 }
 
+std::string Sha256::FinalHex() { return DigestHex(Final()); }
+
+std::string DigestHex(const std::array<std::uint8_t, 32>& digest) {
+  static const char kHex[] = "0123456789abcdef";
+  std::string hex;
+  hex.reserve(64);
+  for (const std::uint8_t b : digest) {
+    hex.push_back(kHex[b >> 4]);
+    hex.push_back(kHex[b & 15]);
+  }
+  return hex;
+}
+
 std::string Sha256Hex(const void* data, std::size_t size) {
-  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+  std::array<std::uint8_t, 32> digest{};
   unsigned int length = 0;
   if (EVP_Digest(data, size, digest.data(), &length, Sha256Md(), nullptr) != 1 || length != 32) {
     ThrowOpenSsl("EVP_Digest");
   }
-  static const char kHex[] = "0123456789abcdef";
-  std::string hex;
-  hex.reserve(64);
-  for (unsigned int i = 0; i < length; ++i) {
-    hex.push_back(kHex[digest[i] >> 4]);
-    hex.push_back(kHex[digest[i] & 15]);
-  }
-  return hex;
+  return DigestHex(digest);
 }
 
 bool IsSha256Hex(std::string_view text) noexcept {

@@ -13,33 +13,24 @@ namespace {
 
 std::string ErrnoText(int err) { return std::error_code(err, std::generic_category()).message(); }
 
-std::string Hex(const std::array<std::uint8_t, 32>& digest) {
-  static const char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(64);
-  for (const std::uint8_t b : digest) {
-    out += kDigits[b >> 4];
-    out += kDigits[b & 15];
-  }
-  return out;
-}
-
 // O_TMPFILE first; tmpfs, ext4, xfs and btrfs have it. Elsewhere (NFS, overlay on old kernels) a
 // unique name, unlinked as soon as it is open.
 int OpenUnnamed(const std::string& dir) {
   int fd = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
   if (fd >= 0) return fd;
-  if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL) {
-    throw Error(FileErrorCode(errno),
-                "cannot create an upload spool file in " + dir + ": " + ErrnoText(errno));
+  const int err = errno;  // before any allocation below can change it
+  if (err != EOPNOTSUPP && err != EISDIR && err != EINVAL) {
+    throw Error(FileErrorCode(err),
+                "cannot create an upload spool file in " + dir + ": " + ErrnoText(err));
   }
   static std::atomic<unsigned> counter{0};
   const std::string path = dir + "/.upload-" + std::to_string(::getpid()) + "-" +
                            std::to_string(counter.fetch_add(1)) + ".spool";
   fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) {
-    throw Error(FileErrorCode(errno),
-                "cannot create upload spool " + path + ": " + ErrnoText(errno));
+    const int open_err = errno;
+    throw Error(FileErrorCode(open_err),
+                "cannot create upload spool " + path + ": " + ErrnoText(open_err));
   }
   ::unlink(path.c_str());
   return fd;
@@ -115,7 +106,7 @@ std::shared_ptr<const SpooledBody> UploadSpool::Finish() {
   if (fd_ < 0) throw Error(ErrorCode::kInternal, "upload spool finished twice");
   const int fd = fd_;
   fd_ = -1;
-  return std::make_shared<MappedSpool>(fd, size_, Hex(hash_.Final()));
+  return std::make_shared<MappedSpool>(fd, size_, hash_.FinalHex());
 }
 
 }  // namespace skintrack::service::detail

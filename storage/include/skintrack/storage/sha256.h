@@ -26,12 +26,17 @@ class Sha256 {
   void Update(std::string_view bytes) { Update(bytes.data(), bytes.size()); }
   // The 32-byte digest; the object cannot be updated afterwards.
   std::array<std::uint8_t, 32> Final();
+  // Final() as lower-case hexadecimal (the form Sha256Hex returns).
+  std::string FinalHex();
 
  private:
   struct Context;  // owns the EVP_MD_CTX
   std::unique_ptr<Context> context_;
   bool finished_ = false;
 };
+
+// A digest as 64 lower-case hexadecimal characters.
+std::string DigestHex(const std::array<std::uint8_t, 32>& digest);
 
 // Lower-case hexadecimal digest (64 characters) of `size` bytes. Thread-safe.
 std::string Sha256Hex(const void* data, std::size_t size);
