@@ -19,8 +19,9 @@ struct LearnedModel::Impl {
 namespace learned {
 
 // Layout of the model file (learned_model_io.cpp). 2: the tuned smoothing after the threshold.
-// 3: the training's tone copies after the seed. Files of kOldestFormatVersion and later are read.
-constexpr uint32_t kFormatVersion = 3;
+// 3: the training's tone copies after the seed. 4: its phantom scenes after them. Files of
+// kOldestFormatVersion and later are read (the fields they lack as 0).
+constexpr uint32_t kFormatVersion = 4;
 constexpr uint32_t kOldestFormatVersion = 2;
 
 // The forest's probability for every pixel of a CV_32FC(n) feature image; CV_32FC1.

@@ -34,6 +34,7 @@ void WriteOptions(std::ostream& out, const LearnedTrainOptions& o) {
   WritePod(out, o.max_hole_share);
   WritePod(out, o.seed);
   WritePod(out, static_cast<int32_t>(o.tone_copies));
+  WritePod(out, static_cast<int32_t>(o.phantom_scenes));
 }
 
 LearnedTrainOptions ReadOptions(std::istream& in, const std::string& what, uint32_t format) {
@@ -51,6 +52,7 @@ LearnedTrainOptions ReadOptions(std::istream& in, const std::string& what, uint3
   o.max_hole_share = ReadPod<double>(in, what);
   o.seed = ReadPod<uint64_t>(in, what);
   o.tone_copies = format >= 3 ? ReadPod<int32_t>(in, what) : 0;
+  o.phantom_scenes = format >= 4 ? ReadPod<int32_t>(in, what) : 0;
   return o;
 }
 

@@ -37,6 +37,10 @@ LearnedTarget TargetOf(Condition c) noexcept {
 
 int DefaultToneCopies(LearnedTarget target) { return target == LearnedTarget::kPsoriasis ? 1 : 0; }
 
+int DefaultPhantomScenes(LearnedTarget target) {
+  return target == LearnedTarget::kPsoriasis ? 6 : 0;
+}
+
 void LearnedTrainOptions::Check() const {
   auto bad = [](const char* what) { throw Error(ErrorCode::kInvalidArgument, what); };
   if (work_max_side < 128 || work_max_side > 1024) bad("work_max_side must be within 128..1024");
@@ -50,6 +54,7 @@ void LearnedTrainOptions::Check() const {
   if (min_leaf < 1 || min_leaf > 100000) bad("min_leaf must be within 1..100000");
   if (context_folds < 2 || context_folds > 20) bad("context_folds must be within 2..20");
   if (tone_copies < -1 || tone_copies > 4) bad("tone_copies must be within -1..4");
+  if (phantom_scenes < -1 || phantom_scenes > 24) bad("phantom_scenes must be within -1..24");
   if (!(min_component_share >= 0 && min_component_share < 0.1))
     bad("min_component_share must be within 0..0.1");
   if (!(max_hole_share >= 0 && max_hole_share < 0.5)) bad("max_hole_share must be within 0..0.5");

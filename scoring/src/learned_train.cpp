@@ -8,6 +8,7 @@
 
 #include "learned_io.h"
 #include "learned_model_impl.h"
+#include "learned_phantoms.h"
 #include "skintrack/core/error.h"
 #include "skintrack/scoring/consensus.h"
 
@@ -43,6 +44,17 @@ void CheckImages(const std::vector<LabelledImage>& images) {
     if (cv::countNonZero((im.mask != 0) & (im.mask != 255)) > 0) {
       throw Error(ErrorCode::kInvalidArgument, im.name + ": the mask is not binary (0/255)");
     }
+  }
+  // On the user's masks, before any phantom scene is added: those alone would always pass.
+  bool any_marked = false, any_unmarked = false;
+  for (const LabelledImage& im : images) {
+    const size_t marked = static_cast<size_t>(cv::countNonZero(im.mask));
+    any_marked = any_marked || marked > 0;
+    any_unmarked = any_unmarked || marked < im.mask.total();
+  }
+  if (!any_marked || !any_unmarked) {
+    throw Error(ErrorCode::kInvalidArgument, std::string("training set: the masks are ") +
+                                                 (any_marked ? "all full" : "all empty"));
   }
 }
 
@@ -193,20 +205,26 @@ void TuneDecision(const std::vector<cv::Mat>& oof, const std::vector<Prepared>& 
 
 }  // namespace
 
-LearnedModel LearnedModel::Train(const std::vector<LabelledImage>& images,
+LearnedModel LearnedModel::Train(const std::vector<LabelledImage>& photos,
                                  const LearnedTrainOptions& options) {
   options.Check();
   LearnedTrainOptions o = options;
   if (o.tone_copies < 0) o.tone_copies = DefaultToneCopies(o.target);
-  CheckImages(images);
+  if (o.phantom_scenes < 0) o.phantom_scenes = DefaultPhantomScenes(o.target);
+  CheckImages(photos);
   auto impl = std::make_shared<Impl>();
   LearnedModelInfo& info = impl->info;
   info.format_version = learned::kFormatVersion;
   info.feature_version = learned::kFeatureVersion;
   info.target = o.target;
-  info.training_set_hash = HashSet(images);
-  info.training_images = static_cast<uint32_t>(images.size());
+  // The hash and the count name the user's photos; the phantoms follow from the options.
+  info.training_set_hash = HashSet(photos);
+  info.training_images = static_cast<uint32_t>(photos.size());
   info.options = o;
+  // Phantom scenes are trained on like the photos (and take part in the decision's tuning).
+  std::vector<LabelledImage> images = photos;
+  for (LabelledImage& scene : learned::TrainingPhantoms(o.target, o.phantom_scenes))
+    images.push_back(std::move(scene));
 
   const int per_image =
       std::max(50, std::min(o.samples_per_image,

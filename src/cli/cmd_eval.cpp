@@ -328,6 +328,8 @@ int RunEval(Args& args, std::ostream& out) {
   lo.train.positive_share = args.GetDouble("positive-share", lo.train.positive_share, 0.0, 1.0);
   lo.train.tone_copies = static_cast<int>(
       args.GetInt("tone-copies", scoring::DefaultToneCopies(lo.train.target), 0, 4));
+  lo.train.phantom_scenes = static_cast<int>(
+      args.GetInt("phantom-scenes", scoring::DefaultPhantomScenes(lo.train.target), 0, 24));
   lo.train.samples_per_image =
       static_cast<int>(args.GetInt("samples-per-image", lo.train.samples_per_image, 100, 1000000));
   lo.reference.positive_share =
@@ -495,8 +497,8 @@ const bool kRegistered = RegisterCommand(
      "         [--reference-mode halves] [--seed 1] [--seeds N] [--model-work-size 320] [--trees "
      "24]\n"
      "         [--no-context] [--positive-share 0.3] [--samples-per-image 4000]\n"
-     "         [--max-depth 14] [--min-leaf 12] [--tone-copies N] [--reference-positive-share "
-     "0.5]\n"
+     "         [--max-depth 14] [--min-leaf 12] [--tone-copies N] [--phantom-scenes N]\n"
+     "         [--reference-positive-share 0.5]\n"
      "         [--reference-threshold 0.5] [--reference-sigma 2]\n"
      "         [--overlays OUTDIR] [--work-size 768] [--binarize-masks] [--json]\n"
      "Pairs IMAGE.ext with MASK DIR/IMAGE{,_lesion,_mask,_segmentation,_gt}.png; prints one row\n"

@@ -34,6 +34,8 @@ int RunTrain(Args& args, std::ostream& out) {
   o.trees = static_cast<int>(args.GetInt("trees", o.trees, 1, 512));
   o.tone_copies =
       static_cast<int>(args.GetInt("tone-copies", scoring::DefaultToneCopies(o.target), 0, 4));
+  o.phantom_scenes = static_cast<int>(
+      args.GetInt("phantom-scenes", scoring::DefaultPhantomScenes(o.target), 0, 24));
   const double validation_share = args.GetDouble("validation-share", 0.2, 0.0, 0.5);
   const int threads = static_cast<int>(args.GetInt("threads", 0, 0, 256));
   const bool binarise = args.Flag("binarize-masks");
@@ -96,6 +98,7 @@ int RunTrain(Args& args, std::ostream& out) {
                         {"validation_images", n_val},
                         {"threshold", info.threshold},
                         {"tone_copies", info.options.tone_copies},
+                        {"phantom_scenes", info.options.phantom_scenes},
                         {"train_seconds", train_s},
                         {"train_cpu_seconds", train_cpu_s},
                         {"threads", cv::getNumThreads()},
@@ -104,8 +107,9 @@ int RunTrain(Args& args, std::ostream& out) {
     out << j.dump(2) << "\n";
     return 0;
   }
-  out << "model " << info.Id() << " -> " << out_path << ": " << train.size() << " training photos, "
-      << n_val << " validation photos, threshold " << info.threshold << ", trained in " << train_s
+  out << "model " << info.Id() << " -> " << out_path << ": " << train.size()
+      << " training photos (+ " << info.options.phantom_scenes << " phantom scenes), " << n_val
+      << " validation photos, threshold " << info.threshold << ", trained in " << train_s
       << " s (CPU " << train_cpu_s << " s, " << cv::getNumThreads() << " threads)\n";
   if (n_val > 0) PrintScores(scores, summary, out);
   return 0;
@@ -118,7 +122,7 @@ const bool kRegistered = RegisterCommand(
      "         (--masks DIR | --annotators DIR) --out MODEL\n"
      "         [--also-images DIR (--also-masks DIR | --also-annotators DIR)]\n"
      "         [--seed 1] [--validation-share 0.2] [--work-size 320] [--trees 24]\n"
-     "         [--tone-copies N] [--threads N] [--binarize-masks] [--json]\n"
+     "         [--tone-copies N] [--phantom-scenes N] [--threads N] [--binarize-masks] [--json]\n"
      "Masks: DIR/<stem>.png, 0/255, the image's size (skin masks for --condition skin);\n"
      "other values are refused unless --binarize-masks (threshold 128) is given.\n"
      "Annotators (DermX): DIR/<photo>/<annotator>_<Class>.png; the reference is what at least\n"
@@ -126,7 +130,9 @@ const bool kRegistered = RegisterCommand(
      "Papule; vitiligo Patch, Macule). A seeded share of the photos is held out and scored\n"
      "(Dice per photo and per ITA group); the model is trained on the rest. The same seed and\n"
      "data give the same model file, whatever the thread count. --tone-copies: copies of each\n"
-     "training photo with more / less melanin on its skin (default 1 for psoriasis, else 0).\n",
+     "training photo with more / less melanin on its skin (default 1 for psoriasis, else 0).\n"
+     "--phantom-scenes: synthetic scenes (Fitzpatrick 1-6, blotchy redness, plaques or patches)\n"
+     "added to the training photos (default 6 for psoriasis, else 0; never validated on).\n",
      {"json", "binarize-masks"},
      RunTrain});
 

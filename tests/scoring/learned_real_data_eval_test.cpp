@@ -20,9 +20,11 @@ const fs::path kData = SKINTRACK_SHARED_DATA_DIR;
 
 // Floors: measured figure minus about 0.02 (the figures are deterministic for the seed and do not
 // depend on the thread count; the margin absorbs a different OpenCV build's JPEG decoder).
-// Measured: psoriasis 5-fold 0.669 (one tone copy; 0.661 without), halves 0.718; skin ECU 3-fold
-// 0.741; vitiligo rough 5-fold (+DermX) 0.545; vitiligo DermX 5-fold (+rough) 0.546.
-constexpr double kPsoriasisCvFloor = 0.65;
+// Measured: psoriasis 5-fold 0.682, share error 9.6 points (one tone copy, six phantom scenes;
+// 0.669 and 12.6 without the scenes, 0.661 and 12.2 without either), halves 0.718; skin ECU
+// 3-fold 0.741; vitiligo rough 5-fold (+DermX) 0.545; vitiligo DermX 5-fold (+rough) 0.546.
+constexpr double kPsoriasisCvFloor = 0.66;
+constexpr double kPsoriasisCvShareErrorCeiling = 11.5;  // points of the image
 constexpr double kPsoriasisHalvesFloor = 0.70;
 constexpr double kVitiligoDermxCvFloor = 0.52;
 constexpr double kVitiligoRoughCvFloor = 0.52;
@@ -36,20 +38,22 @@ bool Present(const fs::path& p) {
 
 std::vector<LabelledImage> Images(const std::vector<AnnotatedPhoto>& photos) {
   std::vector<LabelledImage> v;
+  v.reserve(photos.size());
   for (const auto& p : photos) v.push_back(p.image);
   return v;
 }
 
 std::vector<std::string> Sources(const std::vector<LabelledImage>& photos) {
   std::vector<std::string> v;
+  v.reserve(photos.size());
   for (const auto& p : photos) v.push_back(SourceKey(p.name));
   return v;
 }
 
-// Scores, prints and returns the mean Dice of `masks` against the photos' references.
-double Report(const char* what, const std::vector<LabelledImage>& photos,
-              const std::vector<cv::Mat>& masks, LearnedTarget target,
-              const std::vector<AnnotatedPhoto>* annotated = nullptr) {
+// Scores `masks` against the photos' references, prints every group and returns the whole set's.
+GroupSummary Report(const char* what, const std::vector<LabelledImage>& photos,
+                    const std::vector<cv::Mat>& masks, LearnedTarget target,
+                    const std::vector<AnnotatedPhoto>* annotated = nullptr) {
   std::vector<PhotoScore> scores;
   for (size_t i = 0; i < photos.size(); ++i) {
     scores.push_back(ScorePhoto(photos[i].name, photos[i].bgr, masks[i], photos[i].mask, target));
@@ -64,7 +68,7 @@ double Report(const char* what, const std::vector<LabelledImage>& photos,
   }
   const auto gap = GroupGap(summary);
   std::printf("%-28s ITA gap %s\n", what, gap ? std::to_string(*gap).c_str() : "n/a");
-  return summary[0].dice_mean;
+  return summary[0];
 }
 
 TEST(LearnedRealData, PsoriasisDermxCrossValidatedAndHalves) {
@@ -78,8 +82,9 @@ TEST(LearnedRealData, PsoriasisDermxCrossValidatedAndHalves) {
   const CrossValidation cv = CrossValidate(photos, o, 5);
   std::printf("psoriasis 5-fold: training %.1f s, prediction %.1f s (wall)\n", cv.train_seconds,
               cv.predict_seconds);
-  EXPECT_GE(Report("psoriasis dermx 5-fold", photos, cv.masks, o.target, &annotated),
-            kPsoriasisCvFloor);
+  const GroupSummary all = Report("psoriasis dermx 5-fold", photos, cv.masks, o.target, &annotated);
+  EXPECT_GE(all.dice_mean, kPsoriasisCvFloor);
+  EXPECT_LE(all.abs_share_error_points, kPsoriasisCvShareErrorCeiling);
 
   std::vector<LabelledImage> rights;
   std::vector<cv::Mat> masks;
@@ -88,7 +93,8 @@ TEST(LearnedRealData, PsoriasisDermxCrossValidatedAndHalves) {
     rights.push_back({p.name, h.right, h.truth});
     masks.push_back(h.predicted);
   }
-  EXPECT_GE(Report("psoriasis dermx halves", rights, masks, o.target), kPsoriasisHalvesFloor);
+  EXPECT_GE(Report("psoriasis dermx halves", rights, masks, o.target).dice_mean,
+            kPsoriasisHalvesFloor);
 }
 
 TEST(LearnedRealData, VitiligoDermxAndRoughLabelsCrossValidated) {
@@ -103,12 +109,14 @@ TEST(LearnedRealData, VitiligoDermxAndRoughLabelsCrossValidated) {
   // Each set scored by 5-fold over its own photos, the other set always in the training folds.
   const CrossValidation on_dermx = CrossValidate(dermx_photos, o, 5, {}, rough_photos);
   EXPECT_GE(
-      Report("vitiligo dermx 5-fold (+rough)", dermx_photos, on_dermx.masks, o.target, &annotated),
+      Report("vitiligo dermx 5-fold (+rough)", dermx_photos, on_dermx.masks, o.target, &annotated)
+          .dice_mean,
       kVitiligoDermxCvFloor);
   const CrossValidation on_rough =
       CrossValidate(rough_photos, o, 5, Sources(rough_photos), dermx_photos);
-  EXPECT_GE(Report("vitiligo rough 5-fold (+dermx)", rough_photos, on_rough.masks, o.target),
-            kVitiligoRoughCvFloor);
+  EXPECT_GE(
+      Report("vitiligo rough 5-fold (+dermx)", rough_photos, on_rough.masks, o.target).dice_mean,
+      kVitiligoRoughCvFloor);
 }
 
 TEST(LearnedRealData, SkinEcuCrossValidated) {
@@ -120,7 +128,7 @@ TEST(LearnedRealData, SkinEcuCrossValidated) {
   LearnedTrainOptions o;
   o.target = LearnedTarget::kSkin;
   const CrossValidation cv = CrossValidate(photos, o, 3);
-  EXPECT_GE(Report("skin ecu 3-fold", photos, cv.masks, o.target), kSkinEcuCvFloor);
+  EXPECT_GE(Report("skin ecu 3-fold", photos, cv.masks, o.target).dice_mean, kSkinEcuCvFloor);
 }
 
 TEST(LearnedRealData, TrainCommandOnDermxWritesAModelThatLoads) {

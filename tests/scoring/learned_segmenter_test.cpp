@@ -13,6 +13,7 @@
 #include "../support/run_cli.h"
 #include "learned_test_scenes.h"
 #include "skintrack/core/error.h"
+#include "skintrack/phantom/phantom.h"
 
 namespace skintrack::scoring {
 namespace {
@@ -26,8 +27,8 @@ using testing::ErrorOf;
 
 // One trained model shared by the tests (training is the slow part).
 const LearnedModel& Model() {
-  static const LearnedModel model = LearnedModel::Train(TextureScenes(0, 6), FastOptions());
-  return model;
+  static const LearnedModel kModel = LearnedModel::Train(TextureScenes(0, 6), FastOptions());
+  return kModel;
 }
 
 TEST(LearnedSegmenter, LearnsTextureTheClassicalSegmenterMisses) {
@@ -87,7 +88,7 @@ TEST(LearnedSegmenter, FileRoundTripPredictsTheSame) {
 
 class LearnedModelFile : public ::testing::Test {
  protected:
-  std::string Write(std::string bytes) {
+  std::string Write(const std::string& bytes) {
     std::ofstream(path_, std::ios::binary) << bytes;
     return path_;
   }
@@ -139,29 +140,46 @@ TEST_F(LearnedModelFile, RefusesOtherVersionsTargetsAndGarbage) {
             std::string::npos);
 }
 
-// Files of format 2 (before the tone copies were recorded) still load, as models trained
-// without copies: the same forests, the same masks.
-TEST_F(LearnedModelFile, ReadsFormat2AsAModelWithoutToneCopies) {
-  ASSERT_EQ(Model().info().options.tone_copies, 1);  // the psoriasis default, recorded
-  // Header: magic 8, format, features, target (3 x 4), hash 8, images 4, then the options, whose
-  // last field before format 3's tone copies is the seed (ends at byte 93).
-  constexpr size_t kToneCopiesAt = 93;
-  std::string v2 = good_.substr(0, good_.size() - 8);
-  int32_t copies = 0;
-  std::memcpy(&copies, v2.data() + kToneCopiesAt, sizeof copies);
-  ASSERT_EQ(copies, 1);
-  v2.erase(kToneCopiesAt, sizeof copies);
-  const uint32_t two = 2;
-  std::memcpy(v2.data() + 8, &two, sizeof two);
+// `file` as an older format would have written it: the 4-byte fields at `offsets` (ascending)
+// removed, `version` in the header, the checksum recomputed.
+std::string AsOlderFormat(std::string file, uint32_t version, std::vector<size_t> offsets) {
+  file.resize(file.size() - 8);  // the checksum
+  for (auto it = offsets.rbegin(); it != offsets.rend(); ++it) file.erase(*it, 4);
+  std::memcpy(file.data() + 8, &version, sizeof version);
   uint64_t h = 0xCBF29CE484222325ull;  // FNV-1a, the file's checksum
-  for (const unsigned char c : v2) h = (h ^ c) * 0x100000001B3ull;
-  v2.append(reinterpret_cast<const char*>(&h), sizeof h);
-  const LearnedModel old = LearnedModel::Load(Write(v2), LearnedTarget::kPsoriasis);
-  EXPECT_EQ(old.info().format_version, 2u);
-  EXPECT_EQ(old.info().options.tone_copies, 0);
-  EXPECT_EQ(old.info().threshold, Model().info().threshold);
+  for (const unsigned char c : file) h = (h ^ c) * 0x100000001B3ull;
+  file.append(reinterpret_cast<const char*>(&h), sizeof h);
+  return file;
+}
+
+// Files of format 2 (before the tone copies were recorded) and 3 (before the phantom scenes)
+// still load, as models trained without them: the same forests, the same masks.
+TEST_F(LearnedModelFile, ReadsFormats2And3AsModelsWithoutToneCopiesOrPhantoms) {
+  ASSERT_EQ(Model().info().options.tone_copies, 1);  // the psoriasis defaults, recorded
+  ASSERT_EQ(Model().info().options.phantom_scenes, 6);
+  // Header: magic 8, format, features, target (3 x 4), hash 8, images 4, then the options, whose
+  // last field before format 3's tone copies is the seed (ends at byte 93); format 4's phantom
+  // scenes follow the tone copies.
+  constexpr size_t kToneCopiesAt = 93, kPhantomScenesAt = 97;
+  int32_t copies = 0, scenes = 0;
+  std::memcpy(&copies, good_.data() + kToneCopiesAt, sizeof copies);
+  std::memcpy(&scenes, good_.data() + kPhantomScenesAt, sizeof scenes);
+  ASSERT_EQ(copies, 1);
+  ASSERT_EQ(scenes, 6);
   const cv::Mat img = TextureScene(103).bgr;
-  EXPECT_EQ(cv::countNonZero(old.PredictMask(img) != Model().PredictMask(img)), 0);
+  const LearnedModel v2 = LearnedModel::Load(
+      Write(AsOlderFormat(good_, 2, {kToneCopiesAt, kPhantomScenesAt})), LearnedTarget::kPsoriasis);
+  const LearnedModel v3 = LearnedModel::Load(Write(AsOlderFormat(good_, 3, {kPhantomScenesAt})),
+                                             LearnedTarget::kPsoriasis);
+  EXPECT_EQ(v2.info().format_version, 2u);
+  EXPECT_EQ(v2.info().options.tone_copies, 0);
+  EXPECT_EQ(v3.info().format_version, 3u);
+  EXPECT_EQ(v3.info().options.tone_copies, 1);
+  for (const LearnedModel* old : {&v2, &v3}) {
+    EXPECT_EQ(old->info().options.phantom_scenes, 0);
+    EXPECT_EQ(old->info().threshold, Model().info().threshold);
+    EXPECT_EQ(cv::countNonZero(old->PredictMask(img) != Model().PredictMask(img)), 0);
+  }
 }
 
 // Tone copies teach skin tones the training photos do not show: trained on light skin only, the
@@ -177,6 +195,7 @@ TEST(LearnedSegmenter, ToneCopiesCarryTheModelToDarkerSkin) {
     return im;
   };
   LearnedTrainOptions o = FastOptions();
+  o.phantom_scenes = 0;  // they show darker skin too: the copies alone are measured here
   double dice[2] = {0, 0};
   for (int copies : {0, 1}) {
     o.tone_copies = copies;
@@ -189,6 +208,37 @@ TEST(LearnedSegmenter, ToneCopiesCarryTheModelToDarkerSkin) {
   }
   std::printf("dark-skin Dice: without tone copies %.3f, with %.3f\n", dice[0], dice[1]);
   EXPECT_GT(dice[1], dice[0] + 0.1);
+}
+
+// Phantom scenes teach what the annotated photos rarely show: skin that is red in blotches without
+// a plaque. On such skin (phantoms of other seeds, no lesion at all) a model trained on the texture
+// scenes alone marks the blotches; with the phantom scenes added it leaves them.
+TEST(LearnedSegmenter, PhantomScenesTeachThatBlotchyRednessIsNoPlaque) {
+  LearnedTrainOptions o = FastOptions();
+  o.tone_copies = 0;
+  double share[2] = {0, 0};
+  for (int with : {0, 1}) {
+    o.phantom_scenes = with ? 6 : 0;
+    const LearnedModel m = LearnedModel::Train(TextureScenes(0, 6), o);
+    EXPECT_EQ(m.info().options.phantom_scenes, o.phantom_scenes);
+    EXPECT_EQ(m.info().training_images, 6u);  // the user's photos; the phantoms are an option
+    for (int k = 0; k < 3; ++k) {
+      phantom::PhantomOptions po;
+      po.visits = 1;
+      po.seed = 500 + k;
+      po.fitzpatrick = 2 + 2 * k;
+      po.size = cv::Size(800, 600);
+      po.lesions = false;
+      po.diffuse_erythema = 6;
+      const phantom::Visit v = phantom::GeneratePhantom(po).visits.front();
+      const double skin = cv::countNonZero(v.skin_mask);
+      share[with] += cv::countNonZero(m.PredictMask(v.image) & v.skin_mask) / skin / 3;
+    }
+  }
+  std::printf("blotchy skin marked as lesion: without phantom scenes %.3f, with %.3f\n", share[0],
+              share[1]);
+  EXPECT_LT(share[1], 0.02);
+  EXPECT_GT(share[0], share[1] + 0.05);
 }
 
 TEST(LearnedSegmenter, RefusesBadTrainingSets) {
@@ -205,8 +255,10 @@ TEST(LearnedSegmenter, RefusesBadTrainingSets) {
       ErrorOf([&] { LearnedModel::Train(bad, o); }).find("scene2.png: the mask is not binary"),
       std::string::npos);
   bad = scenes;
-  for (auto& im : bad) im.mask.setTo(0);
+  for (auto& im : bad) im.mask.setTo(0);  // refused although the phantom scenes have lesions
   EXPECT_NE(ErrorOf([&] { LearnedModel::Train(bad, o); }).find("all empty"), std::string::npos);
+  for (auto& im : bad) im.mask.setTo(255);
+  EXPECT_NE(ErrorOf([&] { LearnedModel::Train(bad, o); }).find("all full"), std::string::npos);
   o.trees = 0;
   EXPECT_NE(ErrorOf([&] { LearnedModel::Train(scenes, o); }).find("trees"), std::string::npos);
 }

@@ -54,6 +54,11 @@ struct LearnedTrainOptions {
   // Tone-shifted copies of each training photo (more, then less melanin on its skin), 0..4;
   // -1: DefaultToneCopies(target). The model file records the number used.
   int tone_copies = -1;
+  // Synthetic scenes from the project's phantom generator added to the training photos, 0..24:
+  // skin of Fitzpatrick types 1-6 in turn with mild blotchy redness and plaques (or patches),
+  // their truth masks exact. They teach what real annotation sets rarely show: that
+  // redness without a plaque is normal skin. -1: DefaultPhantomScenes(target). Recorded.
+  int phantom_scenes = -1;
   uint64_t seed = 1;
   // Throws Error(kInvalidArgument) naming the first bad field.
   void Check() const;
@@ -61,6 +66,8 @@ struct LearnedTrainOptions {
 
 // 1 for psoriasis (measured to help: docs/learned-segmentation.md, "Tone copies"), 0 otherwise.
 int DefaultToneCopies(LearnedTarget target);
+// 6 for psoriasis (measured: docs/learned-segmentation.md, "Phantom scenes"), 0 otherwise.
+int DefaultPhantomScenes(LearnedTarget target);
 
 struct LearnedModelInfo {
   uint32_t format_version = 0;
