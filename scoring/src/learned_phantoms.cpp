@@ -10,7 +10,8 @@ std::vector<LabelledImage> TrainingPhantoms(LearnedTarget target, int count) {
   std::vector<LabelledImage> scenes;
   for (int k = 0; k < count; ++k) {
     phantom::PhantomOptions po;
-    po.condition = target == LearnedTarget::kVitiligo ? Condition::kVitiligo : Condition::kPsoriasis;
+    po.condition =
+        target == LearnedTarget::kVitiligo ? Condition::kVitiligo : Condition::kPsoriasis;
     po.visits = 1;
     po.seed = static_cast<std::uint64_t>(k) + 1;
     po.fitzpatrick = 1 + k % 6;

@@ -6,6 +6,7 @@
 #include "learned_io.h"
 #include "learned_model_impl.h"
 #include "skintrack/core/error.h"
+#include "skintrack/scoring/consensus.h"
 
 namespace skintrack::scoring {
 namespace {
@@ -40,7 +41,9 @@ class ReferenceSegmenter : public Segmenter {
                   "reference: the general model is for another target");
     }
     fallback_ = general_ ? MakeLearnedSegmenter(general_, general_skin_) : MakeClassical();
-    lesion_ = Fit(LesionFeatures(ref.bgr).second, ref.lesion_mask, o.seed);
+    const cv::Mat features = LesionFeatures(ref.bgr).second;
+    lesion_ = Fit(features, ref.lesion_mask, o.seed);
+    if (lesion_ && o.TunesThreshold()) threshold_ = TunedThreshold(features, ref.lesion_mask);
     if (!ref.skin_mask.empty()) skin_ = Fit(SkinFeatures(ref.bgr), ref.skin_mask, o.seed + 1);
   }
 
@@ -57,9 +60,9 @@ class ReferenceSegmenter : public Segmenter {
     }
     const auto [in, features] = LesionFeatures(bgr);
     const cv::Mat clean = learned::CleanProbability(learned::PredictMap(*lesion_, features),
-                                                    o_.threshold, o_.smoothing_sigma, 5e-4, 2e-3);
+                                                    threshold_, o_.smoothing_sigma, 5e-4, 2e-3);
     Segmentation seg;
-    seg.lesion_mask = learned::ExpandDecision(clean, o_.threshold, bgr.size());
+    seg.lesion_mask = learned::ExpandDecision(clean, threshold_, bgr.size());
     if (skin_) {
       seg.skin_mask =
           learned::ExpandDecision(learned::PredictMap(*skin_, SkinFeatures(bgr)), 0.5, bgr.size());
@@ -68,7 +71,7 @@ class ReferenceSegmenter : public Segmenter {
     } else {
       seg.skin_mask = learned::ExpandDecision(in.classical_skin, 128, bgr.size());
     }
-    learned::FinishSegmentation(clean, o_.threshold, in.classical_skin, target_, seg);
+    learned::FinishSegmentation(clean, threshold_, in.classical_skin, target_, seg);
     seg.segmenter = Name();
     return seg;
   }
@@ -102,6 +105,37 @@ class ReferenceSegmenter : public Segmenter {
   cv::Mat SkinFeatures(const cv::Mat& bgr) const {
     return learned::BaseFeatures(
         learned::PrepareInputs(bgr, LearnedTarget::kSkin, o_.work_max_side), LearnedTarget::kSkin);
+  }
+
+  // The threshold with the best Dice on the reference's own out-of-fold map: forests fitted on
+  // its top and bottom halves score each other. How far a patient's probability must rise to be
+  // a lesion depends on how broadly this reference was outlined and on how alike its lesions and
+  // skin look, which a fixed 0.5 ignores. `threshold` when a half holds a single class.
+  double TunedThreshold(const cv::Mat& features, const cv::Mat& full_mask) const {
+    cv::Mat mask;
+    cv::resize(full_mask, mask, features.size(), 0, 0, cv::INTER_AREA);
+    mask = mask >= 128;
+    const int mid = features.rows / 2;
+    const cv::Range halves[2] = {cv::Range(0, mid), cv::Range(mid, features.rows)};
+    cv::Mat oof(features.size(), CV_32F);
+    for (int k = 0; k < 2; ++k) {
+      const auto forest = Fit(features.rowRange(halves[k]).clone(),
+                              mask.rowRange(halves[k]).clone(), o_.seed + 11 + k);
+      if (!forest) return o_.threshold;
+      learned::PredictMap(*forest, features.rowRange(halves[1 - k]).clone())
+          .copyTo(oof.rowRange(halves[1 - k]));
+    }
+    double best_dice = -1, best = o_.threshold;
+    for (int i = 0; i <= 12; ++i) {
+      const double t = 0.2 + 0.05 * i;
+      const cv::Mat clean = learned::CleanProbability(oof, t, o_.smoothing_sigma, 5e-4, 2e-3);
+      const double dice = MaskDice(clean >= t, mask);
+      if (dice > best_dice + 1e-9) {
+        best_dice = dice;
+        best = t;
+      }
+    }
+    return best;
   }
 
   // A forest on the reference's pixels, or nothing when the mask holds a single class.
@@ -143,6 +177,7 @@ class ReferenceSegmenter : public Segmenter {
   std::shared_ptr<const LearnedModel> general_, general_skin_;
   std::unique_ptr<Segmenter> fallback_;
   std::optional<Forest> lesion_, skin_;
+  double threshold_ = o_.threshold;  // tuned on the reference when o_.TunesThreshold()
 };
 
 }  // namespace
@@ -158,6 +193,7 @@ void ReferenceOptions::Check() const {
   if (!(threshold > 0 && threshold < 1)) bad("threshold must be within (0, 1)");
   if (!(smoothing_sigma >= 0.5 && smoothing_sigma <= 16))
     bad("smoothing_sigma must be within 0.5..16");
+  if (tune_threshold < -1 || tune_threshold > 1) bad("tune_threshold must be -1, 0 or 1");
 }
 
 std::unique_ptr<Segmenter> MakeReferenceSegmenter(

@@ -334,8 +334,12 @@ int RunEval(Args& args, std::ostream& out) {
       static_cast<int>(args.GetInt("samples-per-image", lo.train.samples_per_image, 100, 1000000));
   lo.reference.positive_share =
       args.GetDouble("reference-positive-share", lo.reference.positive_share, 0.01, 0.99);
-  lo.reference.threshold =
-      args.GetDouble("reference-threshold", lo.reference.threshold, 0.01, 0.99);
+  // A threshold given is used as it is; otherwise the condition decides whether it is tuned.
+  const double fixed_threshold = args.GetDouble("reference-threshold", -1, 0.01, 0.99);
+  if (fixed_threshold > 0) {
+    lo.reference.threshold = fixed_threshold;
+    lo.reference.tune_threshold = 0;
+  }
   lo.reference.smoothing_sigma =
       args.GetDouble("reference-sigma", lo.reference.smoothing_sigma, 0.5, 16);
   lo.overlays = args.Get("overlays");
@@ -499,7 +503,8 @@ const bool kRegistered = RegisterCommand(
      "         [--no-context] [--positive-share 0.3] [--samples-per-image 4000]\n"
      "         [--max-depth 14] [--min-leaf 12] [--tone-copies N] [--phantom-scenes N]\n"
      "         [--reference-positive-share 0.5]\n"
-     "         [--reference-threshold 0.5] [--reference-sigma 2]\n"
+     "         [--reference-threshold T (default: tuned for psoriasis, 0.5 for vitiligo)]\n"
+     "         [--reference-sigma 2]\n"
      "         [--overlays OUTDIR] [--work-size 768] [--binarize-masks] [--json]\n"
      "Pairs IMAGE.ext with MASK DIR/IMAGE{,_lesion,_mask,_segmentation,_gt}.png; prints one row\n"
      "per image and summary rows (all, and per ITA skin-tone group of the image's normal skin).\n"

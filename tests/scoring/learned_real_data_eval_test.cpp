@@ -21,11 +21,12 @@ const fs::path kData = SKINTRACK_SHARED_DATA_DIR;
 // Floors: measured figure minus about 0.02 (the figures are deterministic for the seed and do not
 // depend on the thread count; the margin absorbs a different OpenCV build's JPEG decoder).
 // Measured: psoriasis 5-fold 0.682, share error 9.6 points (one tone copy, six phantom scenes;
-// 0.669 and 12.6 without the scenes, 0.661 and 12.2 without either), halves 0.718; skin ECU
+// 0.669 and 12.6 without the scenes, 0.661 and 12.2 without either), halves 0.735 (threshold
+// tuned on each reference; 0.718 at a fixed 0.5); skin ECU
 // 3-fold 0.741; vitiligo rough 5-fold (+DermX) 0.545; vitiligo DermX 5-fold (+rough) 0.546.
 constexpr double kPsoriasisCvFloor = 0.66;
 constexpr double kPsoriasisCvShareErrorCeiling = 11.5;  // points of the image
-constexpr double kPsoriasisHalvesFloor = 0.70;
+constexpr double kPsoriasisHalvesFloor = 0.715;
 constexpr double kVitiligoDermxCvFloor = 0.52;
 constexpr double kVitiligoRoughCvFloor = 0.52;
 constexpr double kSkinEcuCvFloor = 0.72;

@@ -28,7 +28,15 @@ struct ReferenceOptions {
   int min_leaf = 8;
   double threshold = 0.5;        // on the smoothed patient probability
   double smoothing_sigma = 2.0;  // of the patient probability, work pixels
+  // 1: the threshold is tuned on the reference itself (forests fitted on its top and bottom
+  // halves score each other; 0.2..0.8, the best Dice of the cleaned map), `threshold` when a half
+  // holds a single class; 0: `threshold`; -1: by condition, tuned for psoriasis only (measured:
+  // docs/learned-segmentation.md, "Patient-specific adaptation").
+  int tune_threshold = -1;
   uint64_t seed = 1;
+  bool TunesThreshold() const {
+    return tune_threshold < 0 ? condition == Condition::kPsoriasis : tune_threshold != 0;
+  }
   // Throws Error(kInvalidArgument) naming the first bad field.
   void Check() const;
 };
