@@ -1,5 +1,6 @@
 #include "skintrack/scoring/learned_reference.h"
 
+#include <cstdio>
 #include <opencv2/imgproc.hpp>
 #include <optional>
 
@@ -43,14 +44,21 @@ class ReferenceSegmenter : public Segmenter {
     fallback_ = general_ ? MakeLearnedSegmenter(general_, general_skin_) : MakeClassical();
     const cv::Mat features = LesionFeatures(ref.bgr).second;
     lesion_ = Fit(features, ref.lesion_mask, o.seed);
-    if (lesion_ && o.TunesThreshold()) threshold_ = TunedThreshold(features, ref.lesion_mask);
+    tuned_ = lesion_ && o.TunesThreshold();
+    if (tuned_) threshold_ = TunedThreshold(features, ref.lesion_mask);
     if (!ref.skin_mask.empty()) skin_ = Fit(SkinFeatures(ref.bgr), ref.skin_mask, o.seed + 1);
   }
 
   std::string Name() const override {
     if (!lesion_) return "reference-forest 1 (nothing to learn; " + fallback_->Name() + ")";
-    return std::string("reference-forest 1 (patient forest on ") +
-           (general_ ? "model " + general_->info().Id() : std::string("classical features")) + ")";
+    // Version 2: the threshold tuned on the reference (psoriasis); 1: the fixed threshold.
+    const std::string on =
+        general_ ? "model " + general_->info().Id() : std::string("classical features");
+    if (!tuned_) return "reference-forest 1 (patient forest on " + on + ")";
+    char threshold[16];
+    std::snprintf(threshold, sizeof threshold, "%.2f", threshold_);
+    return "reference-forest 2 (patient forest on " + on + ", threshold " + threshold +
+           " tuned on the reference)";
   }
 
   Segmentation Segment(const cv::Mat& bgr) const override {
@@ -177,7 +185,8 @@ class ReferenceSegmenter : public Segmenter {
   std::shared_ptr<const LearnedModel> general_, general_skin_;
   std::unique_ptr<Segmenter> fallback_;
   std::optional<Forest> lesion_, skin_;
-  double threshold_ = o_.threshold;  // tuned on the reference when o_.TunesThreshold()
+  bool tuned_ = false;               // o_.TunesThreshold() and there was a lesion to learn
+  double threshold_ = o_.threshold;  // tuned on the reference when tuned_
 };
 
 }  // namespace

@@ -26,6 +26,15 @@ TEST(ReferenceSegmenter, LearnsThePatientsLesionsFromOneReference) {
   const auto seg = MakeReferenceSegmenter({ref.bgr, ref.mask, {}}, FastReference());
   EXPECT_GT(DiceOf(seg->Segment(follow_up.bgr).lesion_mask, follow_up.mask), 0.8);
   EXPECT_NE(seg->Name().find("patient forest"), std::string::npos);
+  // Provenance tells the tuned threshold (psoriasis) from the fixed one.
+  EXPECT_EQ(seg->Name().rfind("reference-forest 2 (", 0), 0u) << seg->Name();
+  EXPECT_NE(seg->Name().find("tuned on the reference"), std::string::npos);
+  ReferenceOptions fixed = FastReference();
+  fixed.tune_threshold = 0;
+  EXPECT_EQ(MakeReferenceSegmenter({ref.bgr, ref.mask, {}}, fixed)
+                ->Name()
+                .rfind("reference-forest 1 (patient forest on classical features)", 0),
+            0u);
 }
 
 TEST(ReferenceSegmenter, WithoutLesionsInTheReferenceFallsBackAndSaysSo) {
