@@ -24,6 +24,11 @@ namespace learned {
 constexpr uint32_t kFormatVersion = 4;
 constexpr uint32_t kOldestFormatVersion = 2;
 
+// The thresholds tried wherever one is tuned on out-of-fold maps (the general model's decision,
+// the patient forest's): 0.2, 0.25, ..., 0.8.
+constexpr int kThresholdCandidates = 13;
+constexpr double ThresholdCandidate(int i) { return 0.2 + 0.05 * i; }
+
 // The forest's probability for every pixel of a CV_32FC(n) feature image; CV_32FC1.
 cv::Mat PredictMap(const Forest& forest, const cv::Mat& features);
 

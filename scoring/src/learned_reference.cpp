@@ -67,8 +67,7 @@ class ReferenceSegmenter : public Segmenter {
       throw Error(ErrorCode::kInvalidArgument, "segment: expected a non-empty CV_8UC3 image");
     }
     const auto [in, features] = LesionFeatures(bgr);
-    const cv::Mat clean = learned::CleanProbability(learned::PredictMap(*lesion_, features),
-                                                    threshold_, o_.smoothing_sigma, 5e-4, 2e-3);
+    const cv::Mat clean = Clean(learned::PredictMap(*lesion_, features), threshold_);
     Segmentation seg;
     seg.lesion_mask = learned::ExpandDecision(clean, threshold_, bgr.size());
     if (skin_) {
@@ -115,6 +114,14 @@ class ReferenceSegmenter : public Segmenter {
         learned::PrepareInputs(bgr, LearnedTarget::kSkin, o_.work_max_side), LearnedTarget::kSkin);
   }
 
+  // The patient probability smoothed and cleaned as a general model's, with the default
+  // component and hole shares of LearnedTrainOptions.
+  cv::Mat Clean(const cv::Mat& probability, double threshold) const {
+    const LearnedTrainOptions defaults;
+    return learned::CleanProbability(probability, threshold, o_.smoothing_sigma,
+                                     defaults.min_component_share, defaults.max_hole_share);
+  }
+
   // The threshold with the best Dice on the reference's own out-of-fold map: forests fitted on
   // its top and bottom halves score each other. How far a patient's probability must rise to be
   // a lesion depends on how broadly this reference was outlined and on how alike its lesions and
@@ -134,10 +141,9 @@ class ReferenceSegmenter : public Segmenter {
           .copyTo(oof.rowRange(halves[1 - k]));
     }
     double best_dice = -1, best = o_.threshold;
-    for (int i = 0; i <= 12; ++i) {
-      const double t = 0.2 + 0.05 * i;
-      const cv::Mat clean = learned::CleanProbability(oof, t, o_.smoothing_sigma, 5e-4, 2e-3);
-      const double dice = MaskDice(clean >= t, mask);
+    for (int i = 0; i < learned::kThresholdCandidates; ++i) {
+      const double t = learned::ThresholdCandidate(i);
+      const double dice = MaskDice(Clean(oof, t) >= t, mask);
       if (dice > best_dice + 1e-9) {
         best_dice = dice;
         best = t;

@@ -181,8 +181,8 @@ void TuneDecision(const std::vector<cv::Mat>& oof, const std::vector<Prepared>& 
                   const LearnedTrainOptions& o, LearnedModelInfo& info) {
   double best = -1;
   for (double sigma : {1.0, 2.5, 5.0}) {
-    for (int k = 0; k <= 12; ++k) {
-      const double t = 0.2 + 0.05 * k;
+    for (int k = 0; k < learned::kThresholdCandidates; ++k) {
+      const double t = learned::ThresholdCandidate(k);
       std::vector<double> dice(oof.size());
       cv::parallel_for_(cv::Range(0, static_cast<int>(oof.size())), [&](const cv::Range& r) {
         for (int i = r.start; i < r.end; ++i) {
