@@ -3,6 +3,8 @@
 #pragma once
 
 #include <optional>
+#include <string>
+#include <string_view>
 
 #include "learned_features.h"
 #include "learned_forest.h"
@@ -19,10 +21,18 @@ struct LearnedModel::Impl {
 namespace learned {
 
 // Layout of the model file (learned_model_io.cpp). 2: the tuned smoothing after the threshold.
-// 3: the training's tone copies after the seed. 4: its phantom scenes after them. Files of
+// 3: the training's tone copies after the seed. 4: its phantom scenes after them. 5: the layout
+// of 4; the model's id names the file's contents (LearnedModelInfo::Id), which a file of 4 or
+// older keeps out of its id so that registered models keep theirs. Files of
 // kOldestFormatVersion and later are read (the fields they lack as 0).
-constexpr uint32_t kFormatVersion = 4;
+constexpr uint32_t kFormatVersion = 5;
+constexpr uint32_t kFirstFormatWithContentInId = 5;
 constexpr uint32_t kOldestFormatVersion = 2;
+
+// The model file without its trailing checksum, and that checksum (FNV-1a of the body): the
+// model's content_hash.
+std::string ModelFileBody(const LearnedModel::Impl& model);
+uint64_t ModelFileChecksum(std::string_view body);
 
 // The thresholds tried wherever one is tuned on out-of-fold maps (the general model's decision,
 // the patient forest's): 0.2, 0.25, ..., 0.8.

@@ -1,12 +1,13 @@
 // The model file: "SKTLSEG\0", format version, feature version, target, training-set hash, the
-// training parameters (format 3 added the tone copies), the threshold, the forests, then an FNV-1a
-// checksum of everything before it. The header is checked field by field so that the error says
-// what does not fit.
+// training parameters (format 3 added the tone copies, 4 the phantom scenes), the threshold, the
+// forests, then an FNV-1a checksum of everything before it (which, from format 5, is in the id).
+// The header is checked field by field so that the error says what does not fit.
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <string_view>
 
 #include "learned_io.h"
 #include "learned_model_impl.h"
@@ -58,9 +59,11 @@ LearnedTrainOptions ReadOptions(std::istream& in, const std::string& what, uint3
 
 }  // namespace
 
-std::string LearnedModel::Serialise() const {
+namespace learned {
+
+std::string ModelFileBody(const LearnedModel::Impl& model) {
   std::ostringstream out(std::ios::binary);
-  const LearnedModelInfo& i = impl_->info;
+  const LearnedModelInfo& i = model.info;
   out.write(kMagic, sizeof kMagic);
   WritePod(out, learned::kFormatVersion);
   WritePod(out, i.feature_version);
@@ -70,13 +73,23 @@ std::string LearnedModel::Serialise() const {
   WriteOptions(out, i.options);
   WritePod(out, i.threshold);
   WritePod(out, i.smoothing_sigma);
-  WritePod(out, static_cast<uint8_t>(impl_->stage2.has_value()));
-  impl_->stage1.Write(out);
-  if (impl_->stage2) impl_->stage2->Write(out);
-  std::string bytes = out.str();
-  learned::Fnv1a h;
-  h.Add(bytes);
-  const uint64_t sum = h.value();
+  WritePod(out, static_cast<uint8_t>(model.stage2.has_value()));
+  model.stage1.Write(out);
+  if (model.stage2) model.stage2->Write(out);
+  return out.str();
+}
+
+uint64_t ModelFileChecksum(std::string_view body) {
+  Fnv1a h;
+  h.Add(body.data(), body.size());
+  return h.value();
+}
+
+}  // namespace learned
+
+std::string LearnedModel::Serialise() const {
+  std::string bytes = learned::ModelFileBody(*impl_);
+  const uint64_t sum = learned::ModelFileChecksum(bytes);
   bytes.append(reinterpret_cast<const char*>(&sum), sizeof sum);
   return bytes;
 }
@@ -109,15 +122,16 @@ LearnedModel LearnedModel::Deserialise(const std::string& bytes, const std::stri
         " model, but a " + LearnedTargetName(expected) + " model is needed here");
   }
   if (bytes.size() < 8 + sizeof(uint64_t)) bad("truncated");
-  learned::Fnv1a h;
-  h.Add(bytes.data(), bytes.size() - sizeof(uint64_t));
   uint64_t stored = 0;
   std::memcpy(&stored, bytes.data() + bytes.size() - sizeof stored, sizeof stored);
-  if (stored != h.value()) bad("truncated or corrupt (checksum mismatch)");
+  if (stored !=
+      learned::ModelFileChecksum(std::string_view(bytes).substr(0, bytes.size() - sizeof stored)))
+    bad("truncated or corrupt (checksum mismatch)");
 
   auto impl = std::make_shared<Impl>();
   LearnedModelInfo& i = impl->info;
   i.format_version = format;
+  i.content_hash = stored;
   i.feature_version = features;
   i.target = static_cast<LearnedTarget>(target);
   i.training_set_hash = ReadPod<uint64_t>(in, where);

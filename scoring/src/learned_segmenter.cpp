@@ -63,7 +63,13 @@ void LearnedTrainOptions::Check() const {
 std::string LearnedModelInfo::Id() const {
   char hash[17];
   std::snprintf(hash, sizeof hash, "%016llx", static_cast<unsigned long long>(training_set_hash));
-  return std::string(LearnedTargetName(target)) + "-" + hash + "-s" + std::to_string(options.seed);
+  std::string id =
+      std::string(LearnedTargetName(target)) + "-" + hash + "-s" + std::to_string(options.seed);
+  if (format_version < learned::kFirstFormatWithContentInId) return id;
+  char content[9];
+  std::snprintf(content, sizeof content, "%08llx",
+                static_cast<unsigned long long>(content_hash >> 32));
+  return id + "-m" + content;
 }
 
 namespace learned {

@@ -314,6 +314,7 @@ LearnedModel LearnedModel::Train(const std::vector<LabelledImage>& photos,
     oof = p1;
   }
   TuneDecision(oof, prep, o, info);
+  info.content_hash = learned::ModelFileChecksum(learned::ModelFileBody(*impl));
   return LearnedModel(std::move(impl));
 }
 

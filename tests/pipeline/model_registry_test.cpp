@@ -72,6 +72,13 @@ TEST_F(ModelRegistryTest, TrainListActivateEvaluateRescore) {
   EXPECT_EQ(state.models[0].trained_on, trained.model.trained_on);
   EXPECT_TRUE(state.active.empty());
   EXPECT_THROW(TrainModel(store_->repository(), store_->blobs(), registry, Request()), Error);
+  // Another recipe (a build with other defaults) on the same set and seed is another model.
+  ModelTrainRequest other = Request();
+  other.train.trees = 5;
+  const ModelTrainOutcome retrained =
+      TrainModel(store_->repository(), store_->blobs(), registry, other);
+  EXPECT_NE(retrained.model.id, trained.model.id);
+  ASSERT_EQ(registry.Read().models.size(), 2u);
 
   // Activation: the pipeline segments new work with it (the model id in the provenance).
   EXPECT_THROW(

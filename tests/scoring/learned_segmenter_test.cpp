@@ -86,6 +86,26 @@ TEST(LearnedSegmenter, FileRoundTripPredictsTheSame) {
   EXPECT_EQ(cv::countNonZero(back.PredictMask(img) != Model().PredictMask(img)), 0);
 }
 
+// The id names the model, not only its training set and seed: a build whose recipe differs (here
+// the phantom scenes) trains another model from the same set and seed, under another id, while
+// the same training gives the same id.
+TEST(LearnedSegmenter, IdTellsModelsOfOneSetAndSeedApart) {
+  const auto scenes = TextureScenes(0, 3);
+  LearnedTrainOptions o = FastOptions();
+  o.trees = 3;
+  o.phantom_scenes = 0;
+  const LearnedModelInfo a = LearnedModel::Train(scenes, o).info();
+  const LearnedModelInfo again = LearnedModel::Train(scenes, o).info();
+  o.phantom_scenes = 1;
+  const LearnedModelInfo b = LearnedModel::Train(scenes, o).info();
+  EXPECT_EQ(a.training_set_hash, b.training_set_hash);
+  EXPECT_EQ(a.Id(), again.Id());
+  EXPECT_NE(a.Id(), b.Id());
+  const std::string prefix = a.Id().substr(0, a.Id().rfind("-m"));
+  EXPECT_EQ(prefix, b.Id().substr(0, b.Id().rfind("-m")));
+  EXPECT_EQ(a.Id().size(), prefix.size() + 10);  // "-m" and 8 hex digits
+}
+
 class LearnedModelFile : public ::testing::Test {
  protected:
   std::string Write(const std::string& bytes) {
@@ -153,8 +173,8 @@ std::string AsOlderFormat(std::string file, uint32_t version, std::vector<size_t
 }
 
 // Files of format 2 (before the tone copies were recorded) and 3 (before the phantom scenes)
-// still load, as models trained without them: the same forests, the same masks.
-TEST_F(LearnedModelFile, ReadsFormats2And3AsModelsWithoutToneCopiesOrPhantoms) {
+// still load, as models trained without them: the same forests, the same masks; 4 has 5's layout.
+TEST_F(LearnedModelFile, ReadsFormats2To4AsModelsWithoutToneCopiesOrPhantoms) {
   ASSERT_EQ(Model().info().options.tone_copies, 1);  // the psoriasis defaults, recorded
   ASSERT_EQ(Model().info().options.phantom_scenes, 6);
   // Header: magic 8, format, features, target (3 x 4), hash 8, images 4, then the options, whose
@@ -175,7 +195,14 @@ TEST_F(LearnedModelFile, ReadsFormats2And3AsModelsWithoutToneCopiesOrPhantoms) {
   EXPECT_EQ(v2.info().options.tone_copies, 0);
   EXPECT_EQ(v3.info().format_version, 3u);
   EXPECT_EQ(v3.info().options.tone_copies, 1);
+  // Format 4 and older keep the id they were registered under: without the content part.
+  const LearnedModel v4 =
+      LearnedModel::Load(Write(AsOlderFormat(good_, 4, {})), LearnedTarget::kPsoriasis);
+  const std::string id = Model().info().Id();
+  EXPECT_EQ(v4.info().Id(), id.substr(0, id.rfind("-m")));
+  EXPECT_EQ(v4.info().options.phantom_scenes, 6);
   for (const LearnedModel* old : {&v2, &v3}) {
+    EXPECT_EQ(old->info().Id(), v4.info().Id());
     EXPECT_EQ(old->info().options.phantom_scenes, 0);
     EXPECT_EQ(old->info().threshold, Model().info().threshold);
     EXPECT_EQ(cv::countNonZero(old->PredictMask(img) != Model().PredictMask(img)), 0);

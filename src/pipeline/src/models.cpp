@@ -98,7 +98,8 @@ RegisteredModel ModelRegistry::Add(const scoring::LearnedModel& model, Registere
   entry.id = model.info().Id();
   if (state.Find(entry.id)) {
     throw Error(ErrorCode::kAlreadyExists,
-                "model " + entry.id + " is registered already (same training set and seed)");
+                "model " + entry.id +
+                    " is registered already (the same model: same training set, seed and build)");
   }
   entry.file = entry.id + ".model";
   std::error_code ec;

@@ -78,7 +78,12 @@ struct LearnedModelInfo {
   LearnedTrainOptions options;
   double threshold = 0.5;        // on the smoothed probability, tuned on out-of-fold maps
   double smoothing_sigma = 1.0;  // of the probability map, work pixels; tuned with the threshold
-  std::string Id() const;        // "<target>-<16 hex digits of the hash>-s<seed>"
+  // FNV-1a of the model file's bytes before its checksum (the checksum itself): what tells two
+  // models of one training set and seed apart when the build's recipe differs.
+  uint64_t content_hash = 0;
+  // "<target>-<16 hex digits of the training-set hash>-s<seed>-m<8 hex digits of content_hash>";
+  // files of format 4 and older keep the id they were registered under, without "-m...".
+  std::string Id() const;
 };
 
 class LearnedModel {
