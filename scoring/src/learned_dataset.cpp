@@ -172,7 +172,7 @@ std::string SourceKey(const std::string& file_name) {
   return hex_prefix ? stem.substr(9) : stem;
 }
 
-double NormalSkinIta(const cv::Mat& bgr, const cv::Mat& skin, const cv::Mat& lesion) {
+SkinTone NormalSkinTone(const cv::Mat& bgr, const cv::Mat& skin, const cv::Mat& lesion) {
   const double scale = std::min(1.0, 256.0 / std::max(bgr.cols, bgr.rows));
   cv::Mat small, s, l;
   cv::resize(bgr, small, cv::Size(), scale, scale, cv::INTER_AREA);
@@ -200,7 +200,8 @@ double NormalSkinIta(const cv::Mat& bgr, const cv::Mat& skin, const cv::Mat& les
     std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
     return static_cast<double>(v[v.size() / 2]);
   };
-  return ItaDegrees(median(lightness), median(yellowness));
+  const double l_star = median(lightness), b_star = median(yellowness);
+  return {ItaDegrees(l_star, b_star), SkinToneGroup(l_star, b_star)};
 }
 
 }  // namespace skintrack::scoring

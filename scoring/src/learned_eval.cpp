@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <iterator>
 #include <numeric>
 
 #include "learned_io.h"
@@ -97,9 +98,11 @@ PhotoScore ScorePhoto(const std::string& name, const cv::Mat& bgr, const cv::Mat
   const double area = static_cast<double>(bgr.total());
   s.predicted_fraction = cv::countNonZero(predicted) / area;
   s.truth_fraction = cv::countNonZero(truth) / area;
-  s.ita = target == LearnedTarget::kSkin ? NormalSkinIta(bgr, truth, cv::Mat())
-                                         : NormalSkinIta(bgr, SegmentSkin(bgr, 384), truth);
-  s.ita_group = ItaGroup(s.ita);
+  const SkinTone tone = target == LearnedTarget::kSkin
+                            ? NormalSkinTone(bgr, truth, cv::Mat())
+                            : NormalSkinTone(bgr, SegmentSkin(bgr, 384), truth);
+  s.ita = tone.ita_degrees;
+  s.ita_group = tone.group;
   return s;
 }
 
@@ -133,7 +136,9 @@ std::vector<GroupSummary> Summarise(const std::vector<PhotoScore>& scores) {
   all.reserve(scores.size());
   for (const PhotoScore& s : scores) all.push_back(&s);
   out.push_back(summarise("all", all));
-  for (const char* group : {"very_light", "light", "intermediate", "tan", "brown", "dark"}) {
+  std::vector<const char*> groups(std::begin(kItaGroups), std::end(kItaGroups));
+  groups.push_back(kToneUncertain);
+  for (const char* group : groups) {
     std::vector<const PhotoScore*> rows;
     for (const PhotoScore& s : scores)
       if (s.ita_group == group) rows.push_back(&s);
@@ -146,7 +151,7 @@ std::optional<double> GroupGap(const std::vector<GroupSummary>& summary, int min
   double best = -1, worst = 2;
   int groups = 0;
   for (const GroupSummary& g : summary) {
-    if (g.group == "all" || g.photos < min_photos) continue;
+    if (g.group == "all" || g.group == kToneUncertain || g.photos < min_photos) continue;
     best = std::max(best, g.dice_mean);
     worst = std::min(worst, g.dice_mean);
     ++groups;

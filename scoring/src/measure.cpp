@@ -265,7 +265,7 @@ Measurements Measure(const cv::Mat& bgr, const Segmentation& seg, const MeasureO
   m.normal_skin = MedianLab(w.lab[0], w.lab[1], w.lab[2], w.normal);
   m.lesion = MedianLab(w.lab[0], w.lab[1], w.lab[2], w.lesion);
   m.ita_degrees = ItaDegrees(m.normal_skin.l, m.normal_skin.b);
-  m.ita_group = ItaGroup(m.ita_degrees);
+  m.ita_group = SkinToneGroup(m.normal_skin.l, m.normal_skin.b);
   w.tone_gain = std::clamp(kToneReferenceL / std::max(1.0, m.normal_skin.l), 1.0, kMaxToneGain);
   w.ring = std::max(2, longest * 3 / 100);
   const auto [plaque_pixels, scale_pixels] = MeasureLesions(w, options, m);

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <iterator>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
@@ -11,6 +12,7 @@
 
 #include "command.h"
 #include "learned_report.h"
+#include "skintrack/core/colour.h"
 #include "skintrack/core/error.h"
 #include "skintrack/scoring/change.h"
 #include "skintrack/scoring/learned_dataset.h"
@@ -427,7 +429,9 @@ int RunEval(Args& args, std::ostream& out) {
   }
   nlohmann::json summary = nlohmann::json::array();
   summary.push_back(Summary("all", all));
-  for (const char* g : {"very_light", "light", "intermediate", "tan", "brown", "dark"}) {
+  std::vector<const char*> groups(std::begin(kItaGroups), std::end(kItaGroups));
+  groups.push_back(kToneUncertain);
+  for (const char* g : groups) {
     if (by_group.count(g)) summary.push_back(Summary(std::string("ita_") + g, by_group[g]));
   }
 

@@ -52,6 +52,12 @@ TEST(Colour, ItaOfKnownTones) {
   EXPECT_STREQ(ItaGroup(20), "tan");
   EXPECT_STREQ(ItaGroup(0), "brown");
   EXPECT_STREQ(ItaGroup(-45), "dark");
+  // The tone group of normal skin: its ITA group, unless a colour cast left it without yellow.
+  EXPECT_STREQ(SkinToneGroup(70, 15), "light");  // ITA 53.1
+  EXPECT_STREQ(SkinToneGroup(30, 12), "dark");
+  EXPECT_STREQ(SkinToneGroup(40.6, 1.7), kToneUncertain);  // vitiligo-47's purple cast: ITA -80
+  EXPECT_STREQ(SkinToneGroup(60, -3), kToneUncertain);
+  EXPECT_STREQ(SkinToneGroup(60, kMinSkinYellowness), ItaGroup(ItaDegrees(60, 5)));
 }
 
 TEST(Colour, LabRoundTrip) {

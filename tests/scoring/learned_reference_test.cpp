@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "learned_test_scenes.h"
+#include "skintrack/core/colour.h"
 #include "skintrack/core/error.h"
 #include "skintrack/scoring/learned_eval.h"
 
@@ -137,6 +138,24 @@ TEST(LearnedEval, GroupGapIsBestMinusWorstOfGroupsWithEnoughPhotos) {
   ASSERT_TRUE(GroupGap(s).has_value());
   EXPECT_NEAR(*GroupGap(s), 0.3, 1e-12);
   EXPECT_FALSE(GroupGap(s, 3).has_value());
+  s.push_back({"uncertain", 3, 0.05, 0.05, 0, {}});  // no skin tone: not part of the gap
+  EXPECT_NEAR(*GroupGap(s), 0.3, 1e-12);
+}
+
+// A photo under a purple cast has no yellow left in its skin: its ITA would put light skin
+// among the darkest, so its tone group is "uncertain", summarised apart and after the six.
+TEST(LearnedEval, ColourCastPhotosHaveNoToneGroup) {
+  const cv::Mat mask(90, 120, CV_8UC1, cv::Scalar(255));
+  const cv::Mat warm(mask.size(), CV_8UC3, cv::Scalar(120, 150, 200));    // BGR: skin
+  const cv::Mat purple(mask.size(), CV_8UC3, cv::Scalar(150, 110, 135));  // b* < 0
+  std::vector<PhotoScore> scores = {ScorePhoto("warm", warm, mask, mask, LearnedTarget::kSkin),
+                                    ScorePhoto("purple", purple, mask, mask, LearnedTarget::kSkin)};
+  EXPECT_NE(scores[0].ita_group, std::string(kToneUncertain));
+  EXPECT_EQ(scores[1].ita_group, std::string(kToneUncertain));
+  const auto summary = Summarise(scores);
+  ASSERT_EQ(summary.size(), 3u);
+  EXPECT_EQ(summary[1].group, scores[0].ita_group);
+  EXPECT_EQ(summary[2].group, std::string(kToneUncertain));
 }
 
 }  // namespace

@@ -36,12 +36,15 @@ double ItaDegrees(double l_star, double b_star) noexcept {
 }
 
 const char* ItaGroup(double ita) noexcept {
-  if (ita > 55) return "very_light";
-  if (ita > 41) return "light";
-  if (ita > 28) return "intermediate";
-  if (ita > 10) return "tan";
-  if (ita > -30) return "brown";
-  return "dark";
+  constexpr double kLowerBounds[] = {55, 41, 28, 10, -30};  // of the first five groups
+  for (int i = 0; i < 5; ++i)
+    if (ita > kLowerBounds[i]) return kItaGroups[i];
+  return kItaGroups[5];
+}
+
+const char* SkinToneGroup(double l_star, double b_star) noexcept {
+  if (!(b_star >= kMinSkinYellowness)) return kToneUncertain;
+  return ItaGroup(ItaDegrees(l_star, b_star));
 }
 
 }  // namespace skintrack

@@ -53,9 +53,13 @@ std::optional<double> HumanAgreement(const AnnotatedPhoto& photo);
 // "<source>"; any other name is its own source (its stem).
 std::string SourceKey(const std::string& file_name);
 
-// ITA (degrees) of the image's normal skin: medians of L* and b* over `skin` minus `lesion`
+// Tone of the image's normal skin, from the medians of L* and b* over `skin` minus `lesion`
 // (either may be empty; falls back to the whole skin, then the whole image).
-double NormalSkinIta(const cv::Mat& bgr, const cv::Mat& skin, const cv::Mat& lesion);
+struct SkinTone {
+  double ita_degrees = 0;
+  std::string group;  // skintrack::SkinToneGroup: an ITA group, or "uncertain" (colour cast)
+};
+SkinTone NormalSkinTone(const cv::Mat& bgr, const cv::Mat& skin, const cv::Mat& lesion);
 
 // The image files (.jpg .jpeg .png .bmp .tif .tiff .webp, any case) directly in `dir`, sorted.
 // Throws Error(kNotFound) when `dir` is not a directory.

@@ -50,7 +50,7 @@ struct PhotoScore {
   double dice = 0;
   double predicted_fraction = 0, truth_fraction = 0;
   double ita = 0;         // of the normal skin (the reference mask's complement within the skin)
-  std::string ita_group;  // skintrack::ItaGroup
+  std::string ita_group;  // skintrack::SkinToneGroup: an ITA group or "uncertain"
   std::optional<double> human;  // the photo's human bar (multi-annotator sets)
 };
 

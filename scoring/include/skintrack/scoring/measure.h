@@ -55,7 +55,7 @@ struct Measurements {
   Lab lesion;                                            // median of lesion pixels
   double delta_l = 0, delta_a = 0, delta_b = 0;  // lesion minus nearby normal, area-weighted
   double ita_degrees = 0;                        // ITA of the normal skin
-  std::string ita_group;                         // ItaGroup(ita_degrees)
+  std::string ita_group;  // SkinToneGroup: ItaGroup(ita_degrees), "uncertain" under a colour cast
   int lesion_count = 0;
   std::vector<LesionMeasurement> lesions;  // largest first, at most max_lesions
 

@@ -21,4 +21,19 @@ double ItaDegrees(double l_star, double b_star) noexcept;
 // "tan" (10-28], "brown" (-30-10], "dark" (<= -30).
 const char* ItaGroup(double ita_degrees) noexcept;
 
+// The six groups, lightest first, and the group of a photo whose tone cannot be read.
+inline constexpr const char* kItaGroups[] = {"very_light", "light", "intermediate",
+                                             "tan",        "brown", "dark"};
+inline constexpr const char* kToneUncertain = "uncertain";
+
+// Normal skin photographed under neutral light is yellowish: median b* from 6.9 (a pale palm) to
+// 50 on the 40 DermX psoriasis and vitiligo photos. Near b* = 0 the ITA swings across all six
+// groups for a change of 1-2 units of b*, so below this the photo has a colour cast (a purple one
+// made light skin read as ITA -80, "dark") and its tone is not read.
+inline constexpr double kMinSkinYellowness = 5.0;
+
+// Tone group of normal skin of median lightness `l_star` and yellowness `b_star`: ItaGroup of its
+// ITA, or kToneUncertain when b_star < kMinSkinYellowness.
+const char* SkinToneGroup(double l_star, double b_star) noexcept;
+
 }  // namespace skintrack
