@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <iterator>
 #include <numeric>
 
 #include "learned_io.h"
@@ -136,9 +135,7 @@ std::vector<GroupSummary> Summarise(const std::vector<PhotoScore>& scores) {
   all.reserve(scores.size());
   for (const PhotoScore& s : scores) all.push_back(&s);
   out.push_back(summarise("all", all));
-  std::vector<const char*> groups(std::begin(kItaGroups), std::end(kItaGroups));
-  groups.push_back(kToneUncertain);
-  for (const char* group : groups) {
+  for (const char* group : kToneGroups) {
     std::vector<const PhotoScore*> rows;
     for (const PhotoScore& s : scores)
       if (s.ita_group == group) rows.push_back(&s);

@@ -3,7 +3,6 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <iterator>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
@@ -429,9 +428,7 @@ int RunEval(Args& args, std::ostream& out) {
   }
   nlohmann::json summary = nlohmann::json::array();
   summary.push_back(Summary("all", all));
-  std::vector<const char*> groups(std::begin(kItaGroups), std::end(kItaGroups));
-  groups.push_back(kToneUncertain);
-  for (const char* g : groups) {
+  for (const char* g : kToneGroups) {
     if (by_group.count(g)) summary.push_back(Summary(std::string("ita_") + g, by_group[g]));
   }
 

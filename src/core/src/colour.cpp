@@ -38,8 +38,8 @@ double ItaDegrees(double l_star, double b_star) noexcept {
 const char* ItaGroup(double ita) noexcept {
   constexpr double kLowerBounds[] = {55, 41, 28, 10, -30};  // of the first five groups
   for (int i = 0; i < 5; ++i)
-    if (ita > kLowerBounds[i]) return kItaGroups[i];
-  return kItaGroups[5];
+    if (ita > kLowerBounds[i]) return kToneGroups[i];
+  return kToneGroups[5];
 }
 
 const char* SkinToneGroup(double l_star, double b_star) noexcept {

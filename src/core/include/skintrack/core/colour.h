@@ -21,10 +21,11 @@ double ItaDegrees(double l_star, double b_star) noexcept;
 // "tan" (10-28], "brown" (-30-10], "dark" (<= -30).
 const char* ItaGroup(double ita_degrees) noexcept;
 
-// The six groups, lightest first, and the group of a photo whose tone cannot be read.
-inline constexpr const char* kItaGroups[] = {"very_light", "light", "intermediate",
-                                             "tan",        "brown", "dark"};
-inline constexpr const char* kToneUncertain = "uncertain";
+// The tone groups in the order summaries list them: the six ITA groups, lightest first, then
+// the group of a photo whose tone cannot be read (SkinToneGroup).
+inline constexpr const char* kToneGroups[] = {"very_light", "light", "intermediate", "tan",
+                                              "brown",      "dark",  "uncertain"};
+inline constexpr const char* kToneUncertain = kToneGroups[6];
 
 // Normal skin photographed under neutral light is yellowish: median b* from 6.9 (a pale palm) to
 // 50 on the 40 DermX psoriasis and vitiligo photos. Near b* = 0 the ITA swings across all six
