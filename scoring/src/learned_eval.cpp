@@ -81,7 +81,7 @@ HalvesOutcome SegmentRightHalf(const LabelledImage& photo, const ReferenceOption
   out.right = photo.bgr(right).clone();
   out.truth = photo.mask(right).clone();
   out.predicted = segmenter->Segment(out.right).lesion_mask;
-  out.learned = segmenter->Name().find("nothing to learn") == std::string::npos;
+  out.learned = segmenter->LearnedFromReference();
   return out;
 }
 

@@ -22,7 +22,7 @@ void CheckMask(const cv::Mat& mask, cv::Size size, const char* what) {
   }
 }
 
-class ReferenceSegmenter : public Segmenter {
+class ReferenceSegmenter : public PatientSegmenter {
  public:
   ReferenceSegmenter(const PatientReference& ref, const ReferenceOptions& o,
                      std::shared_ptr<const LearnedModel> general,
@@ -48,6 +48,8 @@ class ReferenceSegmenter : public Segmenter {
     if (tuned_) threshold_ = TunedThreshold(features, ref.lesion_mask);
     if (!ref.skin_mask.empty()) skin_ = Fit(SkinFeatures(ref.bgr), ref.skin_mask, o.seed + 1);
   }
+
+  bool LearnedFromReference() const override { return lesion_.has_value(); }
 
   std::string Name() const override {
     if (!lesion_) return "reference-forest 1 (nothing to learn; " + fallback_->Name() + ")";
@@ -211,7 +213,7 @@ void ReferenceOptions::Check() const {
   if (tune_threshold < -1 || tune_threshold > 1) bad("tune_threshold must be -1, 0 or 1");
 }
 
-std::unique_ptr<Segmenter> MakeReferenceSegmenter(
+std::unique_ptr<PatientSegmenter> MakeReferenceSegmenter(
     const PatientReference& reference, const ReferenceOptions& options,
     std::shared_ptr<const LearnedModel> general, std::shared_ptr<const LearnedModel> general_skin) {
   return std::make_unique<ReferenceSegmenter>(reference, options, std::move(general),

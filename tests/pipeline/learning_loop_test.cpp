@@ -90,6 +90,24 @@ TEST(LearningLoop, FollowUpsOfACorrectedBaselineUseThePatientReference) {
             3u);
 }
 
+// A clinician's baseline mask with no lesion teaches the reference nothing: the follow-ups are
+// segmented by the fallback (here the classical segmenter), and the provenance names no patient
+// model, only the reference that was consulted.
+TEST(LearningLoop, ABaselineMaskWithoutLesionNamesNoPatientModel) {
+  auto store = storage::Store::OpenInMemory();
+  const phantom::Series s = SmallSeries(33, 2);
+  const auto ids = StoreSeries(*store, "P3", "left-forearm", s);
+  const PipelineOptions options;
+  ASSERT_EQ(DrainQueue(*store, options), 2);
+  AppendCorrectedMask(*store, ids[0], cv::Mat::zeros(s.visits[0].lesion_mask.size(), CV_8UC1));
+  EXPECT_EQ(OnCorrectedMask(*store, *store->repository().FindCapture(ids[0]), options, "c"), 1);
+  EXPECT_EQ(DrainQueue(*store, options), 1);
+  const json p = LesionProvenance(*store, ids[1]);
+  EXPECT_EQ(p["segmenter"].get<std::string>().rfind("classical", 0), 0u) << p.dump();
+  EXPECT_TRUE(p["model_id"].is_null()) << p.dump();
+  EXPECT_EQ(p["reference"]["capture_id"].get<std::int64_t>(), ids[0]);
+}
+
 TEST(LearningLoop, ACorrectedFollowUpRequeuesNothingAndKeepsItsOwnMask) {
   auto store = storage::Store::OpenInMemory();
   const phantom::Series s = SmallSeries(32, 2);

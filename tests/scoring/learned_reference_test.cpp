@@ -27,6 +27,7 @@ TEST(ReferenceSegmenter, LearnsThePatientsLesionsFromOneReference) {
   const auto seg = MakeReferenceSegmenter({ref.bgr, ref.mask, {}}, FastReference());
   EXPECT_GT(DiceOf(seg->Segment(follow_up.bgr).lesion_mask, follow_up.mask), 0.8);
   EXPECT_NE(seg->Name().find("patient forest"), std::string::npos);
+  EXPECT_TRUE(seg->LearnedFromReference());
   // Provenance tells the tuned threshold (psoriasis) from the fixed one.
   EXPECT_EQ(seg->Name().rfind("reference-forest 2 (", 0), 0u) << seg->Name();
   EXPECT_NE(seg->Name().find("tuned on the reference"), std::string::npos);
@@ -43,6 +44,7 @@ TEST(ReferenceSegmenter, WithoutLesionsInTheReferenceFallsBackAndSaysSo) {
   const auto seg = MakeReferenceSegmenter({ref.bgr, cv::Mat::zeros(ref.bgr.size(), CV_8UC1), {}},
                                           FastReference());
   EXPECT_NE(seg->Name().find("nothing to learn"), std::string::npos);
+  EXPECT_FALSE(seg->LearnedFromReference());
   EXPECT_EQ(seg->Segment(ref.bgr).lesion_mask.size(), ref.bgr.size());
 }
 

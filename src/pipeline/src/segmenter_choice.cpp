@@ -19,7 +19,7 @@ using nlohmann::json;
 
 namespace {
 
-using Shared = std::shared_ptr<const scoring::Segmenter>;
+using Shared = std::shared_ptr<const scoring::PatientSegmenter>;
 
 // (baseline image sha, lesion mask sha, skin mask sha, general model id, condition)
 using ReferenceKey = std::tuple<std::string, std::string, std::string, std::string, int>;
@@ -111,7 +111,7 @@ std::optional<CaptureSegmenter> PatientReference(
                          skin ? skin->blob_sha256 : std::string(), general_id,
                          static_cast<int>(capture.condition)};
   CaptureSegmenter out;
-  out.segmenter = Cache().Get(key, [&]() -> Shared {
+  const Shared fitted = Cache().Get(key, [&]() -> Shared {
     scoring::PatientReference ref;
     ref.bgr = DecodeStoredImage(store, *baseline);
     ref.lesion_mask = *LatestMask(store, *baseline_id, result::kLesionMask);
@@ -123,8 +123,15 @@ std::optional<CaptureSegmenter> PatientReference(
     ro.condition = capture.condition;
     return scoring::MakeReferenceSegmenter(ref, ro, general);
   });
+  out.segmenter = fitted;
+  // A reference that taught nothing (a reviewed mask with no lesion) leaves the general model or
+  // the classical segmenter at work: the model id names what produced the mask.
+  const json model_id = fitted->LearnedFromReference()
+                            ? json(PatientModelId(*baseline_id, mask->version, general_id))
+                        : general ? json(general_id)
+                                  : json(nullptr);
   out.provenance = {{"segmenter", out.segmenter->Name()},
-                    {"model_id", PatientModelId(*baseline_id, mask->version, general_id)},
+                    {"model_id", model_id},
                     {"general_model_id", general ? json(general_id) : json(nullptr)},
                     {"reference",
                      {{"capture_id", *baseline_id},

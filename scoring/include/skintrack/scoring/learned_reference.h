@@ -41,13 +41,23 @@ struct ReferenceOptions {
   void Check() const;
 };
 
+// A Segmenter fitted on a patient's reference photo.
+class PatientSegmenter : public Segmenter {
+ public:
+  // False when the reference taught nothing (its mask had no lesion or no normal pixel at the
+  // working size): the segmenter is then the general model or the classical one, and what
+  // produced a mask is that model, not a patient model.
+  virtual bool LearnedFromReference() const = 0;
+};
+
 // Fits the patient forest(s) on `reference` and returns a Segmenter for photos of the same site.
 // `general` (optional) must be a model of the condition; `general_skin` (optional) a skin model,
 // used for the skin when the reference has no skin mask. When the reference mask has no lesion
 // pixel or no normal pixel there is nothing to learn about the difference, and the segmenter is
-// the general model (or the classical one); Name() says which. Throws Error(kInvalidArgument) on
-// an empty image, a mask of another size or type, or a model of another target.
-std::unique_ptr<Segmenter> MakeReferenceSegmenter(
+// the general model (or the classical one); Name() and LearnedFromReference() say so. Throws
+// Error(kInvalidArgument) on an empty image, a mask of another size or type, or a model of
+// another target.
+std::unique_ptr<PatientSegmenter> MakeReferenceSegmenter(
     const PatientReference& reference, const ReferenceOptions& options,
     std::shared_ptr<const LearnedModel> general = {},
     std::shared_ptr<const LearnedModel> general_skin = {});
