@@ -24,12 +24,25 @@ json LesionProvenance(storage::Store& store, std::int64_t capture) {
   return r ? json::parse(r->provenance_json) : json();
 }
 
+// A phantom series of one patient's left forearm, stored and processed.
+struct ProcessedSeries {
+  ProcessedSeries(int seed, int visits, const std::string& patient)
+      : store(storage::Store::OpenInMemory()),
+        series(SmallSeries(seed, visits)),
+        ids(StoreSeries(*store, patient, "left-forearm", series)) {
+    EXPECT_EQ(DrainQueue(*store, PipelineOptions{}), visits);
+  }
+  std::unique_ptr<storage::Store> store;
+  phantom::Series series;
+  std::vector<std::int64_t> ids;
+};
+
 TEST(LearningLoop, FollowUpsOfACorrectedBaselineUseThePatientReference) {
-  auto store = storage::Store::OpenInMemory();
-  const phantom::Series s = SmallSeries(31, 3);
-  const auto ids = StoreSeries(*store, "P1", "left-forearm", s);
+  ProcessedSeries processed(31, 3, "P1");
+  auto& store = processed.store;
+  const phantom::Series& s = processed.series;
+  const auto& ids = processed.ids;
   const PipelineOptions options;
-  ASSERT_EQ(DrainQueue(*store, options), 3);
   // Without a correction every capture has the classical segmenter, no model.
   for (const std::int64_t id : ids) {
     const json p = LesionProvenance(*store, id);
@@ -94,12 +107,12 @@ TEST(LearningLoop, FollowUpsOfACorrectedBaselineUseThePatientReference) {
 // segmented by the fallback (here the classical segmenter), and the provenance names no patient
 // model, only the reference that was consulted.
 TEST(LearningLoop, ABaselineMaskWithoutLesionNamesNoPatientModel) {
-  auto store = storage::Store::OpenInMemory();
-  const phantom::Series s = SmallSeries(33, 2);
-  const auto ids = StoreSeries(*store, "P3", "left-forearm", s);
+  ProcessedSeries processed(33, 2, "P3");
+  auto& store = processed.store;
+  const auto& ids = processed.ids;
   const PipelineOptions options;
-  ASSERT_EQ(DrainQueue(*store, options), 2);
-  AppendCorrectedMask(*store, ids[0], cv::Mat::zeros(s.visits[0].lesion_mask.size(), CV_8UC1));
+  AppendCorrectedMask(*store, ids[0],
+                      cv::Mat::zeros(processed.series.visits[0].lesion_mask.size(), CV_8UC1));
   EXPECT_EQ(OnCorrectedMask(*store, *store->repository().FindCapture(ids[0]), options, "c"), 1);
   EXPECT_EQ(DrainQueue(*store, options), 1);
   const json p = LesionProvenance(*store, ids[1]);
@@ -109,12 +122,11 @@ TEST(LearningLoop, ABaselineMaskWithoutLesionNamesNoPatientModel) {
 }
 
 TEST(LearningLoop, ACorrectedFollowUpRequeuesNothingAndKeepsItsOwnMask) {
-  auto store = storage::Store::OpenInMemory();
-  const phantom::Series s = SmallSeries(32, 2);
-  const auto ids = StoreSeries(*store, "P2", "left-forearm", s);
+  ProcessedSeries processed(32, 2, "P2");
+  auto& store = processed.store;
+  const auto& ids = processed.ids;
   const PipelineOptions options;
-  ASSERT_EQ(DrainQueue(*store, options), 2);
-  AppendCorrectedMask(*store, ids[1], s.visits[1].lesion_mask);
+  AppendCorrectedMask(*store, ids[1], processed.series.visits[1].lesion_mask);
   EXPECT_EQ(OnCorrectedMask(*store, *store->repository().FindCapture(ids[1]), options, "c"), 0);
   const CaptureSegmenter chosen =
       SegmenterFor(*store, *store->repository().FindCapture(ids[1]), options);
