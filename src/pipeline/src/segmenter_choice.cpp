@@ -126,10 +126,12 @@ std::optional<CaptureSegmenter> PatientReference(
   out.segmenter = fitted;
   // A reference that taught nothing (a reviewed mask with no lesion) leaves the general model or
   // the classical segmenter at work: the model id names what produced the mask.
-  const json model_id = fitted->LearnedFromReference()
-                            ? json(PatientModelId(*baseline_id, mask->version, general_id))
-                        : general ? json(general_id)
-                                  : json(nullptr);
+  json model_id = nullptr;  // the classical segmenter's
+  if (fitted->LearnedFromReference()) {
+    model_id = PatientModelId(*baseline_id, mask->version, general_id);
+  } else if (general) {
+    model_id = general_id;
+  }
   out.provenance = {{"segmenter", out.segmenter->Name()},
                     {"model_id", model_id},
                     {"general_model_id", general ? json(general_id) : json(nullptr)},
