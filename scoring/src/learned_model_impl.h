@@ -58,6 +58,9 @@ cv::Mat CleanProbability(const cv::Mat& probability, double threshold, double si
 // `clean` (any depth, work size) interpolated to `size` and thresholded: smooth full-size borders.
 cv::Mat ExpandDecision(const cv::Mat& clean, double threshold, cv::Size size);
 
+// A 0/255 mask at the work size `size`: set where at least half of its area was set.
+cv::Mat MaskAtWorkSize(const cv::Mat& mask, cv::Size size);
+
 // Completes `seg` whose lesion and skin masks are set: the skin widened by the lesions, the
 // lesion share of the skin with the threshold moved by 0.1 either way (on the work-size `clean`
 // map and skin), the flags and, for vitiligo, the envelope.

@@ -129,9 +129,7 @@ class ReferenceSegmenter : public PatientSegmenter {
   // a lesion depends on how broadly this reference was outlined and on how alike its lesions and
   // skin look, which a fixed 0.5 ignores. `threshold` when a half holds a single class.
   double TunedThreshold(const cv::Mat& features, const cv::Mat& full_mask) const {
-    cv::Mat mask;
-    cv::resize(full_mask, mask, features.size(), 0, 0, cv::INTER_AREA);
-    mask = mask >= 128;
+    const cv::Mat mask = learned::MaskAtWorkSize(full_mask, features.size());
     const int mid = features.rows / 2;
     const cv::Range halves[2] = {cv::Range(0, mid), cv::Range(mid, features.rows)};
     cv::Mat oof(features.size(), CV_32F);
@@ -157,9 +155,7 @@ class ReferenceSegmenter : public PatientSegmenter {
   // A forest on the reference's pixels, or nothing when the mask holds a single class.
   std::optional<Forest> Fit(const cv::Mat& features, const cv::Mat& full_mask,
                             uint64_t seed) const {
-    cv::Mat mask;
-    cv::resize(full_mask, mask, features.size(), 0, 0, cv::INTER_AREA);
-    mask = mask >= 128;
+    const cv::Mat mask = learned::MaskAtWorkSize(full_mask, features.size());
     std::vector<uint32_t> pos, neg;
     for (uint32_t i = 0; i < mask.total(); ++i) (mask.data[i] ? pos : neg).push_back(i);
     if (pos.empty() || neg.empty()) return std::nullopt;

@@ -157,6 +157,12 @@ cv::Mat ExpandDecision(const cv::Mat& clean, double threshold, cv::Size size) {
   return full >= threshold;
 }
 
+cv::Mat MaskAtWorkSize(const cv::Mat& mask, cv::Size size) {
+  cv::Mat reduced;
+  cv::resize(mask, reduced, size, 0, 0, cv::INTER_AREA);
+  return reduced >= 128;
+}
+
 void FinishSegmentation(const cv::Mat& clean, double threshold, const cv::Mat& work_skin_mask,
                         LearnedTarget target, Segmentation& seg) {
   cv::bitwise_or(seg.skin_mask, seg.lesion_mask, seg.skin_mask);

@@ -248,8 +248,7 @@ LearnedModel LearnedModel::Train(const std::vector<LabelledImage>& photos,
     for (int i = r.start; i < r.end; ++i) {
       Prepared& p = prep[i];
       p.in = learned::PrepareInputs(images[i].bgr, o.target, o.work_max_side);
-      cv::resize(images[i].mask, p.truth, p.in.work_bgr.size(), 0, 0, cv::INTER_AREA);
-      p.truth = p.truth >= 128;
+      p.truth = learned::MaskAtWorkSize(images[i].mask, p.in.work_bgr.size());
       p.picks = PickPixels(p.truth, per_image, o.positive_share, o.seed * 1000003ull + i);
       AppendRows(learned::BaseFeatures(p.in, o.target), p, rows1[i]);
       if (copies == 0) continue;
