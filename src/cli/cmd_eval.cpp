@@ -343,6 +343,8 @@ int RunEval(Args& args, std::ostream& out) {
   }
   lo.reference.smoothing_sigma =
       args.GetDouble("reference-sigma", lo.reference.smoothing_sigma, 0.5, 16);
+  lo.reference.work_max_side =
+      static_cast<int>(args.GetInt("reference-work-size", lo.reference.work_max_side, 128, 1024));
   lo.overlays = args.Get("overlays");
   const int work = static_cast<int>(args.GetInt("work-size", 768, 128, 4096));
   lo.json = args.Flag("json");
@@ -505,7 +507,7 @@ const bool kRegistered = RegisterCommand(
      "         [--max-depth 14] [--min-leaf 12] [--tone-copies N] [--phantom-scenes N]\n"
      "         [--reference-positive-share 0.5]\n"
      "         [--reference-threshold T (default: tuned for psoriasis, 0.5 for vitiligo)]\n"
-     "         [--reference-sigma 2]\n"
+     "         [--reference-sigma 2] [--reference-work-size 320]\n"
      "         [--overlays OUTDIR] [--work-size 768] [--binarize-masks] [--json]\n"
      "Pairs IMAGE.ext with MASK DIR/IMAGE{,_lesion,_mask,_segmentation,_gt}.png; prints one row\n"
      "per image and summary rows (all, and per ITA skin-tone group of the image's normal skin).\n"
