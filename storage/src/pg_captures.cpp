@@ -203,9 +203,7 @@ std::optional<Capture> PgRepository::FindCaptureByUpload(const std::string& pati
 // --- work queue ---
 std::optional<WorkItem> PgRepository::ClaimWork(const std::string& worker, TimeMs lease_ms) {
   ValidateActor(worker);
-  if (lease_ms < 1 || lease_ms > TimeMs{24} * 3600 * 1000) {
-    throw Error(ErrorCode::kInvalidArgument, "lease must be 1 ms .. 24 h");
-  }
+  CheckLeaseLength(lease_ms);
   std::optional<WorkItem> out;
   Write([&](PgConnection& c) {
     out.reset();
@@ -292,12 +290,30 @@ void PgRepository::ReleaseWork(std::int64_t capture_id, const std::string& worke
   });
 }
 
+bool PgRepository::LeaseProcessed(std::int64_t capture_id, const std::string& worker,
+                                  TimeMs lease_ms, const std::string& reason) {
+  ValidateActor(worker);
+  CheckLeaseLength(lease_ms);
+  bool leased = false;
+  Write([&](PgConnection& c) {
+    // The WHERE is re-checked on the locked row: a capture claimed or requeued meanwhile is left
+    // alone. The audit entry after the row lock (PgRepository::Audit).
+    const PgResult r = c.Exec(
+        "UPDATE captures SET status = 'processing', attempts = 0, lease_owner = $1, "
+        "lease_expires_at = $2, last_error = '' WHERE id = $3 AND status = 'processed'",
+        Params().Add(worker).Add(QueueNow(c) + lease_ms).Add(capture_id));
+    leased = r.affected() > 0;
+    if (!leased) return;
+    Audit(c, worker, "capture.lease", "capture:" + std::to_string(capture_id), "", "",
+          nlohmann::json{{"reason", reason}}.dump());
+  });
+  return leased;
+}
+
 TimeMs PgRepository::RenewLease(std::int64_t capture_id, const std::string& worker,
                                 TimeMs lease_ms) {
   ValidateActor(worker);
-  if (lease_ms < 1 || lease_ms > TimeMs{24} * 3600 * 1000) {
-    throw Error(ErrorCode::kInvalidArgument, "lease must be 1 ms .. 24 h");
-  }
+  CheckLeaseLength(lease_ms);
   TimeMs expiry = 0;
   Write([&](PgConnection& c) {
     // The UPDATE locks the row: a claim of the expired lease either committed before (then the

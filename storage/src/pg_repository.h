@@ -84,6 +84,8 @@ class PgRepository final : public Repository {
                          const std::string& error, bool retryable) override;
   void ReleaseWork(std::int64_t capture_id, const std::string& worker, const std::string& error,
                    TimeMs delay_ms) override;
+  bool LeaseProcessed(std::int64_t capture_id, const std::string& worker, TimeMs lease_ms,
+                      const std::string& reason) override;
   int RequeueProcessed(const std::vector<std::int64_t>& capture_ids, const std::string& reason,
                        const std::string& actor) override;
   TimeMs RenewLease(std::int64_t capture_id, const std::string& worker, TimeMs lease_ms) override;

@@ -158,9 +158,7 @@ std::optional<Capture> SqliteRepository::FindCaptureByUpload(const std::string& 
 // --- work queue ---
 std::optional<WorkItem> SqliteRepository::ClaimWork(const std::string& worker, TimeMs lease_ms) {
   ValidateActor(worker);
-  if (lease_ms < 1 || lease_ms > TimeMs{24} * 3600 * 1000) {
-    throw Error(ErrorCode::kInvalidArgument, "lease must be 1 ms .. 24 h");
-  }
+  CheckLeaseLength(lease_ms);
   std::optional<WorkItem> out;
   Write([&](Connection& c) {
     const TimeMs now = Now();
@@ -272,12 +270,28 @@ int SqliteRepository::RequeueProcessed(const std::vector<std::int64_t>& capture_
   return count;
 }
 
+bool SqliteRepository::LeaseProcessed(std::int64_t capture_id, const std::string& worker,
+                                      TimeMs lease_ms, const std::string& reason) {
+  ValidateActor(worker);
+  CheckLeaseLength(lease_ms);
+  bool leased = false;
+  Write([&](Connection& c) {
+    Stmt st(c.Prepare(kLeaseProcessed));
+    st->bind(1, worker);
+    st->bind(2, Now() + lease_ms);
+    st->bind(3, capture_id);
+    leased = st->exec() > 0;
+    if (!leased) return;
+    Audit(c, worker, "capture.lease", "capture:" + std::to_string(capture_id), "", "",
+          nlohmann::json{{"reason", reason}}.dump());
+  });
+  return leased;
+}
+
 TimeMs SqliteRepository::RenewLease(std::int64_t capture_id, const std::string& worker,
                                     TimeMs lease_ms) {
   ValidateActor(worker);
-  if (lease_ms < 1 || lease_ms > TimeMs{24} * 3600 * 1000) {
-    throw Error(ErrorCode::kInvalidArgument, "lease must be 1 ms .. 24 h");
-  }
+  CheckLeaseLength(lease_ms);
   TimeMs expiry = 0;
   Write([&](Connection& c) {
     // Still the holder even past the expiry, as long as no claim took the capture over.

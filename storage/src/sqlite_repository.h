@@ -115,6 +115,9 @@ inline constexpr char kRequeueProcessed[] =
     "UPDATE captures SET status = 'queued', attempts = 0, lease_owner = NULL, "
     "lease_expires_at = NULL, next_attempt_at = ?, last_error = '' "
     "WHERE id = ? AND status = 'processed'";
+inline constexpr char kLeaseProcessed[] =
+    "UPDATE captures SET status = 'processing', attempts = 0, lease_owner = ?, "
+    "lease_expires_at = ?, last_error = '' WHERE id = ? AND status = 'processed'";
 inline constexpr char kCountQueue[] = "SELECT status, n FROM capture_status_counts";
 inline constexpr char kCaptureExists[] = "SELECT patient_id FROM captures WHERE id = ?";
 // Results are keyed (patient_id, capture_id, kind, name, version): lookups by capture go through
@@ -294,6 +297,8 @@ class SqliteRepository final : public Repository {
                          const std::string& error, bool retryable) override;
   void ReleaseWork(std::int64_t capture_id, const std::string& worker, const std::string& error,
                    TimeMs delay_ms) override;
+  bool LeaseProcessed(std::int64_t capture_id, const std::string& worker, TimeMs lease_ms,
+                      const std::string& reason) override;
   int RequeueProcessed(const std::vector<std::int64_t>& capture_ids, const std::string& reason,
                        const std::string& actor) override;
   TimeMs RenewLease(std::int64_t capture_id, const std::string& worker, TimeMs lease_ms) override;

@@ -379,6 +379,8 @@ std::string Store::WorkerId(int index) const {
   return NodeWorkerPrefix() + incarnation_ + ":" + std::to_string(index);
 }
 
+std::string Store::EditWorkerId() const { return NodeWorkerPrefix() + incarnation_ + ":edit"; }
+
 CheckReport Store::Check(bool verify_hashes) {
   CheckReport report;
   report.integrity = repository_->IntegrityCheck();

@@ -114,6 +114,10 @@ void ValidateJsonObject(std::string_view json, std::string_view what) {
   }
 }
 
+void CheckLeaseLength(TimeMs lease_ms) {
+  if (lease_ms < 1 || lease_ms > TimeMs{24} * 3600 * 1000) Invalid("lease must be 1 ms .. 24 h");
+}
+
 void ValidateActor(std::string_view actor) {
   if (actor.empty() || actor.size() > 128) Invalid("actor must have 1..128 characters");
   for (char c : actor) {

@@ -7,6 +7,8 @@
 #include <opencv2/imgproc.hpp>
 
 #include "phantom_store.h"
+#include "skintrack/core/error.h"
+#include "skintrack/pipeline/baseline.h"
 #include "skintrack/pipeline/segmenter_choice.h"
 
 namespace skintrack::pipeline {
@@ -132,6 +134,68 @@ TEST(LearningLoop, ACorrectedFollowUpRequeuesNothingAndKeepsItsOwnMask) {
       SegmenterFor(*store, *store->repository().FindCapture(ids[1]), options);
   EXPECT_TRUE(chosen.clinician_mask);
   EXPECT_TRUE(chosen.provenance["model_id"].is_null());
+}
+
+// The process dies after a clinician's mask on the baseline landed and before its rescore and
+// requeue: the capture was leased for the change, so the next start gives it back to the queue, a
+// worker scores it with the mask, and its processing requeues the follow-ups not yet segmented
+// with that mask.
+TEST(LearningLoop, ACorrectionCutShortByACrashIsFinishedByTheWorkers) {
+  ProcessedSeries processed(34, 3, "P4");
+  auto& store = processed.store;
+  const auto& ids = processed.ids;
+  const PipelineOptions options;
+  const auto score_before = LatestResult(*store, ids[0], result::kPasiSite);
+  ASSERT_TRUE(score_before);
+  // What ApplyReviewedMask does up to the crash.
+  ASSERT_TRUE(store->repository().LeaseProcessed(ids[0], store->EditWorkerId(), 60000, "test"));
+  AppendCorrectedMask(*store, ids[0], processed.series.visits[0].lesion_mask);
+  const std::int64_t mask_id = LatestResult(*store, ids[0], result::kLesionMask)->id;
+  EXPECT_EQ(DrainQueue(*store, options), 0);  // nothing due: the lease is held
+
+  EXPECT_EQ(store->Recover().requeued_captures, 1);  // as the next start on the directory
+  EXPECT_EQ(DrainQueue(*store, options), 3);         // the baseline, then its two follow-ups
+  const auto score_after = LatestResult(*store, ids[0], result::kPasiSite);
+  EXPECT_GT(score_after->id, mask_id);  // scored after (with) the clinician's mask
+  EXPECT_EQ(LatestResult(*store, ids[0], result::kLesionMask)->id, mask_id);
+  for (const std::int64_t id : {ids[1], ids[2]}) {
+    EXPECT_EQ(LesionProvenance(*store, id)["reference"]["mask_result_id"], mask_id);
+  }
+  // Processed again, the baseline requeues nothing more: every follow-up has the mask.
+  const storage::Capture baseline = *store->repository().FindCapture(ids[0]);
+  EXPECT_EQ(RequeueSeriesForBaseline(*store, baseline, "worker:test"), 0);
+}
+
+TEST(LearningLoop, AReviewedMaskIsAppliedUnderALeaseAndAFailureRequeuesTheCapture) {
+  ProcessedSeries processed(35, 2, "P5");
+  auto& store = processed.store;
+  const auto& ids = processed.ids;
+  const PipelineOptions options;
+  const storage::Capture baseline = *store->repository().FindCapture(ids[0]);
+  const cv::Mat truth = processed.series.visits[0].lesion_mask;
+  EXPECT_EQ(ApplyReviewedMask(*store, baseline, options, "clinician:test",
+                              [&] {
+                                // Leased meanwhile: no worker takes the capture.
+                                EXPECT_EQ(store->repository().FindCapture(ids[0])->status,
+                                          storage::CaptureStatus::kProcessing);
+                                AppendCorrectedMask(*store, ids[0], truth);
+                              }),
+            1);
+  EXPECT_EQ(store->repository().FindCapture(ids[0])->status, storage::CaptureStatus::kProcessed);
+  EXPECT_EQ(DrainQueue(*store, options), 1);  // the follow-up only
+
+  // A failure half-way (the mask stored, then an error): the capture goes back to the queue at
+  // once, and the error reaches the caller.
+  EXPECT_THROW(ApplyReviewedMask(*store, baseline, options, "clinician:test",
+                                 [&] {
+                                   AppendCorrectedMask(*store, ids[0], truth);
+                                   throw Error(ErrorCode::kStorageFull, "no room");
+                                 }),
+               Error);
+  const storage::Capture after = *store->repository().FindCapture(ids[0]);
+  EXPECT_EQ(after.status, storage::CaptureStatus::kQueued);
+  EXPECT_NE(after.last_error.find("no room"), std::string::npos);
+  EXPECT_EQ(DrainQueue(*store, options), 2);  // the baseline, then the follow-up
 }
 
 }  // namespace

@@ -465,6 +465,44 @@ TEST_P(StoreTest, WorkQueueClaimsRetriesAndRecoversExpiredLeases) {
             ErrorCode::kInvalidArgument);
 }
 
+// A change made outside the queue leases its processed capture; should the process die before it
+// completes, the lease runs out and a worker processes the capture again.
+TEST_P(StoreTest, AProcessedCaptureIsLeasedForAChangeAndRetakenWhenTheLeaseRunsOut) {
+  Open({});
+  AddPatient("P001");
+  const Capture a = Ingest("P001", "scalp", 1000, 1);
+  EXPECT_FALSE(repo().LeaseProcessed(a.id, "worker:edit", 60000, "corrected mask"));  // queued
+  ASSERT_TRUE(repo().ClaimWork("worker:1", 60000));
+  EXPECT_FALSE(repo().LeaseProcessed(a.id, "worker:edit", 60000, "corrected mask"));  // in work
+  repo().CompleteWork(a.id, "worker:1");
+  EXPECT_FALSE(repo().LeaseProcessed(424242, "worker:edit", 60000, "corrected mask"));
+  EXPECT_EQ(CodeOf([&] { repo().LeaseProcessed(a.id, "bad actor!", 60000, "x"); }),
+            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(CodeOf([&] { repo().LeaseProcessed(a.id, "worker:edit", 0, "x"); }),
+            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(repo().FindCapture(a.id)->status,
+            CaptureStatus::kProcessed);  // the refusals: no change
+
+  // Leased and completed: processed again, nothing queued, the lease audited.
+  ASSERT_TRUE(repo().LeaseProcessed(a.id, "worker:edit", 60000, "corrected mask"));
+  EXPECT_EQ(repo().FindCapture(a.id)->status, CaptureStatus::kProcessing);
+  EXPECT_FALSE(repo().ClaimWork("worker:2", 60000));  // held
+  EXPECT_EQ(repo().ListAudit({"capture:" + std::to_string(a.id), 0, 10}).back().action,
+            "capture.lease");
+  repo().CompleteWork(a.id, "worker:edit");
+  EXPECT_EQ(repo().FindCapture(a.id)->status, CaptureStatus::kProcessed);
+  EXPECT_FALSE(repo().ClaimWork("worker:2", 60000));
+
+  // Leased and never completed (the process died): after the lease a worker takes it.
+  ASSERT_TRUE(repo().LeaseProcessed(a.id, "worker:edit", 60000, "corrected mask"));
+  now_ += 60001;
+  const auto item = repo().ClaimWork("worker:2", 60000);
+  ASSERT_TRUE(item);
+  EXPECT_EQ(item->capture.id, a.id);
+  EXPECT_EQ(item->capture.attempts, 1);
+  EXPECT_EQ(CodeOf([&] { repo().CompleteWork(a.id, "worker:edit"); }), ErrorCode::kConflict);
+}
+
 TEST_P(StoreTest, TokensStoreOnlyHashesAndVerify) {
   AddPatient("P001");
   NewToken t;

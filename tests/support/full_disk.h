@@ -122,6 +122,11 @@ class FullableRepository final : public storage::Repository {
     disk_->CheckDatabase();
     return inner_->RequeueProcessed(ids, reason, actor);
   }
+  bool LeaseProcessed(std::int64_t id, const std::string& worker, storage::TimeMs lease_ms,
+                      const std::string& reason) override {
+    disk_->CheckDatabase();
+    return inner_->LeaseProcessed(id, worker, lease_ms, reason);
+  }
   storage::TimeMs RenewLease(std::int64_t id, const std::string& worker,
                              storage::TimeMs lease_ms) override {
     disk_->CheckDatabase();

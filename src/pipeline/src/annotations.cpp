@@ -235,14 +235,16 @@ CaptureConsensus BuildCaptureConsensus(storage::Store& store, const storage::Cap
   agreement.value = out.report.pairwise_dice_mean;
   agreement.payload = AgreementJson(out, labels);
 
-  out.mask = Append(store, capture.id, mask, who.author);
-  agreement.payload["mask_result_id"] = out.mask.id;
-  agreement.inputs = inputs;
-  agreement.inputs["mask_result_id"] = out.mask.id;
-  out.agreement = Append(store, capture.id, agreement, who.author);
+  const auto append = [&] {
+    out.mask = Append(store, capture.id, mask, who.author);
+    agreement.payload["mask_result_id"] = out.mask.id;
+    agreement.inputs = inputs;
+    agreement.inputs["mask_result_id"] = out.mask.id;
+    out.agreement = Append(store, capture.id, agreement, who.author);
+  };
   // Scored again with the consensus like a clinician's correction; a baseline's teaches its
   // site's follow-ups, which are requeued.
-  out.requeued_captures = OnCorrectedMask(store, capture, options, who.author);
+  out.requeued_captures = ApplyReviewedMask(store, capture, options, who.author, append);
   return out;
 }
 

@@ -29,6 +29,29 @@ storage::SeriesQuery SeriesOf(const std::string& patient_id, const std::string& 
   return q;
 }
 
+// The processed follow-ups whose automated lesion mask was not segmented with the reviewed lesion
+// mask the baseline has now (the patient reference): left so by a process that died between a
+// correction and its requeue (ApplyReviewedMask).
+std::vector<std::int64_t> SegmentedWithAnOlderReference(storage::Store& store,
+                                                        const storage::Capture& baseline) {
+  std::vector<std::int64_t> out;
+  const auto reviewed = LatestResult(store, baseline.id, result::kLesionMask);
+  if (!reviewed || !IsReviewedMask(*reviewed)) return out;
+  for (const storage::SeriesPoint& p : store.repository().TimeSeries(
+           SeriesOf(baseline.patient_id, baseline.site, baseline.condition,
+                    storage::ResultKind::kMask, result::kLesionMask))) {
+    if (p.capture.id == baseline.id || p.capture.status != storage::CaptureStatus::kProcessed ||
+        !p.score || p.score->source != storage::ResultSource::kAutomated) {
+      continue;
+    }
+    const json reference = json::parse(p.score->provenance_json).value("reference", json::object());
+    if (reference.value("mask_result_id", std::int64_t{0}) != reviewed->id) {
+      out.push_back(p.capture.id);
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 std::optional<std::int64_t> FindBaseline(storage::Store& store, const std::string& patient_id,
@@ -72,9 +95,21 @@ int RequeueSeriesForBaseline(storage::Store& store, const storage::Capture& base
       stale.push_back(p.capture.id);
     }
   }
-  if (stale.empty()) return 0;
-  return store.repository().RequeueProcessed(
-      stale, "the site's baseline is now capture " + std::to_string(baseline.id), actor);
+  int requeued = 0;
+  if (!stale.empty()) {
+    requeued = store.repository().RequeueProcessed(
+        stale, "the site's baseline is now capture " + std::to_string(baseline.id), actor);
+  }
+  // Those requeued above are no longer processed and are left alone here.
+  const std::vector<std::int64_t> unreferenced = SegmentedWithAnOlderReference(store, baseline);
+  if (!unreferenced.empty()) {
+    requeued += store.repository().RequeueProcessed(
+        unreferenced,
+        "not segmented with the reviewed lesion mask of the site's baseline (capture " +
+            std::to_string(baseline.id) + ")",
+        actor);
+  }
+  return requeued;
 }
 
 int RequeueFollowUps(storage::Store& store, const storage::Capture& baseline,

@@ -9,6 +9,7 @@
 #include "skintrack/core/error.h"
 #include "skintrack/pipeline/baseline.h"
 #include "skintrack/pipeline/change.h"
+#include "skintrack/pipeline/lease_heartbeat.h"
 #include "skintrack/pipeline/pipeline.h"
 #include "skintrack/pipeline/registration_json.h"
 #include "skintrack/pipeline/score.h"
@@ -212,6 +213,40 @@ int OnCorrectedMask(storage::Store& store, const storage::Capture& capture,
                           "the corrected lesion mask of the site's baseline (capture " +
                               std::to_string(capture.id) + ") changed",
                           actor);
+}
+
+int ApplyReviewedMask(storage::Store& store, const storage::Capture& capture,
+                      const PipelineOptions& options, const std::string& actor,
+                      const std::function<void()>& append) {
+  storage::Repository& repo = store.repository();
+  const std::string holder = store.EditWorkerId();
+  // Not processed: queued or in processing, a worker will process it with the mask anyway.
+  if (!repo.LeaseProcessed(capture.id, holder, options.lease_ms,
+                           "a reviewed lesion mask by " + actor)) {
+    append();
+    return OnCorrectedMask(store, capture, options, actor);
+  }
+  int requeued = 0;
+  try {
+    const LeaseHeartbeat heartbeat(repo, capture.id, holder, options.lease_ms);
+    append();
+    requeued = OnCorrectedMask(store, capture, options, actor);
+  } catch (const std::exception& e) {
+    // What did land is finished by a worker. Should this fail too, the lease runs out instead.
+    try {
+      repo.ReleaseWork(capture.id, holder, std::string("reviewed mask interrupted: ") + e.what(),
+                       0);
+    } catch (const Error&) {
+    }
+    throw;
+  }
+  try {
+    repo.CompleteWork(capture.id, holder);
+  } catch (const Error& e) {
+    // The heartbeat could not keep the lease: the worker that took it over finishes the capture.
+    if (e.code() != ErrorCode::kConflict) throw;
+  }
+  return requeued;
 }
 
 }  // namespace skintrack::pipeline

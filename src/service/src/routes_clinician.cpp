@@ -111,21 +111,24 @@ HttpResponse PutMask(ApiContext& ctx, const HttpRequest& req, const PathParams& 
   const storage::Capture c = LoadCapture(ctx, params.at("id"));
   const cv::Mat mask = ValidateMask(ctx, req, c);
   const std::string bytes = pipeline::EncodePng(mask);
-  storage::NewAssessment a;
-  a.capture_id = c.id;
-  a.note = "corrected lesion mask";
-  ctx.store.AppendAssessment(a, std::string_view(bytes), Actor(token));
-  pipeline::ResultRecord r;
-  r.kind = storage::ResultKind::kMask;
-  r.name = pipeline::result::kLesionMask;
-  r.source = storage::ResultSource::kClinician;
-  r.algorithm = "clinician-mask";
-  r.payload = {{"pixels", cv::countNonZero(mask)}};
-  r.provenance = {{"area", "clinician"}};
-  r.blob = bytes;
-  pipeline::Append(ctx.store, c.id, r, Actor(token));
-  // A baseline's corrected mask teaches its site's follow-ups: they are requeued.
-  if (pipeline::OnCorrectedMask(ctx.store, c, ctx.pipeline, Actor(token)) > 0 && ctx.workers) {
+  const auto append = [&] {
+    storage::NewAssessment a;
+    a.capture_id = c.id;
+    a.note = "corrected lesion mask";
+    ctx.store.AppendAssessment(a, std::string_view(bytes), Actor(token));
+    pipeline::ResultRecord r;
+    r.kind = storage::ResultKind::kMask;
+    r.name = pipeline::result::kLesionMask;
+    r.source = storage::ResultSource::kClinician;
+    r.algorithm = "clinician-mask";
+    r.payload = {{"pixels", cv::countNonZero(mask)}};
+    r.provenance = {{"area", "clinician"}};
+    r.blob = bytes;
+    pipeline::Append(ctx.store, c.id, r, Actor(token));
+  };
+  // Rescored; a baseline's corrected mask teaches its site's follow-ups: they are requeued.
+  if (pipeline::ApplyReviewedMask(ctx.store, c, ctx.pipeline, Actor(token), append) > 0 &&
+      ctx.workers) {
     ctx.workers->Notify();
   }
   return CaptureWithResults(ctx, token, c);

@@ -28,6 +28,8 @@ namespace skintrack::storage {
 
 // The actor charset check used by every mutating call. Throws Error(kInvalidArgument).
 void ValidateActor(std::string_view actor);
+// A queue lease's length: 1 ms .. 24 h. Throws Error(kInvalidArgument).
+void CheckLeaseLength(TimeMs lease_ms);
 // The SharedSetting that holds a cluster's pseudonym key (pipeline::LoadOrCreatePseudonymKey
 // reads it; db migrate copies a data directory's pseudonym.key into it).
 inline constexpr char kPseudonymKeySetting[] = "pseudonym_key";
@@ -109,6 +111,15 @@ class Repository {
   // with `reason`. Returns how many were requeued.
   virtual int RequeueProcessed(const std::vector<std::int64_t>& capture_ids,
                                const std::string& reason, const std::string& actor) = 0;
+  // Leases a processed capture to `worker` for `lease_ms` (status processing, attempts reset), for
+  // a change made outside the queue (a clinician's corrected mask, a consensus) whose follow-up
+  // work (rescoring, requeueing a baseline's follow-ups) must not be lost if the process dies
+  // half-way: the lease then runs out (or the next start on the data directory requeues it) and a
+  // worker processes the capture again. CompleteWork / ReleaseWork end it. False, with nothing
+  // changed, when the capture is not kProcessed (queued or in processing: a worker will process
+  // it anyway; failed; unknown). Audited with `reason`.
+  virtual bool LeaseProcessed(std::int64_t capture_id, const std::string& worker, TimeMs lease_ms,
+                              const std::string& reason) = 0;
   // The heartbeat of a long processing: extends the lease `worker` holds on the capture to
   // `lease_ms` from now and returns the new expiry. Error(kConflict) if `worker` no longer holds
   // it (it expired and another worker took it: the caller must abandon its result),

@@ -146,6 +146,9 @@ class Store {
   // per process (several nodes share a PostgreSQL queue), with the node's prefix, by which the
   // next process on the data directory recognises the leases its predecessor left (Recover).
   std::string WorkerId(int index) const;
+  // The lease holder of this process's changes made outside the queue (Repository::LeaseProcessed):
+  // "worker:<node id>:<pid>.<start ms>:edit", recognised by the next start like a worker's.
+  std::string EditWorkerId() const;
   // "worker:<node id>:", the prefix of this node's worker ids, past and present.
   std::string NodeWorkerPrefix() const { return "worker:" + node_id_ + ":"; }
 

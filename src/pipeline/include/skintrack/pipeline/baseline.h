@@ -24,7 +24,9 @@ std::optional<std::int64_t> FindBaseline(storage::Store& store, const std::strin
 // After `baseline` became its site's baseline (a capture pushed late with an earlier
 // captured_at, or a clinician's choice), puts back in the queue the series' processed captures
 // whose stored registration points at another capture, so that the workers register them (and
-// their change) again, to this baseline. ProcessCapture calls it for a baseline. Returns how
+// their change) again, to this baseline; and, when the baseline has a reviewed lesion mask, the
+// follow-ups whose automated lesion mask was segmented without it (a process died between the
+// mask and its requeue: ApplyReviewedMask). ProcessCapture calls it for a baseline. Returns how
 // many were requeued.
 int RequeueSeriesForBaseline(storage::Store& store, const storage::Capture& baseline,
                              const std::string& actor);

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -50,5 +51,16 @@ void Rescore(storage::Store& store, const storage::Capture& capture, const Pipel
 // fitted on the new mask, as new result versions. Returns how many were requeued.
 int OnCorrectedMask(storage::Store& store, const storage::Capture& capture,
                     const PipelineOptions& options, const std::string& actor);
+
+// A reviewed lesion mask (a clinician's correction, a consensus) put in force: `append` writes it
+// (and what goes with it), then OnCorrectedMask; returns how many follow-ups were requeued. A
+// processed capture is leased meanwhile (Repository::LeaseProcessed, kept alive by a heartbeat),
+// so that a process that dies after the mask landed loses nothing: the lease runs out (or the next
+// start requeues it), a worker processes the capture again with the mask, and a baseline's
+// processing requeues the follow-ups not yet segmented with it (RequeueSeriesForBaseline). An
+// exception gives the capture back to the queue at once and is rethrown.
+int ApplyReviewedMask(storage::Store& store, const storage::Capture& capture,
+                      const PipelineOptions& options, const std::string& actor,
+                      const std::function<void()>& append);
 
 }  // namespace skintrack::pipeline
