@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "../support/full_disk.h"
 #include "phantom_store.h"
 #include "skintrack/core/error.h"
 #include "skintrack/pipeline/baseline.h"
@@ -196,6 +197,44 @@ TEST(LearningLoop, AReviewedMaskIsAppliedUnderALeaseAndAFailureRequeuesTheCaptur
   EXPECT_EQ(after.status, storage::CaptureStatus::kQueued);
   EXPECT_NE(after.last_error.find("no room"), std::string::npos);
   EXPECT_EQ(DrainQueue(*store, options), 2);  // the baseline, then the follow-up
+}
+
+// A clinician's mask that lands while a worker segments the capture (the worker chose the
+// segmenter before it came) is not put out of force by the automated mask stored after it: the
+// person's mask is stored again as the latest version and the capture is processed with it.
+TEST(LearningLoop, AClinicianMaskThatLandsDuringSegmentationStaysInForce) {
+  const auto disk = std::make_shared<skintrack::testing::Disk>();
+  const auto store = skintrack::testing::OpenFullableStore(disk);
+  const phantom::Series series = SmallSeries(36, 1);
+  const std::int64_t id = StoreSeries(*store, "P6", "left-forearm", series)[0];
+  bool landed = false;
+  // The quality verdict, then (after the segmentation) the automated lesion mask: the clinician's
+  // lands just before it.
+  disk->before_next_result_append = [&](const storage::NewResult&) {
+    disk->before_next_result_append = [&](const storage::NewResult& next) {
+      EXPECT_EQ(next.name, result::kLesionMask);
+      EXPECT_EQ(next.source, storage::ResultSource::kAutomated);
+      AppendCorrectedMask(*store, id, series.visits[0].lesion_mask);
+      landed = true;
+    };
+  };
+  EXPECT_EQ(DrainQueue(*store, PipelineOptions{}), 1);
+  ASSERT_TRUE(landed);
+  const auto history =
+      store->repository().ResultHistory(id, storage::ResultKind::kMask, result::kLesionMask);
+  ASSERT_EQ(history.size(), 3u);  // the clinician's, the automated one, the clinician's again
+  EXPECT_EQ(history[0].source, storage::ResultSource::kClinician);
+  EXPECT_EQ(history[1].source, storage::ResultSource::kAutomated);
+  EXPECT_EQ(history[2].source, storage::ResultSource::kClinician);
+  EXPECT_EQ(history[2].blob_sha256, history[0].blob_sha256);
+  EXPECT_EQ(json::parse(history[2].inputs_json)["restored_result_id"], history[0].id);
+  EXPECT_TRUE(LatestResult(*store, id, result::kSkinMask));  // the pass's skin mask is kept
+  // Scored with the person's mask: the processing after the restore chose it.
+  const auto pasi = LatestResult(*store, id, result::kPasiSite);
+  ASSERT_TRUE(pasi);
+  EXPECT_GT(pasi->id, history[2].id);
+  EXPECT_EQ(json::parse(pasi->provenance_json)["clinician_mask_result_id"], history[2].id)
+      << pasi->provenance_json;
 }
 
 }  // namespace

@@ -6,8 +6,10 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "skintrack/core/error.h"
 #include "skintrack/storage/blob_store.h"
@@ -27,6 +29,9 @@ struct Disk {
   std::atomic<bool> fill_database_on_blob_failure{false};
   std::atomic<int> refused_blob_writes{0};
   std::atomic<int> refused_database_writes{0};
+  // Runs once, before the next result append, then clears itself: another writer's append landing
+  // in the middle of a processing (set it before the work starts).
+  std::function<void(const storage::NewResult&)> before_next_result_append;
   void CheckBlobs(const char* what) {
     if (!blobs_full) return;
     ++refused_blob_writes;
@@ -141,6 +146,10 @@ class FullableRepository final : public storage::Repository {
                                const std::optional<storage::BlobRef>& blob,
                                const std::string& actor) override {
     disk_->CheckDatabase();
+    if (disk_->before_next_result_append) {
+      const auto hook = std::exchange(disk_->before_next_result_append, nullptr);
+      hook(result);
+    }
     return inner_->AppendResult(result, blob, actor);
   }
   std::vector<storage::Result> ResultHistory(std::int64_t id, storage::ResultKind kind,

@@ -53,11 +53,47 @@ bool PassesQualityGate(storage::Store& store, const storage::Capture& capture, c
   return quality.passed;
 }
 
-// New automated masks are stored (a clinician's corrected mask stays in force). The masks'
-// provenance and payload name the segmenter, its version and the model id.
+// Thrown by StoreMasks when a reviewed lesion mask (a clinician's, a consensus) landed while the
+// capture was segmented without it: ProcessCapture processes the capture again, with the mask.
+struct ReviewedMaskArrived {};
+
+// A reviewed lesion mask stored after version `version_at_choice` and before the automated one
+// just stored (`automated`), whose later version would otherwise put the person's mask out of
+// force: appended again (same blob and source) as the latest version, and ReviewedMaskArrived
+// thrown. Nothing when no version came in between (the usual case: no read).
+void KeepReviewedMaskInForce(storage::Store& store, const storage::Capture& capture,
+                             int version_at_choice, const storage::Result& automated,
+                             const std::string& actor) {
+  if (automated.version <= version_at_choice + 1) return;
+  std::optional<storage::Result> arrived;
+  for (const storage::Result& r :
+       store.repository().ResultHistory(capture.id, ResultKind::kMask, result::kLesionMask)) {
+    if (r.version > version_at_choice && r.version < automated.version && IsReviewedMask(r)) {
+      arrived = r;
+    }
+  }
+  if (!arrived) return;
+  ResultRecord again;
+  again.kind = ResultKind::kMask;
+  again.name = result::kLesionMask;
+  again.source = arrived->source;
+  again.algorithm = arrived->algorithm;
+  again.payload = json::parse(arrived->payload_json);
+  again.inputs = json::parse(arrived->inputs_json);
+  again.inputs["restored_result_id"] = arrived->id;
+  again.inputs["after_result_id"] = automated.id;
+  again.provenance = json::parse(arrived->provenance_json);
+  again.blob = store.ReadBlob(arrived->blob_sha256);
+  Append(store, capture.id, again, actor);
+  throw ReviewedMaskArrived{};
+}
+
+// New automated masks are stored (a clinician's corrected mask stays in force, even one that
+// arrives meanwhile: KeepReviewedMaskInForce). The masks' provenance and payload name the
+// segmenter, its version and the model id.
 void StoreMasks(storage::Store& store, const storage::Capture& capture,
                 const scoring::Segmentation& seg, const CaptureSegmenter& segmenter,
-                const json& inputs, const std::string& actor) {
+                int lesion_version_at_choice, const json& inputs, const std::string& actor) {
   if (segmenter.clinician_mask) return;
   ResultRecord mask;
   mask.kind = ResultKind::kMask;
@@ -73,11 +109,13 @@ void StoreMasks(storage::Store& store, const storage::Capture& capture,
                   {"contrast", seg.contrast},
                   {"threshold", seg.threshold}};
   mask.blob = EncodePng(seg.lesion_mask);
-  Append(store, capture.id, mask, actor);
+  const storage::Result lesion = Append(store, capture.id, mask, actor);
   mask.name = result::kSkinMask;
   mask.payload = {{"segmenter", seg.segmenter}, {"model_id", model_id}};
   mask.blob = EncodePng(seg.skin_mask);
   Append(store, capture.id, mask, actor);
+  // After the skin mask, which no person's lesion mask replaces.
+  KeepReviewedMaskInForce(store, capture, lesion_version_at_choice, lesion, actor);
 }
 
 // The registration of a capture that is not its site's baseline, found while its masks are
@@ -141,10 +179,9 @@ int StoreAsBaseline(storage::Store& store, const storage::Capture& capture, cons
   return RequeueSeriesForBaseline(store, capture, actor);
 }
 
-}  // namespace
-
-int ProcessCapture(storage::Store& store, const storage::Capture& capture,
-                   const PipelineOptions& options, const std::string& actor) {
+// One pass of ProcessCapture.
+int ProcessOnce(storage::Store& store, const storage::Capture& capture,
+                const PipelineOptions& options, const std::string& actor) {
   // 1. Decode the stored image; every result records what it was computed from.
   const cv::Mat image = DecodeStoredImage(store, capture);
   const json inputs = {{"capture_id", capture.id},
@@ -167,11 +204,15 @@ int ProcessCapture(storage::Store& store, const storage::Capture& capture,
   // 3. Segment skin and lesions (the segmenter choice: segmenter_choice.h). What follows from the
   // masks alone runs on another thread from here on, while the registration runs (issue 15): the
   // masks are encoded and stored (the store is thread-safe) and the photo is measured.
+  // The lesion mask version read before the choice: a reviewed one stored after it must stay in
+  // force over the automated masks stored below.
+  const auto lesion_at_choice = LatestResult(store, capture.id, result::kLesionMask);
   const CaptureSegmenter segmenter = SegmenterFor(store, capture, options, baseline_id);
   const scoring::Segmentation seg = segmenter.segmenter->Segment(image);
   const ClinicianInput clinician = LatestClinicianInput(store, capture.id);
   std::future<scoring::Measurements> own_work = std::async(std::launch::async, [&] {
-    StoreMasks(store, capture, seg, segmenter, inputs, actor);
+    StoreMasks(store, capture, seg, segmenter, lesion_at_choice ? lesion_at_choice->version : 0,
+               inputs, actor);
     return MeasureCapture(capture, image, seg, clinician);
   });
   std::optional<scoring::Measurements> measurements;
@@ -190,6 +231,18 @@ int ProcessCapture(storage::Store& store, const storage::Capture& capture,
   const ScoreShortcuts computed{clinician, *measurements, std::move(warped)};
   ScoreCapture(store, capture, image, seg, actor, inputs, segmenter.provenance, &computed);
   return requeued;
+}
+
+}  // namespace
+
+int ProcessCapture(storage::Store& store, const storage::Capture& capture,
+                   const PipelineOptions& options, const std::string& actor) {
+  try {
+    return ProcessOnce(store, capture, options, actor);
+  } catch (const ReviewedMaskArrived&) {
+    // Processed again with the reviewed mask in force (no automated mask is stored then).
+    return ProcessOnce(store, capture, options, actor);
+  }
 }
 
 void Rescore(storage::Store& store, const storage::Capture& capture, const PipelineOptions& options,

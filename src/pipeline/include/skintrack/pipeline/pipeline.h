@@ -35,7 +35,9 @@ struct PipelineOptions {
 // Processes one capture end to end and stores its results. Throws skintrack::Error when the
 // capture cannot be processed (the caller records the failure in the queue). When the capture
 // is its site's baseline, the captures registered to another one are requeued
-// (RequeueSeriesForBaseline); returns how many.
+// (RequeueSeriesForBaseline); returns how many. A reviewed lesion mask stored while the capture
+// was segmented without it stays in force: stored again after the automated one, and the capture
+// is processed once more, with it.
 int ProcessCapture(storage::Store& store, const storage::Capture& capture,
                    const PipelineOptions& options, const std::string& actor);
 
