@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "../support/full_disk.h"
 #include "phantom_store.h"
 #include "skintrack/core/error.h"
 #include "skintrack/pipeline/annotations.h"
@@ -430,6 +431,51 @@ TEST_F(AnnotationWorkflow, ConsensusIsStoredScoredAndUsedLikeAClinicianMask) {
   const json follow_up =
       json::parse(LatestResult(*store_, ids_[1], result::kLesionMask)->provenance_json);
   EXPECT_EQ(follow_up["reference"]["mask_result_id"], out.mask.id) << follow_up.dump();
+}
+
+// The disk fills between the consensus mask and its agreement figures (as a process stopping
+// there would leave it): the change fails, the capture goes back to the queue, and the worker
+// that processes it stores the figures, naming the mask in force, once.
+TEST_F(AnnotationWorkflow, AConsensusCutShortGetsItsAgreementFromTheWorker) {
+  const auto disk = std::make_shared<skintrack::testing::Disk>();
+  store_ = skintrack::testing::OpenFullableStore(disk);
+  ids_ = testing::StoreSeries(*store_, "P1", "left-forearm", series_);
+  const storage::Capture c = Capture();
+  const PipelineOptions options;
+  ASSERT_EQ(testing::DrainQueue(*store_, options), 2);
+  Submit(kAnn1, Lesion(-2));
+  Submit(kAnn2, Lesion(2));
+  disk->before_next_result_append = [&](const storage::NewResult& mask) {
+    EXPECT_EQ(mask.name, result::kLesionMask);
+    disk->before_next_result_append = [](const storage::NewResult& agreement) {
+      EXPECT_EQ(agreement.name, result::kAnnotationAgreement);
+      skintrack::testing::Disk::Refuse("skintrack.db-wal");
+    };
+  };
+  EXPECT_EQ(CodeOf([&] {
+              BuildCaptureConsensus(*store_, c, scoring::ConsensusMethod::kMajority, kDoc, options);
+            }),
+            ErrorCode::kStorageFull);
+  const auto mask = LatestResult(*store_, c.id, result::kLesionMask);
+  ASSERT_EQ(mask->source, storage::ResultSource::kConsensus);
+  EXPECT_FALSE(LatestResult(*store_, c.id, result::kAnnotationAgreement));
+  EXPECT_EQ(store_->repository().FindCapture(c.id)->status, storage::CaptureStatus::kQueued);
+
+  ASSERT_GE(testing::DrainQueue(*store_, options), 1);
+  const auto agreement = LatestResult(*store_, c.id, result::kAnnotationAgreement);
+  ASSERT_TRUE(agreement);
+  const json figures = json::parse(agreement->payload_json);
+  EXPECT_EQ(figures["mask_result_id"], mask->id);
+  EXPECT_EQ(json::parse(agreement->inputs_json)["annotation_version_ids"],
+            json::parse(mask->inputs_json)["annotation_version_ids"]);
+  EXPECT_EQ(figures["method"], "majority");
+  EXPECT_NEAR(figures["pairwise_dice_mean"].get<double>(),
+              scoring::MaskDice(Lesion(-2).masks.at(MaskClass::kPsoriasisPlaque),
+                                Lesion(2).masks.at(MaskClass::kPsoriasisPlaque)),
+              1e-9);
+  // Complete now: processing the capture again stores no second copy.
+  EXPECT_FALSE(CompleteConsensusAgreement(*store_, c, "worker:test"));
+  EXPECT_EQ(LatestResult(*store_, c.id, result::kAnnotationAgreement)->id, agreement->id);
 }
 
 TEST_F(AnnotationWorkflow, StapleConsensusNamesItsMethod) {

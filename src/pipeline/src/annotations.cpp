@@ -179,25 +179,30 @@ bool CountsForConsensus(const storage::AnnotationVersion& version) {
           version.decision == ReviewDecision::kCorrected);
 }
 
-CaptureConsensus BuildCaptureConsensus(storage::Store& store, const storage::Capture& capture,
-                                       scoring::ConsensusMethod method, const Annotator& who,
-                                       const PipelineOptions& options) {
-  if (TierOf(who.role) < annotation::Tier::kReviewer) {
-    throw Error(ErrorCode::kForbidden, "building a consensus needs a clinician (tier 2) or above");
-  }
+namespace {
+
+// The consensus of `versions` (each with a lesion mask of the capture's condition) and the
+// image-level labels of each, in `versions` order: what the mask and the agreement are computed
+// from, the same figures for the same versions.
+struct ConsensusOfVersions {
+  CaptureConsensus consensus;
+  std::vector<annotation::ImageLabels> labels;
+};
+
+ConsensusOfVersions ConsensusOf(storage::Store& store, const storage::Capture& capture,
+                                const std::vector<storage::AnnotationVersion>& versions,
+                                scoring::ConsensusMethod method) {
   const annotation::MaskClass lesion = LesionClassOf(capture.condition);
-  CaptureConsensus out;
-  out.method = method;
+  ConsensusOfVersions out;
+  out.consensus.method = method;
   std::vector<cv::Mat> masks;
-  std::vector<annotation::ImageLabels> labels;  // of the inputs, for their agreement
-  for (const storage::AnnotationVersion& v : store.repository().LatestAnnotations(capture.id)) {
-    if (!CountsForConsensus(v)) continue;
+  for (const storage::AnnotationVersion& v : versions) {
     annotation::AnnotationContent content = LoadAnnotationContent(store, capture, v);
     const auto mask = content.masks.find(lesion);
     if (mask == content.masks.end()) continue;
     masks.push_back(mask->second);
-    labels.push_back(std::move(content.labels));
-    out.inputs.push_back(v);
+    out.labels.push_back(std::move(content.labels));
+    out.consensus.inputs.push_back(v);
   }
   if (masks.size() < 2) {
     throw Error(ErrorCode::kConflict,
@@ -206,46 +211,105 @@ CaptureConsensus BuildCaptureConsensus(storage::Store& store, const storage::Cap
                     annotation::MaskClassName(lesion) + " mask; capture " +
                     std::to_string(capture.id) + " has " + std::to_string(masks.size()));
   }
-  out.report = scoring::BuildConsensus(masks, method);
+  out.consensus.report = scoring::BuildConsensus(masks, method);
+  return out;
+}
 
-  // Everything is computed before the first write: an error above leaves nothing behind.
+json ConsensusInputsJson(const storage::Capture& capture, const CaptureConsensus& c) {
   json inputs = {{"capture_id", capture.id},
-                 {"mask_class", annotation::MaskClassName(lesion)},
+                 {"mask_class", annotation::MaskClassName(LesionClassOf(capture.condition))},
                  {"annotation_version_ids", json::array()}};
-  for (const storage::AnnotationVersion& v : out.inputs) {
+  for (const storage::AnnotationVersion& v : c.inputs) {
     inputs["annotation_version_ids"].push_back(v.id);
   }
-  const std::string algorithm = std::string("consensus-") + scoring::ConsensusMethodName(method);
-  ResultRecord mask;
-  mask.kind = storage::ResultKind::kMask;
-  mask.name = result::kLesionMask;
-  mask.source = storage::ResultSource::kConsensus;
-  mask.algorithm = algorithm;
-  mask.payload = {{"pixels", cv::countNonZero(out.report.mask)},
-                  {"method", scoring::ConsensusMethodName(method)},
-                  {"annotators", out.inputs.size()}};
-  mask.inputs = inputs;
-  mask.provenance = {{"area", "consensus"}};
-  mask.blob = EncodePng(out.report.mask);
+  return inputs;
+}
+
+std::string ConsensusAlgorithm(scoring::ConsensusMethod method) {
+  return std::string("consensus-") + scoring::ConsensusMethodName(method);
+}
+
+// The agreement figures of the consensus stored as mask result `mask_result_id`.
+ResultRecord AgreementRecord(const storage::Capture& capture, const ConsensusOfVersions& of,
+                             std::int64_t mask_result_id) {
   ResultRecord agreement;
   agreement.kind = storage::ResultKind::kMeasurement;
   agreement.name = result::kAnnotationAgreement;
   agreement.source = storage::ResultSource::kConsensus;
-  agreement.algorithm = algorithm;
-  agreement.value = out.report.pairwise_dice_mean;
-  agreement.payload = AgreementJson(out, labels);
+  agreement.algorithm = ConsensusAlgorithm(of.consensus.method);
+  agreement.value = of.consensus.report.pairwise_dice_mean;
+  agreement.payload = AgreementJson(of.consensus, of.labels);
+  agreement.payload["mask_result_id"] = mask_result_id;
+  agreement.inputs = ConsensusInputsJson(capture, of.consensus);
+  agreement.inputs["mask_result_id"] = mask_result_id;
+  return agreement;
+}
 
+}  // namespace
+
+CaptureConsensus BuildCaptureConsensus(storage::Store& store, const storage::Capture& capture,
+                                       scoring::ConsensusMethod method, const Annotator& who,
+                                       const PipelineOptions& options) {
+  if (TierOf(who.role) < annotation::Tier::kReviewer) {
+    throw Error(ErrorCode::kForbidden, "building a consensus needs a clinician (tier 2) or above");
+  }
+  std::vector<storage::AnnotationVersion> counting;
+  for (const storage::AnnotationVersion& v : store.repository().LatestAnnotations(capture.id)) {
+    if (CountsForConsensus(v)) counting.push_back(v);
+  }
+  // Everything is computed before the first write: an error here leaves nothing behind.
+  const ConsensusOfVersions of = ConsensusOf(store, capture, counting, method);
+  CaptureConsensus out = of.consensus;
+  ResultRecord mask;
+  mask.kind = storage::ResultKind::kMask;
+  mask.name = result::kLesionMask;
+  mask.source = storage::ResultSource::kConsensus;
+  mask.algorithm = ConsensusAlgorithm(method);
+  mask.payload = {{"pixels", cv::countNonZero(out.report.mask)},
+                  {"method", scoring::ConsensusMethodName(method)},
+                  {"annotators", out.inputs.size()}};
+  mask.inputs = ConsensusInputsJson(capture, out);
+  mask.provenance = {{"area", "consensus"}};
+  mask.blob = EncodePng(out.report.mask);
+  // Should the process stop between the two appends, CompleteConsensusAgreement (run when a
+  // worker processes the capture: the lease gives it back to the queue) stores the agreement.
   const auto append = [&] {
     out.mask = Append(store, capture.id, mask, who.author);
-    agreement.payload["mask_result_id"] = out.mask.id;
-    agreement.inputs = inputs;
-    agreement.inputs["mask_result_id"] = out.mask.id;
-    out.agreement = Append(store, capture.id, agreement, who.author);
+    out.agreement =
+        Append(store, capture.id, AgreementRecord(capture, of, out.mask.id), who.author);
   };
   // Scored again with the consensus like a clinician's correction; a baseline's teaches its
   // site's follow-ups, which are requeued.
   out.requeued_captures = ApplyReviewedMask(store, capture, options, who.author, append);
   return out;
+}
+
+std::optional<storage::Result> CompleteConsensusAgreement(storage::Store& store,
+                                                          const storage::Capture& capture,
+                                                          const std::string& actor) {
+  const auto mask = LatestResult(store, capture.id, result::kLesionMask);
+  if (!mask || mask->source != storage::ResultSource::kConsensus) return std::nullopt;
+  const auto agreement = LatestResult(store, capture.id, result::kAnnotationAgreement);
+  if (agreement &&
+      json::parse(agreement->inputs_json).value("mask_result_id", std::int64_t{0}) == mask->id) {
+    return std::nullopt;
+  }
+  const json inputs = json::parse(mask->inputs_json);
+  const json payload = json::parse(mask->payload_json);
+  std::vector<storage::AnnotationVersion> versions;
+  for (const json& id : inputs.at("annotation_version_ids")) {
+    const auto v = store.repository().FindAnnotationVersion(id.get<std::int64_t>());
+    if (!v) {
+      throw Error(ErrorCode::kInternal, "consensus mask " + std::to_string(mask->id) +
+                                            " names annotation version " + id.dump() +
+                                            ", which is not stored");
+    }
+    versions.push_back(*v);
+  }
+  const ConsensusOfVersions of =
+      ConsensusOf(store, capture, versions,
+                  scoring::ParseConsensusMethod(payload.at("method").get<std::string>()));
+  return Append(store, capture.id, AgreementRecord(capture, of, mask->id), actor);
 }
 
 }  // namespace skintrack::pipeline

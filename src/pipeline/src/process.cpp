@@ -7,6 +7,7 @@
 
 #include "registration_sides.h"
 #include "skintrack/core/error.h"
+#include "skintrack/pipeline/annotations.h"
 #include "skintrack/pipeline/baseline.h"
 #include "skintrack/pipeline/change.h"
 #include "skintrack/pipeline/lease_heartbeat.h"
@@ -208,6 +209,8 @@ int ProcessOnce(storage::Store& store, const storage::Capture& capture,
   // force over the automated masks stored below.
   const auto lesion_at_choice = LatestResult(store, capture.id, result::kLesionMask);
   const CaptureSegmenter segmenter = SegmenterFor(store, capture, options, baseline_id);
+  // A consensus put in force by a change that stopped half-way gets its agreement figures.
+  if (segmenter.clinician_mask) CompleteConsensusAgreement(store, capture, actor);
   const scoring::Segmentation seg = segmenter.segmenter->Segment(image);
   const ClinicianInput clinician = LatestClinicianInput(store, capture.id);
   std::future<scoring::Measurements> own_work = std::async(std::launch::async, [&] {

@@ -82,4 +82,13 @@ CaptureConsensus BuildCaptureConsensus(storage::Store& store, const storage::Cap
                                        scoring::ConsensusMethod method, const Annotator& who,
                                        const PipelineOptions& options);
 
+// When the capture's lesion mask in force is a consensus whose agreement figures were not stored
+// (the process stopped, or the disk filled, between the two appends of BuildCaptureConsensus),
+// computes them again from the annotation versions the mask names (the same figures) and stores
+// them; returns the stored result, or nothing when there was nothing to complete. A worker calls
+// it whenever it processes a capture with a reviewed mask in force.
+std::optional<storage::Result> CompleteConsensusAgreement(storage::Store& store,
+                                                          const storage::Capture& capture,
+                                                          const std::string& actor);
+
 }  // namespace skintrack::pipeline
