@@ -237,5 +237,59 @@ TEST(LearningLoop, AClinicianMaskThatLandsDuringSegmentationStaysInForce) {
       << pasi->provenance_json;
 }
 
+// A follow-up in processing when its site's baseline changes is passed over by the requeue that
+// change makes (only processed captures are requeued); once marked processed, the worker sees
+// that what it read of the baseline is out of date and requeues it. Two such changes: a
+// clinician's mask on the baseline, then another capture chosen as the baseline.
+TEST(LearningLoop, AFollowUpInProcessingWhenItsBaselineChangesIsProcessedAgain) {
+  ProcessedSeries processed(36, 3, "P6");
+  auto& store = processed.store;
+  const auto& ids = processed.ids;
+  storage::Repository& repo = store->repository();
+  const PipelineOptions options;
+  // Processes ids[2] as a worker does, running `meanwhile` while it is still in processing;
+  // returns what the check after its completion requeued.
+  const auto process_follow_up = [&](const std::function<void()>& meanwhile) {
+    EXPECT_EQ(repo.RequeueProcessed({ids[2]}, "test", "test"), 1);
+    const auto item = repo.ClaimWork("worker:test", 60000);
+    EXPECT_TRUE(item && item->capture.id == ids[2]);
+    BaselineAsRead as_read;
+    ProcessCapture(*store, item->capture, options, "worker:test", &as_read);
+    meanwhile();
+    repo.CompleteWork(ids[2], "worker:test");
+    return RequeueIfBaselineChanged(*store, item->capture, options, as_read, "worker:test");
+  };
+  EXPECT_EQ(process_follow_up([] {}), 0);  // nothing changed: nothing requeued
+
+  std::int64_t mask_id = 0;
+  EXPECT_EQ(process_follow_up([&] {
+              AppendCorrectedMask(*store, ids[0], processed.series.visits[0].lesion_mask);
+              mask_id = LatestResult(*store, ids[0], result::kLesionMask)->id;
+              // The baseline's requeue: ids[1] only, ids[2] is in processing.
+              EXPECT_EQ(OnCorrectedMask(*store, *repo.FindCapture(ids[0]), options, "c"), 1);
+            }),
+            1);
+  EXPECT_EQ(repo.FindCapture(ids[2])->status, storage::CaptureStatus::kQueued);
+  EXPECT_EQ(DrainQueue(*store, options), 2);
+  for (const std::int64_t id : {ids[1], ids[2]}) {
+    EXPECT_EQ(LesionProvenance(*store, id)["reference"]["mask_result_id"], mask_id);
+  }
+
+  EXPECT_EQ(process_follow_up([&] {
+              ResultRecord choice;
+              choice.name = result::kBaselineChoice;
+              choice.source = storage::ResultSource::kClinician;
+              choice.algorithm = "clinician-choice";
+              choice.value = 1.0;
+              Append(*store, ids[1], choice, "clinician:test");
+              // Processing the new baseline requeues ids[0] only.
+              EXPECT_EQ(ProcessCapture(*store, *repo.FindCapture(ids[1]), options, "c"), 1);
+            }),
+            1);
+  EXPECT_EQ(DrainQueue(*store, options), 2);
+  const auto registration = LatestResult(*store, ids[2], result::kToBaseline);
+  EXPECT_EQ(json::parse(registration->payload_json)["baseline_capture_id"], ids[1]);
+}
+
 }  // namespace
 }  // namespace skintrack::pipeline

@@ -58,8 +58,10 @@ inline std::vector<std::int64_t> StoreSeries(storage::Store& store, const std::s
 inline int DrainQueue(storage::Store& store, const PipelineOptions& options) {
   int n = 0;
   while (const auto item = store.repository().ClaimWork("worker:test", 60000)) {
-    ProcessCapture(store, item->capture, options, "worker:test");
+    BaselineAsRead as_read;
+    ProcessCapture(store, item->capture, options, "worker:test", &as_read);
     store.repository().CompleteWork(item->capture.id, "worker:test");
+    RequeueIfBaselineChanged(store, item->capture, options, as_read, "worker:test");
     ++n;
   }
   return n;

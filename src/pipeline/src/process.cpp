@@ -180,9 +180,15 @@ int StoreAsBaseline(storage::Store& store, const storage::Capture& capture, cons
   return RequeueSeriesForBaseline(store, capture, actor);
 }
 
+// The reviewed lesion mask in force on `capture_id` (a clinician's, a consensus), 0 when none.
+std::int64_t ReviewedMaskId(storage::Store& store, std::int64_t capture_id) {
+  const auto latest = LatestResult(store, capture_id, result::kLesionMask);
+  return latest && IsReviewedMask(*latest) ? latest->id : 0;
+}
+
 // One pass of ProcessCapture.
 int ProcessOnce(storage::Store& store, const storage::Capture& capture,
-                const PipelineOptions& options, const std::string& actor) {
+                const PipelineOptions& options, const std::string& actor, BaselineAsRead& as_read) {
   // 1. Decode the stored image; every result records what it was computed from.
   const cv::Mat image = DecodeStoredImage(store, capture);
   const json inputs = {{"capture_id", capture.id},
@@ -197,6 +203,8 @@ int ProcessOnce(storage::Store& store, const storage::Capture& capture,
       FindBaseline(store, capture.patient_id, capture.site, capture.condition, options.quality);
   // A follow-up's registration inputs that need no masks are prepared meanwhile.
   const bool follow_up = baseline_id && *baseline_id != capture.id;
+  // Read before the segmenter choice reads it: a change after this read is caught afterwards.
+  as_read = {true, baseline_id, follow_up ? ReviewedMaskId(store, *baseline_id) : 0};
   std::future<RegistrationSides> sides;
   if (follow_up) {
     sides = std::async(std::launch::async, PrepareRegistration, std::ref(store), *baseline_id,
@@ -239,13 +247,36 @@ int ProcessOnce(storage::Store& store, const storage::Capture& capture,
 }  // namespace
 
 int ProcessCapture(storage::Store& store, const storage::Capture& capture,
-                   const PipelineOptions& options, const std::string& actor) {
+                   const PipelineOptions& options, const std::string& actor,
+                   BaselineAsRead* as_read) {
+  BaselineAsRead read;
+  int requeued = 0;
   try {
-    return ProcessOnce(store, capture, options, actor);
+    requeued = ProcessOnce(store, capture, options, actor, read);
   } catch (const ReviewedMaskArrived&) {
     // Processed again with the reviewed mask in force (no automated mask is stored then).
-    return ProcessOnce(store, capture, options, actor);
+    requeued = ProcessOnce(store, capture, options, actor, read);
   }
+  if (as_read) *as_read = read;
+  return requeued;
+}
+
+int RequeueIfBaselineChanged(storage::Store& store, const storage::Capture& capture,
+                             const PipelineOptions& options, const BaselineAsRead& as_read,
+                             const std::string& actor) {
+  if (!as_read.read) return 0;
+  const auto baseline_id =
+      FindBaseline(store, capture.patient_id, capture.site, capture.condition, options.quality);
+  std::string reason;
+  if (baseline_id != as_read.baseline_id) {
+    reason = "its site's baseline changed while it was processed";
+  } else if (baseline_id && *baseline_id != capture.id &&
+             ReviewedMaskId(store, *baseline_id) != as_read.reviewed_mask_id) {
+    reason = "the reviewed lesion mask of its site's baseline (capture " +
+             std::to_string(*baseline_id) + ") changed while it was processed";
+  }
+  if (reason.empty()) return 0;
+  return store.repository().RequeueProcessed({capture.id}, reason, actor);
 }
 
 void Rescore(storage::Store& store, const storage::Capture& capture, const PipelineOptions& options,

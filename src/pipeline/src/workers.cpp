@@ -25,6 +25,22 @@ bool DatabaseWriteFailure(ErrorCode code) {
   return code == ErrorCode::kStorageFull || code == ErrorCode::kStorage;
 }
 
+// A change to the site's baseline that came while the capture was processed
+// (RequeueIfBaselineChanged) puts it back in the queue. Should that fail, the capture keeps what
+// it has and the failure is logged.
+void RequeueIfStale(storage::Store& store, const PipelineOptions& options,
+                    const storage::Capture& capture, const BaselineAsRead& as_read,
+                    const std::string& worker) {
+  const std::string name = "capture " + std::to_string(capture.id);
+  try {
+    if (RequeueIfBaselineChanged(store, capture, options, as_read, worker) > 0) {
+      Log(worker, name + ": its site's baseline changed while it was processed; requeued");
+    }
+  } catch (const std::exception& e) {
+    Log(worker, name + ": could not check its site's baseline again: " + e.what());
+  }
+}
+
 }  // namespace
 
 WorkerPool::WorkerPool(storage::Store& store, PipelineOptions options)
@@ -119,10 +135,11 @@ void WorkerPool::ProcessOne(const storage::WorkItem& item, const std::string& wo
   storage::Repository& repo = store_.repository();
   std::optional<ErrorCode> code;
   std::string error;
+  BaselineAsRead as_read;
   {
     LeaseHeartbeat heartbeat(repo, id, worker, options_.lease_ms);
     try {
-      ProcessCapture(store_, item.capture, options_, worker);
+      ProcessCapture(store_, item.capture, options_, worker, &as_read);
     } catch (const Error& e) {
       code = e.code();
       error = e.what();
@@ -141,6 +158,7 @@ void WorkerPool::ProcessOne(const storage::WorkItem& item, const std::string& wo
     // The results are stored: only the status is missing, so retry that rather than redo it all.
     if (RecordOutcome(worker, capture, [&] { repo.CompleteWork(id, worker); })) {
       ++stats_.processed;
+      RequeueIfStale(store_, options_, item.capture, as_read, worker);
     }
   } else {
     ++stats_.failed;

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "skintrack/pipeline/results.h"
@@ -32,14 +33,37 @@ struct PipelineOptions {
   void Check() const;  // throws Error(kInvalidArgument)
 };
 
+// What a processing read of its site's baseline before it segmented the capture: the baseline
+// and the reviewed lesion mask in force on it (0: none), the inputs of the patient reference and
+// of the change. `read` is false when the capture failed the quality gate (nothing depends on
+// the baseline then).
+struct BaselineAsRead {
+  bool read = false;
+  std::optional<std::int64_t> baseline_id;
+  std::int64_t reviewed_mask_id = 0;
+};
+
 // Processes one capture end to end and stores its results. Throws skintrack::Error when the
 // capture cannot be processed (the caller records the failure in the queue). When the capture
 // is its site's baseline, the captures registered to another one are requeued
 // (RequeueSeriesForBaseline); returns how many. A reviewed lesion mask stored while the capture
 // was segmented without it stays in force: stored again after the automated one, and the capture
 // is processed once more, with it.
+// `as_read`, when given, receives what the processing read of the baseline (its last pass).
 int ProcessCapture(storage::Store& store, const storage::Capture& capture,
-                   const PipelineOptions& options, const std::string& actor);
+                   const PipelineOptions& options, const std::string& actor,
+                   BaselineAsRead* as_read = nullptr);
+
+// After a processed capture's CompleteWork: when its site's baseline, or the reviewed lesion mask
+// of that baseline, is no longer what its processing read (`as_read`), the capture is requeued
+// (audited with the reason) and 1 returned, else 0. The requeue such a change makes
+// (RequeueFollowUps, RequeueSeriesForBaseline) passes over a capture still in processing; this
+// check, made after the capture is marked processed, catches every change that came too late for
+// it (a change written before the check is seen here, one written after it finds the capture
+// processed). The workers call it.
+int RequeueIfBaselineChanged(storage::Store& store, const storage::Capture& capture,
+                             const PipelineOptions& options, const BaselineAsRead& as_read,
+                             const std::string& actor);
 
 // Measures and scores a processed capture again after clinician input (a new assessment or a
 // corrected mask): new versions of its measurements and scores. Does nothing for a capture not
