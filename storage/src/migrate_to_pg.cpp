@@ -18,6 +18,7 @@
 
 #include "migrate_internal.h"
 #include "migrate_tables.h"
+#include "migrated_marker.h"
 #include "pg_internal.h"
 #include "pg_repository.h"
 #include "skintrack/storage/blob_store.h"
@@ -579,6 +580,15 @@ MigrationReport MigrateToPostgres(const std::string& dir, const std::string& url
     throw detail::TranslatePg(e);
   } catch (const SQLite::Exception& e) {
     throw Error(ErrorCode::kStorage, std::string("reading the source database: ") + e.what());
+  }
+  // Still under the directory lock: no node opens the old copy between the commit and this.
+  if (report.committed) {
+    try {
+      detail::WriteMigratedMarker(dir, report.target);
+    } catch (const Error& e) {
+      throw Error(e.code(), std::string("the migration is committed, but ") + e.what() +
+                                ": do not start a node on " + dir + " without --database");
+    }
   }
   report.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

@@ -12,6 +12,7 @@
 #include <future>
 #include <system_error>
 
+#include "migrated_marker.h"
 #include "node_id.h"
 #include "skintrack/core/error.h"
 #include "skintrack/storage/sha256.h"
@@ -98,6 +99,7 @@ std::unique_ptr<Repository> OpenDataDirRepository(const std::string& dir,
                                                   const RepositoryOptions& options) {
   if (dir.empty()) throw Error(ErrorCode::kInvalidArgument, "data directory path is empty");
   if (!options.database.empty()) return OpenPostgresRepository(options.database, options);
+  detail::RefuseIfMigrated(dir);
   const std::string path = dir + "/skintrack.db";
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -130,6 +132,7 @@ std::unique_ptr<Store> Store::OpenDataDir(const std::string& dir, const StoreOpt
   CreateDataDir(dir);
   const int lock_fd = LockDataDir(dir);
   try {
+    if (options.repository.database.empty()) detail::RefuseIfMigrated(dir);
     StoreOptions opened = options;
     if (opened.node_id.empty()) opened.node_id = detail::LoadOrCreateNodeId(dir);
     auto blobs = options.blob_dir.empty() ? OpenFileBlobStore(dir + "/blobs")

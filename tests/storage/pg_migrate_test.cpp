@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -163,7 +164,9 @@ class MigratePostgresTest : public ::testing::Test {
     store->ErasePatient("P003", "cli");
   }
 
-  std::unique_ptr<Repository> Sqlite() { return OpenDataDirRepository(Dir()); }
+  // The directory's own database, opened as a file: after a committed migration the directory
+  // refuses to open it for a node (DIR/MIGRATED).
+  std::unique_ptr<Repository> Sqlite() { return OpenSqliteRepository(Dir() + "/skintrack.db"); }
   std::unique_ptr<Repository> Postgres() { return OpenPostgresRepository(url_); }
 
   std::string url_;
@@ -286,6 +289,38 @@ TEST_F(MigratePostgresTest, ASecondMigrateIntoTheNonEmptyTargetIsRefusedAndChang
 
 // The directory's pseudonym key becomes the cluster's: a subject id a coordinator or an exported
 // dataset already uses is the same from every node after the migration.
+// After the commit the directory is marked: a node or a metadata tool opening its old
+// skintrack.db (no --database) is refused with what to do; with --database it opens. A migration
+// that did not commit leaves no mark.
+TEST_F(MigratePostgresTest, AMigratedDirectoryRefusesToServeItsOldCopy) {
+  const std::string marker = Dir() + "/MIGRATED";
+  MigrationOptions verify;
+  verify.verify_only = true;
+  try {
+    EXPECT_FALSE(MigrateToPostgres(Dir(), url_, verify).committed);  // the target is empty
+  } catch (const Error&) {
+  }
+  EXPECT_FALSE(std::filesystem::exists(marker));
+  ASSERT_TRUE(MigrateToPostgres(Dir(), url_).committed);
+  ASSERT_TRUE(std::filesystem::exists(marker));
+  for (const auto& open : std::vector<std::function<void()>>{
+           [&] { Store::OpenDataDir(Dir()); }, [&] { OpenDataDirRepository(Dir()); }}) {
+    const Error e = ErrorOf(open);
+    EXPECT_EQ(e.code(), ErrorCode::kConflict);
+    EXPECT_NE(std::string(e.what()).find("was migrated to postgresql://"), std::string::npos)
+        << e.what();
+    EXPECT_NE(std::string(e.what()).find("remove " + marker), std::string::npos) << e.what();
+  }
+  const auto run = testing::RunCli("patient list --data-dir " + Dir());
+  EXPECT_NE(run.exit_code, 0);
+  EXPECT_NE(run.err.find("--database"), std::string::npos) << run.err;
+  StoreOptions node;
+  node.repository.database = url_;
+  auto store = Store::OpenDataDir(Dir(), node);
+  EXPECT_EQ(store->repository().ListPatients().size(), 2U);
+  EXPECT_TRUE(MigrateToPostgres(Dir(), url_, verify).ok());  // read-only: still allowed
+}
+
 TEST_F(MigratePostgresTest, ThePseudonymKeyIsCopiedAndEveryNodeUsesIt) {
   const pipeline::PseudonymKey key = pipeline::LoadOrCreatePseudonymKey(Dir());
   const std::string subject = pipeline::SubjectId(key, "P001");

@@ -8,6 +8,8 @@
 //   DIR/blobs/tmp/                    temp files and pending markers, cleaned at start-up
 //   DIR/LOCK                          flock()ed by the one process that owns the directory
 //   DIR/node-id                       this node's name in its worker ids (shared PostgreSQL queue)
+//   DIR/MIGRATED                      left by `db migrate`: the directory's own database is
+//                                     refused from then on (give the PostgreSQL database)
 // With StoreOptions::blob_dir (cluster mode) the blobs are there instead, temp files and
 // markers in BLOBDIR/tmp/<node id>/.
 #pragma once
