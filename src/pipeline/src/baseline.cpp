@@ -35,8 +35,8 @@ storage::SeriesQuery SeriesOf(const std::string& patient_id, const std::string& 
 std::vector<std::int64_t> SegmentedWithAnOlderReference(storage::Store& store,
                                                         const storage::Capture& baseline) {
   std::vector<std::int64_t> out;
-  const auto reviewed = LatestResult(store, baseline.id, result::kLesionMask);
-  if (!reviewed || !IsReviewedMask(*reviewed)) return out;
+  const auto reviewed = LatestReviewedLesionMask(store, baseline.id);
+  if (!reviewed) return out;
   for (const storage::SeriesPoint& p : store.repository().TimeSeries(
            SeriesOf(baseline.patient_id, baseline.site, baseline.condition,
                     storage::ResultKind::kMask, result::kLesionMask))) {

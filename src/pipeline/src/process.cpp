@@ -182,8 +182,8 @@ int StoreAsBaseline(storage::Store& store, const storage::Capture& capture, cons
 
 // The reviewed lesion mask in force on `capture_id` (a clinician's, a consensus), 0 when none.
 std::int64_t ReviewedMaskId(storage::Store& store, std::int64_t capture_id) {
-  const auto latest = LatestResult(store, capture_id, result::kLesionMask);
-  return latest && IsReviewedMask(*latest) ? latest->id : 0;
+  const auto reviewed = LatestReviewedLesionMask(store, capture_id);
+  return reviewed ? reviewed->id : 0;
 }
 
 // One pass of ProcessCapture.

@@ -97,6 +97,13 @@ std::optional<storage::Result> LatestResult(storage::Store& store, std::int64_t 
   return std::nullopt;
 }
 
+std::optional<storage::Result> LatestReviewedLesionMask(storage::Store& store,
+                                                        std::int64_t capture_id) {
+  auto latest = LatestResult(store, capture_id, result::kLesionMask);
+  if (!latest || !IsReviewedMask(*latest)) return std::nullopt;
+  return latest;
+}
+
 std::optional<StoredMask> LatestStoredMask(storage::Store& store, std::int64_t capture_id,
                                            const std::string& name) {
   for (const storage::Result& r : store.repository().LatestResults(capture_id)) {

@@ -80,8 +80,8 @@ ReferenceCache& Cache() {
 // The capture's own reviewed lesion mask (a clinician's correction or a consensus), as a
 // segmenter.
 std::optional<CaptureSegmenter> ClinicianMask(storage::Store& store, const storage::Capture& c) {
-  const auto latest = LatestResult(store, c.id, result::kLesionMask);
-  if (!latest || !IsReviewedMask(*latest)) return std::nullopt;
+  const auto latest = LatestReviewedLesionMask(store, c.id);
+  if (!latest) return std::nullopt;
   const auto lesion = LatestMask(store, c.id, result::kLesionMask);
   if (!lesion) return std::nullopt;
   CaptureSegmenter out;
@@ -101,8 +101,8 @@ std::optional<CaptureSegmenter> PatientReference(
     const std::optional<std::int64_t>& baseline_id,
     const std::shared_ptr<const scoring::LearnedModel>& general) {
   if (!baseline_id || *baseline_id == capture.id) return std::nullopt;
-  const auto mask = LatestResult(store, *baseline_id, result::kLesionMask);
-  if (!mask || !IsReviewedMask(*mask)) return std::nullopt;
+  const auto mask = LatestReviewedLesionMask(store, *baseline_id);
+  if (!mask) return std::nullopt;
   const auto baseline = store.repository().FindCapture(*baseline_id);
   if (!baseline) return std::nullopt;
   const auto skin = LatestResult(store, *baseline_id, result::kSkinMask);

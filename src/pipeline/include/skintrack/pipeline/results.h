@@ -68,6 +68,11 @@ std::string EncodePng(const cv::Mat& mask);
 std::optional<storage::Result> LatestResult(storage::Store& store, std::int64_t capture_id,
                                             const std::string& name);
 
+// The capture's lesion mask in force when it is a reviewed one (IsReviewedMask): the latest
+// version of result::kLesionMask, if it is a person's. Nothing when it is a segmenter's or absent.
+std::optional<storage::Result> LatestReviewedLesionMask(storage::Store& store,
+                                                        std::int64_t capture_id);
+
 // The latest version of the capture's mask result `name` (result::kLesionMask, kSkinMask), if any,
 // with the SHA-256 of its PNG, which names its pixels for ever (a cache key).
 struct StoredMask {
