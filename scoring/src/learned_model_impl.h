@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "learned_features.h"
 #include "learned_forest.h"
@@ -60,6 +61,16 @@ cv::Mat ExpandDecision(const cv::Mat& clean, double threshold, cv::Size size);
 
 // A 0/255 mask at the work size `size`: set where at least half of its area was set.
 cv::Mat MaskAtWorkSize(const cv::Mat& mask, cv::Size size);
+
+// `count` training pixels of a photo (row-major indices at the work size): `positive_share` of
+// them from its 0/255 mask `truth` (all of it when smaller), the rest from outside, so that small
+// lesions are not drowned by the background; `positive_share` 0 draws uniformly. Seeded.
+std::vector<uint32_t> PickTrainingPixels(const cv::Mat& truth, int count, double positive_share,
+                                         uint64_t seed);
+
+// The feature rows of `picks` (CV_32FC(n) `features`) and their labels from `truth`, appended.
+void AppendSamples(const cv::Mat& features, const cv::Mat& truth,
+                   const std::vector<uint32_t>& picks, SampleSet& set);
 
 // Completes `seg` whose lesion and skin masks are set: the skin widened by the lesions, the
 // lesion share of the skin with the threshold moved by 0.1 either way (on the work-size `clean`

@@ -156,26 +156,11 @@ class ReferenceSegmenter : public PatientSegmenter {
   std::optional<Forest> Fit(const cv::Mat& features, const cv::Mat& full_mask,
                             uint64_t seed) const {
     const cv::Mat mask = learned::MaskAtWorkSize(full_mask, features.size());
-    std::vector<uint32_t> pos, neg;
-    for (uint32_t i = 0; i < mask.total(); ++i) (mask.data[i] ? pos : neg).push_back(i);
-    if (pos.empty() || neg.empty()) return std::nullopt;
-    learned::SplitMix rng(seed);
-    auto take = [&rng](std::vector<uint32_t>& v, size_t k) {
-      k = std::min(k, v.size());
-      for (size_t i = 0; i < k; ++i) std::swap(v[i], v[i + rng.Below(v.size() - i)]);
-      v.resize(k);
-    };
-    take(pos, static_cast<size_t>(o_.samples * o_.positive_share));
-    take(neg, o_.samples - pos.size());
+    const int lesion_pixels = cv::countNonZero(mask);
+    if (lesion_pixels == 0 || lesion_pixels == static_cast<int>(mask.total())) return std::nullopt;
     learned::SampleSet s;
-    s.features = features.channels();
-    const float* f = features.ptr<float>(0);
-    for (const auto* v : {&pos, &neg}) {
-      for (uint32_t i : *v) {
-        s.values.insert(s.values.end(), f + size_t(i) * s.features, f + size_t(i + 1) * s.features);
-        s.labels.push_back(v == &pos ? 1 : 0);
-      }
-    }
+    learned::AppendSamples(
+        features, mask, learned::PickTrainingPixels(mask, o_.samples, o_.positive_share, seed), s);
     learned::ForestOptions fo;
     fo.trees = o_.trees;
     fo.max_depth = o_.max_depth;

@@ -13,6 +13,45 @@
 #include "skintrack/scoring/consensus.h"
 
 namespace skintrack::scoring {
+namespace learned {
+
+std::vector<uint32_t> PickTrainingPixels(const cv::Mat& truth, int count, double positive_share,
+                                         uint64_t seed) {
+  std::vector<uint32_t> pos, neg;
+  const uint8_t* t = truth.ptr<uint8_t>(0);
+  for (uint32_t i = 0; i < truth.total(); ++i) (t[i] ? pos : neg).push_back(i);
+  SplitMix rng(seed);
+  auto take = [&rng](std::vector<uint32_t>& v, size_t k) {
+    k = std::min(k, v.size());
+    for (size_t i = 0; i < k; ++i) std::swap(v[i], v[i + rng.Below(v.size() - i)]);
+    v.resize(k);
+  };
+  if (positive_share <= 0) {  // uniform: the photo's own lesion share
+    pos.insert(pos.end(), neg.begin(), neg.end());
+    take(pos, count);
+    return pos;
+  }
+  const size_t want_pos = static_cast<size_t>(std::lround(count * positive_share));
+  take(pos, want_pos);
+  take(neg, count - pos.size());
+  pos.insert(pos.end(), neg.begin(), neg.end());
+  return pos;
+}
+
+void AppendSamples(const cv::Mat& features, const cv::Mat& truth,
+                   const std::vector<uint32_t>& picks, SampleSet& set) {
+  const int n = features.channels();
+  set.features = n;
+  const float* f = features.ptr<float>(0);
+  const uint8_t* t = truth.ptr<uint8_t>(0);
+  for (uint32_t i : picks) {
+    set.values.insert(set.values.end(), f + size_t(i) * n, f + size_t(i + 1) * n);
+    set.labels.push_back(t[i] ? 1 : 0);
+  }
+}
+
+}  // namespace learned
+
 namespace {
 
 using learned::FeatureInputs;
@@ -115,42 +154,6 @@ cv::Mat MelaninWeight(const learned::FeatureInputs& in, const cv::Mat& truth,
   return skin;
 }
 
-// A photo's training pixels: `positive_share` of them from its mask (all of it when smaller),
-// the rest from outside, so that small lesions are not drowned by the background; 0 = uniform.
-std::vector<uint32_t> PickPixels(const cv::Mat& truth, int count, double positive_share,
-                                 uint64_t seed) {
-  std::vector<uint32_t> pos, neg;
-  const uint8_t* t = truth.ptr<uint8_t>(0);
-  for (uint32_t i = 0; i < truth.total(); ++i) (t[i] ? pos : neg).push_back(i);
-  learned::SplitMix rng(seed);
-  auto take = [&rng](std::vector<uint32_t>& v, size_t k) {
-    k = std::min(k, v.size());
-    for (size_t i = 0; i < k; ++i) std::swap(v[i], v[i + rng.Below(v.size() - i)]);
-    v.resize(k);
-  };
-  if (positive_share <= 0) {  // uniform: the photo's own lesion share
-    pos.insert(pos.end(), neg.begin(), neg.end());
-    take(pos, count);
-    return pos;
-  }
-  const size_t want_pos = static_cast<size_t>(std::lround(count * positive_share));
-  take(pos, want_pos);
-  take(neg, count - pos.size());
-  pos.insert(pos.end(), neg.begin(), neg.end());
-  return pos;
-}
-
-void AppendRows(const cv::Mat& features, const Prepared& p, SampleSet& set) {
-  const int n = features.channels();
-  set.features = n;
-  const float* f = features.ptr<float>(0);
-  const uint8_t* t = p.truth.ptr<uint8_t>(0);
-  for (uint32_t i : p.picks) {
-    set.values.insert(set.values.end(), f + size_t(i) * n, f + size_t(i + 1) * n);
-    set.labels.push_back(t[i] ? 1 : 0);
-  }
-}
-
 // Forest on the rows of every photo not in `held_out` fold (-1: all photos).
 Forest TrainOn(const std::vector<SampleSet>& rows, const std::vector<Prepared>& prep, int held_out,
                const learned::ForestOptions& fo) {
@@ -249,8 +252,9 @@ LearnedModel LearnedModel::Train(const std::vector<LabelledImage>& photos,
       Prepared& p = prep[i];
       p.in = learned::PrepareInputs(images[i].bgr, o.target, o.work_max_side);
       p.truth = learned::MaskAtWorkSize(images[i].mask, p.in.work_bgr.size());
-      p.picks = PickPixels(p.truth, per_image, o.positive_share, o.seed * 1000003ull + i);
-      AppendRows(learned::BaseFeatures(p.in, o.target), p, rows1[i]);
+      p.picks = learned::PickTrainingPixels(p.truth, per_image, o.positive_share,
+                                            o.seed * 1000003ull + i);
+      learned::AppendSamples(learned::BaseFeatures(p.in, o.target), p.truth, p.picks, rows1[i]);
       if (copies == 0) continue;
       const cv::Mat weight = MelaninWeight(p.in, p.truth, o.target);
       for (size_t c = 1; c <= copies; ++c) {
@@ -262,8 +266,10 @@ LearnedModel LearnedModel::Train(const std::vector<LabelledImage>& photos,
         q.in = learned::PrepareInputs(ToneShifted(p.in.work_bgr, weight, depth), o.target,
                                       o.work_max_side);
         q.truth = p.truth;
-        q.picks = PickPixels(q.truth, per_image, o.positive_share, o.seed * 1000003ull + n * c + i);
-        AppendRows(learned::BaseFeatures(q.in, o.target), q, rows1[n * c + i]);
+        q.picks = learned::PickTrainingPixels(q.truth, per_image, o.positive_share,
+                                              o.seed * 1000003ull + n * c + i);
+        learned::AppendSamples(learned::BaseFeatures(q.in, o.target), q.truth, q.picks,
+                               rows1[n * c + i]);
       }
     }
   });
@@ -293,7 +299,9 @@ LearnedModel LearnedModel::Train(const std::vector<LabelledImage>& photos,
     ForEachInFold(prep, k, [&](size_t i) {
       const cv::Mat base = learned::BaseFeatures(prep[i].in, o.target);
       p1[i] = o.auto_context ? learned::PredictMapStrided(f, base) : learned::PredictMap(f, base);
-      if (o.auto_context) AppendRows(learned::WithContext(base, p1[i]), prep[i], rows2[i]);
+      if (o.auto_context)
+        learned::AppendSamples(learned::WithContext(base, p1[i]), prep[i].truth, prep[i].picks,
+                               rows2[i]);
     });
   }
   impl->stage1 = TrainOn(rows1, prep, -1, fo);
