@@ -4,7 +4,6 @@
 #include <opencv2/imgproc.hpp>
 #include <optional>
 
-#include "learned_io.h"
 #include "learned_model_impl.h"
 #include "skintrack/core/error.h"
 #include "skintrack/scoring/consensus.h"
